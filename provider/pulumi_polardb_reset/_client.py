@@ -1,0 +1,205 @@
+"""The PolarDB API client wrapper: the only module that talks to the network.
+
+The Alibaba Cloud SDK is imported lazily, on the first call, so that importing
+this package (in the Pulumi program, or when the engine unpickles the
+provider) stays cheap and never reads credentials. Every SDK exception is
+turned into an :class:`ApiError` carrying an SDK-free :class:`ApiFailure`,
+with secrets scrubbed from the server's text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+from ._errors import ApiFailure, ConfigurationError, redact
+from ._retry import ApiError
+from ._settings import ChainCredentials, ConnectionSettings
+
+log = logging.getLogger("pulumi_polardb_reset")
+T = TypeVar("T")
+
+USER_AGENT = "pulumi-polardb-reset/0.1.0"
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What the provider needs to know about a cluster (DescribeDBClusterAttribute)."""
+
+    cluster_id: str
+    status: str
+    db_type: str
+    region: str | None
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """One database account as DescribeAccounts reports it."""
+
+    name: str
+    status: str
+    type: str
+    lock_state: str | None
+
+
+class PolarDBClient:
+    """Thin, typed wrapper around ``alibabacloud_polardb20170801.client.Client``.
+
+    ``extra_secrets`` (such as the password being set) are scrubbed from every
+    error message the wrapper produces.
+    """
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        connect_timeout_ms: int = 5000,
+        read_timeout_ms: int = 10000,
+        extra_secrets: tuple[str, ...] = (),
+    ):
+        self._settings = settings
+        self._secrets = (*settings.secrets, *(s for s in extra_secrets if s))
+        self._sdk = _build_sdk_client(settings, connect_timeout_ms, read_timeout_ms)
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint in use: the configured one or the SDK's mapping for the region."""
+        return f"{self._settings.protocol}://{self._sdk._endpoint}"
+
+    def describe_cluster(self, cluster_id: str) -> ClusterInfo:
+        """DescribeDBClusterAttribute."""
+        from alibabacloud_polardb20170801 import models
+
+        body = self._call(
+            lambda: self._sdk.describe_dbcluster_attribute(
+                models.DescribeDBClusterAttributeRequest(dbcluster_id=cluster_id)
+            )
+        ).body
+        return ClusterInfo(
+            cluster_id=body.dbcluster_id or cluster_id,
+            status=body.dbcluster_status or "",
+            db_type=body.dbtype or "",
+            region=body.region_id,
+        )
+
+    def describe_accounts(
+        self, cluster_id: str, account_name: str | None = None
+    ) -> list[AccountInfo]:
+        """DescribeAccounts, optionally filtered by name; follows pagination."""
+        from alibabacloud_polardb20170801 import models
+
+        accounts: list[AccountInfo] = []
+        page = 1
+        while True:
+            request = models.DescribeAccountsRequest(
+                dbcluster_id=cluster_id, account_name=account_name, page_number=page, page_size=100
+            )
+            body = self._call(partial(self._sdk.describe_accounts, request)).body
+            batch = body.accounts or []
+            accounts += [
+                AccountInfo(
+                    name=a.account_name or "",
+                    status=a.account_status or "",
+                    type=a.account_type or "",
+                    lock_state=a.account_lock_state,
+                )
+                for a in batch
+            ]
+            if len(batch) < 100 or page >= 50:
+                return accounts
+            page += 1
+
+    def reset_account(self, cluster_id: str, account_name: str, password: str | None) -> str:
+        """ResetAccount; returns the request ID."""
+        from alibabacloud_polardb20170801 import models
+
+        request = models.ResetAccountRequest(
+            dbcluster_id=cluster_id, account_name=account_name, account_password=password
+        )
+        body = self._call(lambda: self._sdk.reset_account(request)).body
+        return str(body.request_id or "")
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        from alibabacloud_tea_openapi import exceptions as sdk_errors
+
+        try:
+            return fn()
+        except sdk_errors.AlibabaCloudException as exc:
+            raise ApiError(self._failure_from_sdk(exc)) from None
+        except Exception as exc:
+            # Transport failures (refused, reset, timed out, TLS) arrive wrapped
+            # in darabonba's UnretryableException; its text may hold the URL only.
+            inner = getattr(exc, "inner_exception", None) or exc
+            text = redact(f"{type(inner).__name__}: {inner}", self._secrets)
+            raise ApiError(ApiFailure(code="Transport", message=text, transport=True)) from None
+
+    def _failure_from_sdk(self, exc: Any) -> ApiFailure:
+        data = exc.data if isinstance(getattr(exc, "data", None), dict) else {}
+        message = str(data.get("Message") or data.get("message") or exc.message or "")
+        retry_after = getattr(exc, "retry_after", None)
+        return ApiFailure(
+            code=str(exc.code or "Unknown"),
+            message=redact(message, self._secrets),
+            status=getattr(exc, "status_code", None),
+            request_id=getattr(exc, "request_id", None) or None,
+            retry_after_seconds=(retry_after / 1000.0) if retry_after else None,
+        )
+
+
+def _build_sdk_client(
+    settings: ConnectionSettings, connect_timeout_ms: int, read_timeout_ms: int
+) -> Any:
+    from alibabacloud_polardb20170801.client import Client
+    from alibabacloud_tea_openapi import models as openapi
+
+    config = openapi.Config(
+        region_id=settings.region,
+        endpoint=settings.endpoint,
+        protocol=settings.protocol,
+        ca=settings.ca_file,
+        connect_timeout=connect_timeout_ms,
+        read_timeout=read_timeout_ms,
+        user_agent=USER_AGENT,
+    )
+    creds = settings.credentials
+    if isinstance(creds, ChainCredentials):
+        config.credential = _chain_credential(creds)
+    else:
+        config.access_key_id = creds.access_key_id
+        config.access_key_secret = creds.access_key_secret
+        config.security_token = creds.security_token
+    log.debug(
+        "PolarDB client: region=%s endpoint=%s credentials from %s",
+        settings.region,
+        settings.endpoint or "(SDK mapping)",
+        creds.source,
+    )
+    return Client(config)
+
+
+def _chain_credential(creds: ChainCredentials) -> Any:
+    from alibabacloud_credentials.client import Client as CredentialClient
+
+    if creds.profile:
+        from alibabacloud_credentials.provider.cli_profile import CLIProfileCredentialsProvider
+
+        client = CredentialClient(
+            provider=CLIProfileCredentialsProvider(profile_name=creds.profile)
+        )
+    else:
+        client = CredentialClient()
+    try:
+        # Resolve now so a missing credential is a clear error before any API call.
+        client.get_credential()
+    except Exception as exc:
+        where = f"profile '{creds.profile}'" if creds.profile else "the default credential chain"
+        raise ConfigurationError(
+            f"no Alibaba Cloud credentials found ({where}): set stack config "
+            "'alicloud:accessKey' and 'alicloud:secretKey' (as secrets), or "
+            "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or configure an "
+            f"aliyun CLI profile. ({type(exc).__name__})"
+        ) from None
+    return client

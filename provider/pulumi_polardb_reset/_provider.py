@@ -1,0 +1,222 @@
+"""The Pulumi dynamic provider behind :class:`PrivilegedAccountReset`.
+
+The instance is pickled into state by *reference* (this module is installed
+and importable), so it holds nothing: stack config captured by ``configure``
+lives in a module-level mapping of the provider process, never on ``self``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from . import _diff, _fingerprint, _settings, _validation
+from . import _props as p
+from ._client import PolarDBClient
+from ._errors import ApiFailure, ResetError, describe_failure
+from ._operations import Resetter, Target
+from ._retry import ApiError, Deadline, call_with_retries
+
+log = logging.getLogger("pulumi_polardb_reset")
+
+_STACK_CONFIG: dict[str, Any] = {}
+_CONFIG_LOCK = threading.Lock()
+
+_NOT_FOUND_CODES = frozenset(
+    {"InvalidDBCluster.NotFound", "InvalidDBClusterId.NotFound", "InvalidAccountName.NotFound"}
+)
+
+
+class PrivilegedAccountResetProvider(ResourceProvider):
+    """CRUD for a privileged account reset: create and update call PolarDB ``ResetAccount``."""
+
+    # Pickled by reference, the provider carries no secret: no need to hide it.
+    serialize_as_secret_always = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Nothing on the instance belongs in state, whatever a caller attached.
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        pass
+
+    # -- engine hooks ----------------------------------------------------------
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Capture the stack config keys the provider reads (credentials, region, endpoints)."""
+        values = {key: req.config.get(key) for key in _settings.CONFIG_KEYS}
+        with _CONFIG_LOCK:
+            _STACK_CONFIG.clear()
+            _STACK_CONFIG.update({k: v for k, v in values.items() if v is not None})
+        _setup_provider_process()
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate inputs per property (no API call); unknown values pass."""
+        failures = [CheckFailure(f.property, f.reason) for f in _validation.validate_inputs(news)]
+        return CheckResult(_validation.normalize_inputs(news), failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Reset only when the password or the reset nonce changes; replace on a new target."""
+        decision = _diff.decide(olds, news)
+        if decision.reasons:
+            log.info("diff %s: %s", _id, "; ".join(decision.reasons))
+        return DiffResult(
+            changes=decision.changes,
+            replaces=decision.replaces or None,
+            delete_before_replace=False,
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Reset the account and record what was done."""
+        outs = _reset(props, previous=None)
+        return CreateResult(p.resource_id(outs[p.DB_CLUSTER_ID], outs[p.ACCOUNT_NAME]), outs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Reset again (nonce or password changed) and return the complete outputs."""
+        return UpdateResult(_reset(news, previous=olds))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Refresh live status, type and lock state; a blank ID when cluster or account is gone."""
+        inputs = {k: p.plain(v) for k, v in props.items() if not k.startswith("__")}
+        cluster, account = _target_names(inputs, id_)
+        settings = _resolve(inputs)
+        client = PolarDBClient(settings)
+        deadline = Deadline(float(inputs.get(p.TIMEOUT_SECONDS) or p.DEFAULT_TIMEOUT_SECONDS))
+        try:
+            found = call_with_retries(
+                lambda: client.describe_accounts(cluster, account), deadline=deadline
+            )
+        except ApiError as exc:
+            if exc.failure.code in _NOT_FOUND_CODES:
+                log.info("refresh %s: cluster %s not found; removing from state", id_, cluster)
+                return ReadResult("", {})
+            raise _describe(
+                exc.failure, "DescribeAccounts", cluster, account, settings.region
+            ) from None
+        match = next((a for a in found if a.name == account), None)
+        if match is None:
+            log.info("refresh %s: account %s no longer exists; removing from state", id_, account)
+            return ReadResult("", {})
+        outs = {k: v for k, v in inputs.items() if k in p.OUTPUTS}
+        outs.update(
+            {
+                p.DB_CLUSTER_ID: cluster,
+                p.ACCOUNT_NAME: account,
+                p.ACCOUNT_STATUS: match.status,
+                p.ACCOUNT_TYPE: match.type,
+                p.ACCOUNT_LOCK_STATE: match.lock_state,
+            }
+        )
+        return ReadResult(id_, outs)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Forget the resource. A reset cannot be undone, so no API call is made."""
+        log.info("delete %s: a reset cannot be undone; no API call made", _id)
+
+
+def _target_names(inputs: Mapping[str, Any], id_: str) -> tuple[str, str]:
+    cluster, account = inputs.get(p.DB_CLUSTER_ID), inputs.get(p.ACCOUNT_NAME)
+    if (not cluster or not account) and ":" in id_:
+        cluster, account = id_.split(":", 1)
+    return str(cluster), str(account)
+
+
+def _resolve(inputs: Mapping[str, Any]) -> _settings.ConnectionSettings:
+    with _CONFIG_LOCK:
+        config = dict(_STACK_CONFIG)
+    return _settings.resolve(inputs, config, os.environ)
+
+
+def _describe(
+    failure: ApiFailure, action: str, cluster: str, account: str, region: str
+) -> ResetError:
+    return describe_failure(failure, action=action, cluster=cluster, account=account, region=region)
+
+
+def _reset(news: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    inputs = {k: p.plain(v) for k, v in _validation.normalize_inputs(news).items()}
+    failures = _validation.validate_inputs(
+        {k: v for k, v in inputs.items() if not k.startswith("__")}
+    )
+    if failures:
+        raise ResetError("; ".join(f.reason for f in failures))
+    password: str | None = inputs.get(p.ACCOUNT_PASSWORD)
+    settings = _resolve(inputs)
+    timeout = float(inputs[p.TIMEOUT_SECONDS])
+    client = PolarDBClient(settings, extra_secrets=(password,) if password else ())
+    target = Target(inputs[p.DB_CLUSTER_ID], inputs[p.ACCOUNT_NAME], settings.region, timeout)
+    outcome = Resetter(client, target).run(password)
+
+    old = previous or {}
+    if password is not None:
+        fingerprint = _fingerprint.fingerprint(password)
+    else:
+        # No password this time: the account keeps the one set last, if any.
+        fingerprint = p.plain(old.get(p.PASSWORD_FINGERPRINT))
+    return {
+        p.DB_CLUSTER_ID: target.cluster_id,
+        p.ACCOUNT_NAME: target.account_name,
+        p.RESET_NONCE: inputs.get(p.RESET_NONCE),
+        p.TIMEOUT_SECONDS: inputs[p.TIMEOUT_SECONDS],
+        p.REGION: inputs.get(p.REGION),
+        p.ENDPOINT: inputs.get(p.ENDPOINT),
+        p.PASSWORD_FINGERPRINT: fingerprint,
+        p.LAST_RESET_AT: dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        p.LAST_RESET_REQUEST_ID: outcome.request_id,
+        p.RESET_COUNT: int(p.plain(old.get(p.RESET_COUNT)) or 0) + 1,
+        p.ACCOUNT_STATUS: outcome.account.status,
+        p.ACCOUNT_TYPE: outcome.account.type,
+        p.ACCOUNT_LOCK_STATE: outcome.account.lock_state,
+        p.EFFECTIVE_REGION: settings.region,
+        p.EFFECTIVE_ENDPOINT: client.endpoint,
+    }
+
+
+class _UserFacingTraceback:
+    """Stands in for the ``traceback`` module inside ``pulumi.dynamic.__main__``.
+
+    The dynamic provider host reports every exception with a full Python
+    traceback. For :class:`ResetError` (an error the user can act on) the
+    message alone is the whole story, so only it is returned; anything else
+    still gets its traceback, which is a bug report.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    def format_exc(self, limit: int | None = None, chain: bool = True) -> str:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ResetError):
+            return f"{exc}\n"
+        return traceback.format_exc(limit=limit, chain=chain)
+
+
+def _setup_provider_process() -> None:
+    host = sys.modules.get("__main__")
+    spec = getattr(host, "__spec__", None)
+    if host is None or spec is None or spec.name != "pulumi.dynamic.__main__":
+        return
+    if not isinstance(getattr(host, "traceback", None), _UserFacingTraceback):
+        host.traceback = _UserFacingTraceback()  # type: ignore[attr-defined]
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("pulumi-polardb-reset: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)

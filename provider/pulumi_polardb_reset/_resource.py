@@ -1,0 +1,106 @@
+"""The :class:`PrivilegedAccountReset` resource and its arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+
+from . import _props as p
+from ._provider import PrivilegedAccountResetProvider
+
+
+@dataclass
+class PrivilegedAccountResetArgs:
+    """Arguments of :class:`PrivilegedAccountReset`.
+
+    :param db_cluster_id: ID of the PolarDB for MySQL cluster, e.g. ``pc-bp1...``.
+    :param account_name: Name of the cluster's privileged (Super) account.
+    :param account_password: New password to set with the reset (optional; always stored as a
+        secret). Setting or changing it triggers a reset; removing it does not.
+    :param reset_nonce: Any string; each change triggers one reset (like ``triggers``/``keepers``).
+    :param timeout_seconds: Deadline of one operation, retries and waits included (default 900).
+    :param region: Region override (else ``alicloud:region``, ``ALIBABA_CLOUD_REGION``).
+    :param endpoint: Endpoint override, ``[http(s)://]host[:port]`` (else
+        ``ALIBABA_CLOUD_ENDPOINT_POLARDB``, ``alicloud:endpoints``, the SDK's mapping).
+    """
+
+    db_cluster_id: pulumi.Input[str]
+    account_name: pulumi.Input[str]
+    account_password: pulumi.Input[str] | None = None
+    reset_nonce: pulumi.Input[str] | None = None
+    timeout_seconds: pulumi.Input[int] | None = None
+    region: pulumi.Input[str] | None = None
+    endpoint: pulumi.Input[str] | None = None
+
+
+class PrivilegedAccountReset(
+    pulumi.dynamic.Resource, module="polardb", name="PrivilegedAccountReset"
+):
+    """Restores the permissions of a PolarDB for MySQL cluster's privileged account.
+
+    Create and update call PolarDB ``ResetAccount`` (with ``account_password`` when set), then
+    wait until the account is ``Available``. A reset happens when the password is set or
+    changed, or when ``reset_nonce`` changes; nothing else causes one. Deleting the resource
+    makes no API call: a reset cannot be undone.
+    """
+
+    db_cluster_id: pulumi.Output[str]
+    """ID of the PolarDB cluster."""
+    account_name: pulumi.Output[str]
+    """Name of the privileged account."""
+    reset_nonce: pulumi.Output[str | None]
+    """The nonce of the last reset."""
+    timeout_seconds: pulumi.Output[int]
+    """Deadline of one operation in seconds."""
+    region: pulumi.Output[str | None]
+    """The region override, as given."""
+    endpoint: pulumi.Output[str | None]
+    """The endpoint override, as given."""
+    account_password_fingerprint: pulumi.Output[str | None]
+    """Salted scrypt fingerprint of the last password set (secret); never the password."""
+    last_reset_at: pulumi.Output[str]
+    """UTC time (ISO-8601) of the last reset."""
+    last_reset_request_id: pulumi.Output[str]
+    """Request ID of the last ResetAccount call, for Alibaba Cloud support."""
+    reset_count: pulumi.Output[int]
+    """How many resets this resource has made."""
+    account_status: pulumi.Output[str]
+    """AccountStatus as last seen (Available once a reset completed)."""
+    account_type: pulumi.Output[str]
+    """AccountType as last seen (Super)."""
+    account_lock_state: pulumi.Output[str | None]
+    """AccountLockState as last seen (UnLock or Lock)."""
+    effective_region: pulumi.Output[str]
+    """The region the provider used."""
+    effective_endpoint: pulumi.Output[str]
+    """The endpoint the provider used."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: PrivilegedAccountResetArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Declare a reset of ``args.account_name`` on ``args.db_cluster_id``.
+
+        Arguments may be given as :class:`PrivilegedAccountResetArgs` or as keyword arguments.
+        """
+        values = dict(vars(args)) if args is not None else {}
+        unknown = sorted(set(kwargs) - set(p.INPUTS))
+        if unknown:
+            raise TypeError(
+                f"PrivilegedAccountReset got unexpected argument(s) {', '.join(unknown)}; "
+                f"valid ones are {', '.join(p.INPUTS)}"
+            )
+        values.update(kwargs)
+        props: dict[str, Any] = {name: None for name in p.OUTPUTS}
+        props.update({name: values.get(name) for name in p.INPUTS})
+        if props[p.ACCOUNT_PASSWORD] is not None:
+            props[p.ACCOUNT_PASSWORD] = pulumi.Output.secret(props[p.ACCOUNT_PASSWORD])
+        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=list(p.SECRET_OUTPUTS))
+        opts = pulumi.ResourceOptions.merge(opts, secret_opts)
+        super().__init__(PrivilegedAccountResetProvider(), resource_name, props, opts)

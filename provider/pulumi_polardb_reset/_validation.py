@@ -1,0 +1,194 @@
+"""Input validation for :class:`PrivilegedAccountReset` (pure: no I/O).
+
+The rules mirror the PolarDB API reference (account names, password policy,
+cluster ID format) so that mistakes are reported per property at preview,
+before any request reaches Alibaba Cloud. Messages never echo a password.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from . import _props as p
+
+CLUSTER_ID_PATTERN: Final = re.compile(r"^pc-[a-z0-9]{1,64}$")
+ACCOUNT_NAME_PATTERN: Final = re.compile(r"^[a-z](?:[a-z0-9_]{0,14}[a-z0-9])$")
+REGION_PATTERN: Final = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
+ENDPOINT_PATTERN: Final = re.compile(
+    r"^(?:(?P<scheme>https?)://)?(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::(?P<port>\d{1,5}))?/?$"
+)
+PASSWORD_SPECIALS: Final = "!@#$%^&*()_+-="  # noqa: S105
+RESERVED_ACCOUNT_NAMES: Final = frozenset({"root", "admin"})
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One validation failure: the property it concerns and a sentence saying what to do."""
+
+    property: str
+    reason: str
+
+
+def validate_db_cluster_id(value: Any) -> str | None:
+    """Return a reason when ``value`` is not a PolarDB cluster ID, else ``None``."""
+    if not isinstance(value, str) or not value:
+        return "db_cluster_id is required: set it to the PolarDB cluster ID, e.g. 'pc-bp1abc...'"
+    if not CLUSTER_ID_PATTERN.match(value):
+        return (
+            f"db_cluster_id {value!r} is not a PolarDB cluster ID: it must be 'pc-' followed by "
+            "lowercase letters and digits (see DescribeDBClusters or the console)"
+        )
+    return None
+
+
+def validate_account_name(value: Any) -> str | None:
+    """Return a reason when ``value`` breaks PolarDB's account name rules, else ``None``."""
+    if not isinstance(value, str) or not value:
+        return "account_name is required: set it to the name of the cluster's privileged account"
+    if not 2 <= len(value) <= 16:
+        return f"account_name {value!r} must be 2 to 16 characters long (it has {len(value)})"
+    if not ACCOUNT_NAME_PATTERN.match(value):
+        return (
+            f"account_name {value!r} is invalid: use lowercase letters, digits and underscores, "
+            "start with a lowercase letter and end with a letter or digit"
+        )
+    if value in RESERVED_ACCOUNT_NAMES:
+        return f"account_name {value!r} is a reserved name and cannot be a PolarDB account"
+    return None
+
+
+def password_problems(value: str) -> list[str]:
+    """List what is wrong with a password, without ever quoting it."""
+    problems: list[str] = []
+    if not 8 <= len(value) <= 32:
+        problems.append(f"it must be 8 to 32 characters long (it has {len(value)})")
+    bad = sorted(
+        {c for c in value if not (c.isascii() and c.isalnum()) and c not in PASSWORD_SPECIALS}
+    )
+    if bad:
+        problems.append(
+            f"it contains {len(bad)} character(s) that are not allowed; use letters, digits and "
+            f"only these special characters: {PASSWORD_SPECIALS}"
+        )
+    classes = sum(
+        (
+            any(c.isascii() and c.isupper() for c in value),
+            any(c.isascii() and c.islower() for c in value),
+            any(c.isascii() and c.isdigit() for c in value),
+            any(c in PASSWORD_SPECIALS for c in value),
+        )
+    )
+    if classes < 3:
+        problems.append(
+            "it must contain at least three of: uppercase letters, lowercase letters, digits, "
+            f"special characters ({PASSWORD_SPECIALS}); it has {classes}"
+        )
+    return problems
+
+
+def validate_account_password(value: Any) -> str | None:
+    """Return a reason when ``value`` breaks the password policy, else ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return "account_password must be a string"
+    problems = password_problems(value)
+    if problems:
+        return "account_password does not meet the PolarDB password policy: " + "; ".join(problems)
+    return None
+
+
+def validate_reset_nonce(value: Any) -> str | None:
+    """Return a reason when ``value`` cannot serve as a reset nonce, else ``None``."""
+    if value is None or (isinstance(value, str | int) and not isinstance(value, bool)):
+        if isinstance(value, str) and len(value) > 256:
+            return "reset_nonce must be at most 256 characters (use a run ID, a date or a counter)"
+        return None
+    return (
+        f"reset_nonce must be a string (got {type(value).__name__}); use e.g. a pipeline run ID, "
+        "a date or a counter, converted with str()"
+    )
+
+
+def validate_timeout_seconds(value: Any) -> str | None:
+    """Return a reason when ``value`` is not a usable operation deadline, else ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        return "timeout_seconds must be a whole number of seconds"
+    if not 1 <= value <= p.MAX_TIMEOUT_SECONDS:
+        return f"timeout_seconds must be between 1 and {p.MAX_TIMEOUT_SECONDS} (got {value})"
+    return None
+
+
+def validate_region(value: Any) -> str | None:
+    """Return a reason when ``value`` is not an Alibaba Cloud region ID, else ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not REGION_PATTERN.match(value):
+        return f"region {value!r} is not an Alibaba Cloud region ID such as 'cn-hangzhou'"
+    return None
+
+
+def validate_endpoint(value: Any) -> str | None:
+    """Return a reason when ``value`` is not ``[http(s)://]host[:port]``, else ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not ENDPOINT_PATTERN.match(value):
+        return (
+            f"endpoint {value!r} must be a host name with an optional port and scheme, "
+            "e.g. 'polardb.aliyuncs.com' or 'http://127.0.0.1:8080'"
+        )
+    match = ENDPOINT_PATTERN.match(value)
+    if match and match.group("port") and not 0 < int(match.group("port")) < 65536:
+        return f"endpoint {value!r} has an invalid port"
+    return None
+
+
+_VALIDATORS: Final = {
+    p.DB_CLUSTER_ID: validate_db_cluster_id,
+    p.ACCOUNT_NAME: validate_account_name,
+    p.ACCOUNT_PASSWORD: validate_account_password,
+    p.RESET_NONCE: validate_reset_nonce,
+    p.TIMEOUT_SECONDS: validate_timeout_seconds,
+    p.REGION: validate_region,
+    p.ENDPOINT: validate_endpoint,
+}
+
+
+def validate_inputs(news: Mapping[str, Any]) -> list[Failure]:
+    """Validate every known input; values unknown at preview are accepted as they are."""
+    failures: list[Failure] = []
+    for name, validator in _VALIDATORS.items():
+        value = p.plain(news.get(name))
+        if p.is_unknown(value):
+            continue
+        reason = validator(value)
+        if reason:
+            failures.append(Failure(name, reason))
+    unexpected = sorted(k for k in news if k not in p.INPUTS and not k.startswith("__"))
+    for name in unexpected:
+        failures.append(
+            Failure(name, f"{name} is not an input of PrivilegedAccountReset; remove it")
+        )
+    return failures
+
+
+def normalize_inputs(news: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the inputs with defaults applied and the nonce as a string.
+
+    Unknown values and secret wrappers are passed through untouched so the
+    engine keeps their meaning.
+    """
+    out = dict(news)
+    if out.get(p.TIMEOUT_SECONDS) is None:
+        out[p.TIMEOUT_SECONDS] = p.DEFAULT_TIMEOUT_SECONDS
+    elif isinstance(out[p.TIMEOUT_SECONDS], float) and not p.is_unknown(out[p.TIMEOUT_SECONDS]):
+        out[p.TIMEOUT_SECONDS] = int(out[p.TIMEOUT_SECONDS])
+    nonce = out.get(p.RESET_NONCE)
+    if isinstance(nonce, int) and not isinstance(nonce, bool):
+        out[p.RESET_NONCE] = str(nonce)
+    return out
