@@ -10,10 +10,12 @@ with secrets scrubbed from the server's text.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus
 
 from ._errors import ApiFailure, ConfigurationError, redact
 from ._retry import ApiError
@@ -23,6 +25,7 @@ log = logging.getLogger("pulumi_polardb_reset")
 T = TypeVar("T")
 
 USER_AGENT = "pulumi-polardb-reset/0.1.0"
+_QUERY = re.compile(r"\?[^\s'\"]*")
 
 
 @dataclass(frozen=True)
@@ -133,8 +136,15 @@ class PolarDBClient:
             # Transport failures (refused, reset, timed out, TLS) arrive wrapped
             # in darabonba's UnretryableException; its text may hold the URL only.
             inner = getattr(exc, "inner_exception", None) or exc
-            text = redact(f"{type(inner).__name__}: {inner}", self._secrets)
+            text = self._scrub(f"{type(inner).__name__}: {inner}")
             raise ApiError(ApiFailure(code="Transport", message=text, transport=True)) from None
+
+    def _scrub(self, text: str) -> str:
+        # Transport errors quote the request URL, whose query string carries every
+        # parameter (AccountPassword included, percent-encoded): drop query strings.
+        text = _QUERY.sub("?...", text)
+        variants = [v for s in self._secrets for v in (s, quote(s, safe=""), quote_plus(s))]
+        return redact(text, variants)
 
     def _failure_from_sdk(self, exc: Any) -> ApiFailure:
         data = exc.data if isinstance(getattr(exc, "data", None), dict) else {}
@@ -142,7 +152,7 @@ class PolarDBClient:
         retry_after = getattr(exc, "retry_after", None)
         return ApiFailure(
             code=str(exc.code or "Unknown"),
-            message=redact(message, self._secrets),
+            message=self._scrub(message),
             status=getattr(exc, "status_code", None),
             request_id=getattr(exc, "request_id", None) or None,
             retry_after_seconds=(retry_after / 1000.0) if retry_after else None,
