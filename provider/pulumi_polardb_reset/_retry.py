@@ -57,7 +57,7 @@ class Backoff:
     def waiter(self) -> tenacity.wait.wait_base:
         """The tenacity wait strategy for this backoff."""
         return tenacity.wait_exponential_jitter(
-            initial=self.initial, max=self.maximum, exp_base=self.multiplier, jitter=self.jitter
+            multiplier=self.initial, max=self.maximum, exp_base=self.multiplier, jitter=self.jitter
         )
 
 

@@ -1,0 +1,36 @@
+# Two commands on a fresh machine:
+#   make demo   - real `pulumi up` of the root stack against the local PolarDB emulator
+#   make test   - lint, type-check, and every test (unit, contract, integration, end-to-end)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint unit e2e pulumi clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+pulumi:
+	@scripts/install-pulumi
+
+demo: $(STAMP)
+	PULUMI_BIN="$$(scripts/install-pulumi | tail -n1)" $(PY) scripts/demo.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: $(STAMP) lint
+	PULUMI_BIN="$$(scripts/install-pulumi | tail -n1)" $(PY) -m pytest -ra $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(PY) -m pytest -ra -m "not e2e" $(PYTEST_ARGS)
+
+clean:
+	rm -rf .demo .pytest_cache .mypy_cache .ruff_cache
