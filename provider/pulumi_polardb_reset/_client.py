@@ -28,6 +28,24 @@ USER_AGENT = "pulumi-polardb-reset/0.1.0"
 _QUERY = re.compile(r"\?[^\s'\"]*")
 
 
+class _QueryScrubber(logging.Filter):
+    """Drops query strings from HTTP library log records.
+
+    RPC-style PolarDB calls carry every parameter in the URL, AccountPassword
+    included; urllib3 logs that URL at DEBUG level.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "?" in text:
+            record.msg, record.args = _QUERY.sub("?...", text), ()
+        return True
+
+
+for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry"):
+    logging.getLogger(_name).addFilter(_QueryScrubber())
+
+
 @dataclass(frozen=True)
 class ClusterInfo:
     """What the provider needs to know about a cluster (DescribeDBClusterAttribute)."""
