@@ -33,7 +33,9 @@ _KEYS = {
 }
 
 
-def target_args(target: dict[str, Any], passwords: pulumi.Output[Any] | None) -> PrivilegedAccountResetArgs:
+def target_args(
+    target: dict[str, Any], passwords: pulumi.Output[Any] | None
+) -> PrivilegedAccountResetArgs:
     """Map one config target (camelCase keys, like Pulumi config) to resource arguments."""
     unknown = sorted(set(target) - set(_KEYS) - {"name"})
     if unknown:
@@ -52,7 +54,9 @@ def main() -> None:
     """Declare the resets and export what each did."""
     config = pulumi.Config()
     targets = config.require_object("targets")
-    if not isinstance(targets, list) or not all(isinstance(t, dict) and t.get("name") for t in targets):
+    if not isinstance(targets, list) or not all(
+        isinstance(t, dict) and t.get("name") for t in targets
+    ):
         raise ValueError("polardb-reset:targets must be a list of objects, each with a 'name'")
     passwords = config.get_secret_object("passwords")
     for target in targets:

@@ -1,0 +1,7 @@
+"""``python -m polardb_emulator``."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

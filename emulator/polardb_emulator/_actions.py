@@ -1,0 +1,215 @@
+"""The API actions: request parameters in, response documents out.
+
+This is the thin mapping between the RPC contract (parameter names, response
+field names as the SDK models parse them) and the domain :class:`Model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._exceptions import api_error, missing_parameter
+from ._models import Account, Cluster, Model
+
+Params = Mapping[str, str]
+Handler = Callable[[Model, Params, str], dict[str, Any]]
+
+API_VERSION = "2017-08-01"
+WRITE_ACTIONS = frozenset(
+    {"ResetAccount", "CreateAccount", "DeleteAccount", "ModifyAccountPassword"}
+)
+
+
+def _required(params: Params, name: str) -> str:
+    value = params.get(name)
+    if not value:
+        raise missing_parameter(name)
+    return value
+
+
+def _page(params: Params, allowed: tuple[int, ...] | None) -> tuple[int, int]:
+    raw_number = params.get("PageNumber", "1")
+    if not raw_number.isdigit() or int(raw_number) < 1:
+        raise api_error("InvalidPageNumber.Malformed")
+    raw_size = params.get("PageSize", "30")
+    if not raw_size.isdigit():
+        raise api_error("InvalidPageSize.Malformed")
+    size = int(raw_size)
+    if (allowed is not None and size not in allowed) or not 1 <= size <= 100:
+        raise api_error(
+            "InvalidPageSize.Malformed",
+            "The specified parameter PageSize is not valid: it must be 30, 50 or 100."
+            if allowed
+            else "The specified parameter PageSize is not valid: it must be 1 to 100.",
+        )
+    return int(raw_number), size
+
+
+def reset_account(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+    """ResetAccount(DBClusterId, AccountName, AccountPassword?)."""
+    model.reset_account(
+        _required(params, "DBClusterId"),
+        _required(params, "AccountName"),
+        params.get("AccountPassword") or None,
+    )
+    return {}
+
+
+def create_account(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+    """CreateAccount; AccountType omitted means Super."""
+    earlier = model.create_account(
+        _required(params, "DBClusterId"),
+        _required(params, "AccountName"),
+        _required(params, "AccountPassword"),
+        params.get("AccountType") or None,
+        description=params.get("AccountDescription", ""),
+        db_name=params.get("DBName") or None,
+        privilege=params.get("AccountPrivilege") or None,
+        client_token=params.get("ClientToken") or None,
+        request_id=request_id,
+    )
+    return {"RequestId": earlier} if earlier else {}
+
+
+def delete_account(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+    """DeleteAccount(DBClusterId, AccountName)."""
+    model.delete_account(_required(params, "DBClusterId"), _required(params, "AccountName"))
+    return {}
+
+
+def modify_account_password(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+    """ModifyAccountPassword(DBClusterId, AccountName, NewAccountPassword)."""
+    model.modify_account_password(
+        _required(params, "DBClusterId"),
+        _required(params, "AccountName"),
+        _required(params, "NewAccountPassword"),
+    )
+    return {}
+
+
+def _account_doc(account: Account) -> dict[str, Any]:
+    return {
+        "AccountName": account.name,
+        "AccountStatus": account.status,
+        "AccountType": account.type,
+        "AccountLockState": account.lock_state,
+        "AccountDescription": account.description,
+        "AccountPasswordValidTime": account.password_valid_time,
+        "DatabasePrivileges": [dict(p) for p in account.database_privileges],
+    }
+
+
+def describe_accounts(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+    """DescribeAccounts(DBClusterId, AccountName?, PageNumber, PageSize 30/50/100)."""
+    cluster_id = _required(params, "DBClusterId")
+    number, size = _page(params, (30, 50, 100))
+    cluster = model.cluster(cluster_id)
+    accounts = cluster.accounts.list()
+    name = params.get("AccountName")
+    if name:
+        accounts = [a for a in accounts if a.name == name]
+    page = accounts[(number - 1) * size : number * size]
+    return {
+        "PageNumber": number,
+        "PageRecordCount": len(page),
+        "Accounts": [_account_doc(a) for a in page],
+    }
+
+
+def _zone(cluster: Cluster) -> str:
+    return f"{cluster.region}-i"
+
+
+def _common_cluster_doc(cluster: Cluster) -> dict[str, Any]:
+    return {
+        "DBClusterId": cluster.id,
+        "DBClusterDescription": cluster.description,
+        "DBClusterStatus": cluster.status,
+        "DBType": cluster.db_type,
+        "DBVersion": cluster.db_version,
+        "Engine": "POLARDB",
+        "RegionId": cluster.region,
+        "LockMode": "Unlock",
+        "Category": "Normal",
+        "DeletionLock": 0,
+        "PayType": "Postpaid",
+        "Expired": "false",
+        "DBClusterNetworkType": "VPC",
+        "StorageType": "psl5",
+        "StorageUsed": 3_221_225_472,
+        "ResourceGroupId": "rg-emulator",
+    }
+
+
+def _node(cluster: Cluster) -> dict[str, Any]:
+    return {
+        "DBNodeId": f"pi-{cluster.id[3:]}01",
+        "DBNodeRole": "Writer",
+        "DBNodeClass": "polar.mysql.x4.medium",
+        "ZoneId": _zone(cluster),
+        "RegionId": cluster.region,
+    }
+
+
+def describe_dbcluster_attribute(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+    """DescribeDBClusterAttribute(DBClusterId)."""
+    # The reference documents InvalidDBClusterId.Malformed as 400 for this action.
+    cluster = model.cluster(_required(params, "DBClusterId"), malformed_status=400)
+    node = _node(cluster) | {"DBNodeStatus": "Running"}
+    node.pop("RegionId")
+    return _common_cluster_doc(cluster) | {
+        "ZoneIds": _zone(cluster),
+        "VPCId": f"vpc-{cluster.id[3:]}",
+        "VSwitchId": f"vsw-{cluster.id[3:]}",
+        "CreationTime": cluster.created,
+        "DBNodes": [node],
+        "Tags": [],
+        "MaintainTime": "18:00Z-19:00Z",
+    }
+
+
+def describe_dbclusters(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+    """DescribeDBClusters(RegionId, DBClusterIds?, DBType?, DBClusterStatus?, paging)."""
+    region = _required(params, "RegionId")
+    number, size = _page(params, None)
+    clusters = [c for c in model.visible_clusters() if c.region == region]
+    ids = params.get("DBClusterIds")
+    if ids:
+        wanted = {i.strip() for i in ids.split(",") if i.strip()}
+        clusters = [c for c in clusters if c.id in wanted]
+    if params.get("DBType"):
+        clusters = [c for c in clusters if c.db_type.lower() == params["DBType"].lower()]
+    if params.get("DBClusterStatus"):
+        clusters = [c for c in clusters if c.status == params["DBClusterStatus"]]
+    page = clusters[(number - 1) * size : number * size]
+    items = [
+        _common_cluster_doc(c)
+        | {
+            "ZoneId": _zone(c),
+            "VpcId": f"vpc-{c.id[3:]}",
+            "VswitchId": f"vsw-{c.id[3:]}",
+            "CreateTime": c.created,
+            "DBNodeNumber": 1,
+            "DBNodes": {"DBNode": [_node(c)]},
+            "Tags": {"Tag": []},
+        }
+        for c in page
+    ]
+    return {
+        "PageNumber": number,
+        "PageRecordCount": len(page),
+        "TotalRecordCount": len(clusters),
+        "Items": {"DBCluster": items},
+    }
+
+
+ACTIONS: dict[str, Handler] = {
+    "ResetAccount": reset_account,
+    "DescribeAccounts": describe_accounts,
+    "DescribeDBClusterAttribute": describe_dbcluster_attribute,
+    "DescribeDBClusters": describe_dbclusters,
+    "CreateAccount": create_account,
+    "DeleteAccount": delete_account,
+    "ModifyAccountPassword": modify_account_password,
+}

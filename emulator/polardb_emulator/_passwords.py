@@ -1,0 +1,41 @@
+"""Password storage: salted PBKDF2-SHA256 hashes only, never plaintext."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+_SCHEME = "pbkdf2_sha256"
+# Deliberately slow enough to be a real KDF, fast enough that a test suite
+# hashing a few dozen passwords stays quick.
+_ITERATIONS = 60_000
+
+
+def hash_password(password: str) -> str:
+    """Return ``pbkdf2_sha256$<iterations>$<salt>$<digest>`` for ``password``."""
+    salt = os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, _ITERATIONS)
+    return "$".join(
+        (_SCHEME, str(_ITERATIONS), _b64(salt), _b64(digest)),
+    )
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """Check ``password`` against a hash made by :func:`hash_password` (constant time)."""
+    try:
+        scheme, iterations, salt, digest = encoded.split("$")
+        if scheme != _SCHEME:
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.pbkdf2_hmac(
+            "sha256", password.encode("utf-8"), base64.b64decode(salt), int(iterations)
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")

@@ -1,0 +1,89 @@
+"""Naming and password policies of PolarDB (API reference of CreateAccount)."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+ACCOUNT_NAME_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,14}[a-z0-9]")
+CLUSTER_ID_RE: Final = re.compile(r"pc-[a-z0-9]+")
+PASSWORD_SPECIALS: Final = frozenset("!@#$%^&*()_+-=")
+# Names the service keeps for itself (the reference lists "root, admin, ...").
+RESERVED_ACCOUNT_NAMES: Final = frozenset(
+    {
+        "root",
+        "admin",
+        "administrator",
+        "mysql",
+        "sys",
+        "system",
+        "test",
+        "information_schema",
+        "performance_schema",
+        "aurora",
+        "replicator",
+        "aliyun_root",
+        "polardb_admin",
+        "eagleye",
+    }
+)
+ACCOUNT_TYPES: Final = ("Normal", "Super", "ReadOnly")
+WRITABLE_ACCOUNT_TYPES: Final = ("Normal", "Super")
+LOCK_STATES: Final = ("UnLock", "Lock")
+DB_TYPES: Final = ("MySQL", "PostgreSQL", "Oracle")
+ACCOUNT_PRIVILEGES: Final = ("ReadWrite", "ReadOnly", "DMLOnly", "DDLOnly", "ReadIndex")
+CLUSTER_STATUSES: Final = (
+    "Creating",
+    "Running",
+    "Deleting",
+    "Rebooting",
+    "DBNodeCreating",
+    "DBNodeDeleting",
+    "ClassChanging",
+    "NetAddressCreating",
+    "NetAddressDeleting",
+    "NetAddressModifying",
+    "MinorVersionUpgrading",
+    "Maintaining",
+    "Switching",
+    "Locked",
+    "Deleted",
+)
+
+
+def account_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid new account name, or None when it is."""
+    if not ACCOUNT_NAME_RE.fullmatch(name):
+        return (
+            "it must be 2 to 16 characters of lowercase letters, digits and underscores, "
+            "start with a lowercase letter and end with a letter or digit"
+        )
+    if name in RESERVED_ACCOUNT_NAMES:
+        return "it is a reserved account name"
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    """Why ``password`` breaks the policy, or None. Never echoes the password."""
+    if not 8 <= len(password) <= 32:
+        return "it must be 8 to 32 characters long"
+    classes = [
+        any(c.isascii() and c.isupper() for c in password),
+        any(c.isascii() and c.islower() for c in password),
+        any(c.isascii() and c.isdigit() for c in password),
+        any(c in PASSWORD_SPECIALS for c in password),
+    ]
+    allowed = all((c.isascii() and c.isalnum()) or c in PASSWORD_SPECIALS for c in password)
+    if not allowed:
+        return "it may contain only letters, digits and the special characters !@#$%^&*()_+-="
+    if sum(classes) < 3:
+        return (
+            "it must contain at least three of: uppercase letters, lowercase letters, "
+            "digits, special characters"
+        )
+    return None
+
+
+def is_cluster_id(value: str) -> bool:
+    """Whether ``value`` is shaped like a PolarDB cluster ID (``pc-`` + lowercase alnum)."""
+    return CLUSTER_ID_RE.fullmatch(value) is not None

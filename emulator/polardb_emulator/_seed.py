@@ -1,0 +1,262 @@
+"""Loading and validating the seed file (YAML or JSON).
+
+Errors name the offending key with a path such as
+``clusters[0].accounts[1].type`` so a user can find it at once. Messages never
+repeat a password or secret value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import _policy
+
+
+class SeedError(ValueError):
+    """A malformed seed: ``path`` names the bad key, ``problem`` says what is wrong."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}" if path else problem)
+        self.path = path
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    """A key requests may be signed with; STS keys also carry a security token."""
+
+    id: str
+    secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service-wide behaviour: task duration and per-cluster task quota."""
+
+    task_seconds: float = 0.5
+    concurrent_tasks_per_cluster: int = 1
+
+
+@dataclass(frozen=True)
+class SeedAccount:
+    """An account as declared in the seed (plaintext password; hashed on load)."""
+
+    name: str
+    type: str
+    password: str = field(repr=False)
+    lock_state: str = "UnLock"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SeedCluster:
+    """A cluster as declared in the seed."""
+
+    id: str
+    region: str
+    db_type: str
+    status: str = "Running"
+    db_version: str = ""
+    description: str = ""
+    accounts: tuple[SeedAccount, ...] = ()
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A validated seed."""
+
+    access_keys: tuple[AccessKey, ...]
+    settings: Settings = Settings()
+    clusters: tuple[SeedCluster, ...] = ()
+
+
+_DEFAULT_DB_VERSION = {"MySQL": "8.0", "PostgreSQL": "14", "Oracle": "2.0"}
+
+
+def load_seed(path: str | Path) -> Seed:
+    """Read and validate a seed file; raise :class:`SeedError` when malformed."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SeedError("", f"cannot read seed file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise SeedError("", f"seed file {path} is not valid YAML/JSON{where}") from exc
+    return parse_seed(data)
+
+
+def parse_seed(data: object) -> Seed:
+    """Validate an already-parsed seed document."""
+    top = _mapping(data, "", required=("access_keys",), optional=("settings", "clusters"))
+    keys = [
+        _access_key(item, f"access_keys[{i}]")
+        for i, item in enumerate(_list(top, "access_keys", ""))
+    ]
+    if not keys:
+        raise SeedError("access_keys", "must list at least one key")
+    _unique([k.id for k in keys], "access_keys", "id")
+    settings = _settings(top.get("settings", {}))
+    clusters = [
+        _cluster(item, f"clusters[{i}]")
+        for i, item in enumerate(_list(top, "clusters", "", default=[]))
+    ]
+    _unique([c.id for c in clusters], "clusters", "id")
+    return Seed(tuple(keys), settings, tuple(clusters))
+
+
+def _access_key(item: object, path: str) -> AccessKey:
+    m = _mapping(item, path, required=("id", "secret"), optional=("security_token",))
+    token = _opt_str(m, "security_token", path)
+    return AccessKey(_str(m, "id", path), _str(m, "secret", path), token)
+
+
+def _settings(item: object) -> Settings:
+    m = _mapping(item, "settings", optional=("task_seconds", "concurrent_tasks_per_cluster"))
+    seconds = m.get("task_seconds", Settings.task_seconds)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        raise SeedError("settings.task_seconds", "must be a number >= 0")
+    quota = m.get("concurrent_tasks_per_cluster", Settings.concurrent_tasks_per_cluster)
+    if isinstance(quota, bool) or not isinstance(quota, int) or quota < 1:
+        raise SeedError("settings.concurrent_tasks_per_cluster", "must be an integer >= 1")
+    return Settings(float(seconds), quota)
+
+
+def parse_cluster(item: object, path: str = "cluster") -> SeedCluster:
+    """Validate one cluster in seed format (also used by the admin API)."""
+    return _cluster(item, path)
+
+
+def _cluster(item: object, path: str) -> SeedCluster:
+    m = _mapping(
+        item,
+        path,
+        required=("id", "region", "db_type"),
+        optional=("status", "accounts", "db_version", "description"),
+    )
+    cluster_id = _str(m, "id", path)
+    if not _policy.is_cluster_id(cluster_id):
+        raise SeedError(f"{path}.id", "must be 'pc-' followed by lowercase letters and digits")
+    db_type = _choice(m, "db_type", path, _policy.DB_TYPES)
+    status = _choice(m, "status", path, _policy.CLUSTER_STATUSES, default="Running")
+    accounts = [
+        _account(a, f"{path}.accounts[{j}]")
+        for j, a in enumerate(_list(m, "accounts", path, default=[]))
+    ]
+    _unique([a.name for a in accounts], f"{path}.accounts", "name")
+    supers = [j for j, a in enumerate(accounts) if a.type == "Super"]
+    if db_type == "MySQL" and len(supers) > 1:
+        raise SeedError(
+            f"{path}.accounts[{supers[1]}].type",
+            "a MySQL cluster can have at most one Super (privileged) account",
+        )
+    return SeedCluster(
+        id=cluster_id,
+        region=_str(m, "region", path),
+        db_type=db_type,
+        status=status,
+        db_version=_opt_str(m, "db_version", path) or _DEFAULT_DB_VERSION[db_type],
+        description=_opt_str(m, "description", path) or cluster_id,
+        accounts=tuple(accounts),
+    )
+
+
+def _account(item: object, path: str) -> SeedAccount:
+    m = _mapping(
+        item,
+        path,
+        required=("name", "type", "password"),
+        optional=("lock_state", "description"),
+    )
+    name = _str(m, "name", path)
+    problem = _policy.account_name_problem(name)
+    if problem:
+        raise SeedError(f"{path}.name", problem)
+    password = _str(m, "password", path)
+    problem = _policy.password_problem(password)
+    if problem:
+        raise SeedError(f"{path}.password", problem)
+    return SeedAccount(
+        name=name,
+        type=_choice(m, "type", path, _policy.ACCOUNT_TYPES),
+        password=password,
+        lock_state=_choice(m, "lock_state", path, _policy.LOCK_STATES, default="UnLock"),
+        description=_opt_str(m, "description", path) or "",
+    )
+
+
+# --- small typed readers ---------------------------------------------------
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _mapping(
+    item: object,
+    path: str,
+    required: Sequence[str] = (),
+    optional: Sequence[str] = (),
+) -> Mapping[str, Any]:
+    if not isinstance(item, Mapping):
+        raise (
+            SeedError(path, "must be a mapping")
+            if path
+            else SeedError("", "the seed must be a mapping")
+        )
+    for key in item:
+        if not isinstance(key, str) or key not in (*required, *optional):
+            raise SeedError(_join(path, str(key)), "unknown key")
+    for key in required:
+        if key not in item:
+            raise SeedError(_join(path, key), "is required")
+    return item
+
+
+def _list(m: Mapping[str, Any], key: str, path: str, default: list[Any] | None = None) -> list[Any]:
+    value = m.get(key, default)
+    if not isinstance(value, list):
+        raise SeedError(_join(path, key), "must be a list")
+    return value
+
+
+def _str(m: Mapping[str, Any], key: str, path: str) -> str:
+    value = m.get(key)
+    if not isinstance(value, str) or not value:
+        raise SeedError(_join(path, key), "must be a non-empty string")
+    return value
+
+
+def _opt_str(m: Mapping[str, Any], key: str, path: str) -> str | None:
+    if m.get(key) is None:
+        return None
+    value = m[key]
+    if not isinstance(value, str):
+        raise SeedError(_join(path, key), "must be a string")
+    return value
+
+
+def _choice(
+    m: Mapping[str, Any], key: str, path: str, choices: Sequence[str], default: str | None = None
+) -> str:
+    value = m.get(key, default)
+    if value not in choices:
+        raise SeedError(_join(path, key), f"must be one of {', '.join(choices)}")
+    assert isinstance(value, str)
+    return value
+
+
+def _unique(values: Sequence[str], path: str, key: str) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise SeedError(f"{path}[{i}].{key}", f"duplicate value {value!r}")
+        seen.add(value)

@@ -1,0 +1,534 @@
+"""HTTP layer: the signed RPC endpoint ``POST /`` and the admin API under ``/_emulator``.
+
+Flow of an API request: parse the query → find the action and version →
+authenticate → apply an injected fault, if any → call the domain model →
+render JSON. Every API request, including rejected ones, is recorded in the
+request log with secrets redacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import signal
+import ssl
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from . import _actions
+from ._auth import SignedRequest, Verifier
+from ._exceptions import ApiError, AuthError, api_error, missing_parameter
+from ._models import Clock, Model
+from ._seed import Seed, SeedError, parse_cluster
+from ._state import load_state, save_state
+
+log = logging.getLogger("polardb_emulator")
+
+ADMIN_PREFIX = "/_emulator"
+REDACTED = "***REDACTED***"
+_SECRET_MARKERS = ("password", "secret", "token", "signature")
+_FAULT_KINDS = ("error", "latency", "drop")
+_REQUEST_LOG_LIMIT = 10_000
+
+
+def redact(params: Mapping[str, str]) -> dict[str, str]:
+    """Copy of ``params`` with every password/secret/token/signature value replaced."""
+    return {
+        k: REDACTED if any(m in k.lower() for m in _SECRET_MARKERS) else v
+        for k, v in params.items()
+    }
+
+
+def is_loopback(remote: str | None) -> bool:
+    """Whether a peer address is a loopback address (admin API is loopback-only)."""
+    if not remote:
+        return False
+    try:
+        return ip_address(remote.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class Fault:
+    """An injected failure for the next ``count`` calls of ``action`` (or ``*``)."""
+
+    id: int
+    action: str
+    kind: str
+    count: int
+    code: str | None = None
+    status: int | None = None
+    message: str | None = None
+    retry_after_ms: int | None = None
+    latency_ms: int | None = None
+
+
+def parse_fault(spec: object, fault_id: int) -> Fault:
+    """Validate a ``POST /_emulator/faults`` body; raise ValueError with a clear message."""
+    if not isinstance(spec, dict):
+        raise ValueError("body must be a JSON object")
+    known = {"action", "kind", "code", "status", "message", "retry_after_ms", "latency_ms", "count"}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise ValueError(f"unknown key(s): {', '.join(unknown)}")
+    action = spec.get("action")
+    if action != "*" and action not in _actions.ACTIONS:
+        raise ValueError(f"action must be '*' or one of {', '.join(_actions.ACTIONS)}")
+    kind = spec.get("kind", "error")
+    if kind not in _FAULT_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(_FAULT_KINDS)}")
+
+    def _int(name: str, low: int, high: int, default: int | None = None) -> int | None:
+        value = spec.get(name, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{name} must be an integer from {low} to {high}")
+        return value
+
+    count = _int("count", 1, 1_000_000, 1)
+    assert count is not None
+    fault = Fault(
+        id=fault_id,
+        action=action,
+        kind=kind,
+        count=count,
+        status=_int("status", 400, 599),
+        retry_after_ms=_int("retry_after_ms", 1, 3_600_000),
+        latency_ms=_int("latency_ms", 0, 600_000),
+    )
+    for name in ("code", "message"):
+        value = spec.get(name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ValueError(f"{name} must be a non-empty string")
+    fault.code, fault.message = spec.get("code"), spec.get("message")
+    if kind == "error" and not fault.code:
+        raise ValueError("an error fault needs a code")
+    if kind == "latency" and fault.latency_ms is None:
+        raise ValueError("a latency fault needs latency_ms")
+    return fault
+
+
+class Emulator:
+    """The running emulator: model, verifier, request log, faults and persistence."""
+
+    def __init__(
+        self,
+        seed: Seed,
+        *,
+        state_path: Path | None = None,
+        task_seconds: float | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self.seed = seed
+        self.state_path = state_path
+        self.clock = clock
+        self.model = Model(seed, clock=clock, task_seconds=task_seconds)
+        self.verifier = Verifier(seed.access_keys, clock=clock)
+        self.requests: deque[dict[str, Any]] = deque(maxlen=_REQUEST_LOG_LIMIT)
+        self.faults: list[Fault] = []
+        self._seq = itertools.count(1)
+        self._fault_ids = itertools.count(1)
+        if state_path is not None:
+            saved = load_state(state_path)
+            if saved is not None:
+                self.model.load_state(saved)
+            self.persist()
+
+    def persist(self) -> None:
+        """Write the state file (when ``--state`` was given)."""
+        if self.state_path is not None:
+            save_state(self.state_path, self.model.dump_state())
+
+    def tick(self) -> None:
+        """Finish due tasks, persisting if anything changed."""
+        if self.model.tick():
+            self.persist()
+
+    def reset(self) -> None:
+        """Back to the seed: state, request log, faults and nonce cache."""
+        self.model.reset()
+        self.requests.clear()
+        self.faults.clear()
+        self.verifier.nonces.clear()
+        self.persist()
+
+    def add_fault(self, spec: object) -> Fault:
+        """Register a fault from its JSON spec."""
+        fault = parse_fault(spec, next(self._fault_ids))
+        self.faults.append(fault)
+        return fault
+
+    def take_fault(self, action: str) -> Fault | None:
+        """Consume one use of the first fault matching ``action``."""
+        for fault in self.faults:
+            if fault.action in (action, "*"):
+                fault.count -= 1
+                if fault.count <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def record(self, **entry: Any) -> None:
+        """Append to the request log (params must already be redacted)."""
+        now = self.clock()
+        self.requests.append(
+            {
+                "seq": next(self._seq),
+                "time": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds"),
+                **entry,
+            }
+        )
+
+    def state_document(self) -> dict[str, Any]:
+        """Clusters, accounts and tasks in flight, without any password material."""
+        now = self.clock()
+        clusters = []
+        for c in self.model.clusters.values():
+            accounts = [
+                {
+                    "name": a.name,
+                    "type": a.type,
+                    "status": a.status,
+                    "lock_state": a.lock_state,
+                    "description": a.description,
+                    "privileges_revoked": a.privileges_revoked,
+                    "database_privileges": a.database_privileges,
+                }
+                for a in c.accounts.list()
+            ]
+            clusters.append(
+                {
+                    "id": c.id,
+                    "region": c.region,
+                    "db_type": c.db_type,
+                    "status": c.status,
+                    "db_version": c.db_version,
+                    "description": c.description,
+                    "accounts": accounts,
+                }
+            )
+        tasks = [
+            {
+                "id": t.id,
+                "cluster_id": t.cluster_id,
+                "account_name": t.account_name,
+                "action": t.action,
+                "remaining_seconds": round(max(0.0, t.ends_at - now), 3),
+            }
+            for t in self.model.tasks
+        ]
+        return {"settings": asdict(self.model.settings), "clusters": clusters, "tasks": tasks}
+
+
+# --- the API endpoint ---------------------------------------------------------
+
+
+def _new_request_id() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+def _error_response(error: ApiError, request_id: str) -> web.Response:
+    headers = {"x-acs-request-id": request_id}
+    if error.retry_after_ms:
+        headers["x-acs-retry-after"] = str(error.retry_after_ms)
+    return web.json_response(
+        {"RequestId": request_id, "Code": error.code, "Message": error.message},
+        status=error.status,
+        headers=headers,
+    )
+
+
+class _DroppedError(Exception):
+    """Raised to abandon a request whose connection a fault dropped."""
+
+
+async def _handle_api(request: web.Request) -> web.StreamResponse:
+    emulator: Emulator = request.app[EMULATOR_KEY]
+    request_id = _new_request_id()
+    body = await request.read()
+    query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
+    headers = {name.lower(): request.headers.getall(name) for name in request.headers}
+    params = dict(query)
+    content_type = request.headers.get("content-type", "")
+    if body and content_type.startswith("application/x-www-form-urlencoded"):
+        # RPC parameters may also travel as a form body (signed via the body hash
+        # in V3, as extra parameters in V1).
+        form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        params.update(form)
+    authorization = request.headers.get("authorization", "")
+    is_v3 = authorization.startswith("ACS3-")
+    scheme = "v3" if is_v3 else ("v1" if "Signature" in params else None)
+    # V3 names the action in a header, V1 in the query; unsigned requests may
+    # use either, so that they still get the signature error they deserve.
+    use_headers = is_v3 or "Action" not in params
+    action = request.headers.get("x-acs-action") if use_headers else params.get("Action")
+    key_id = (
+        authorization.partition("Credential=")[2].split(",")[0] or None
+        if is_v3
+        else params.get("AccessKeyId")
+    )
+    entry: dict[str, Any] = {
+        "action": action,
+        "params": redact(params),
+        "request_id": request_id,
+        "signature": scheme,
+        "access_key_id": key_id,
+    }
+    emulator.tick()
+    try:
+        if not action:
+            raise missing_parameter("Action")
+        version = request.headers.get("x-acs-version") if use_headers else params.get("Version")
+        if version != _actions.API_VERSION:
+            raise api_error(
+                "InvalidVersion",
+                f"Specified parameter Version is not valid: this endpoint serves "
+                f"{_actions.API_VERSION}.",
+            )
+        handler = _actions.ACTIONS.get(action)
+        if handler is None:
+            raise api_error(
+                "InvalidAction.NotFound",
+                f"Specified api is not found, please check your url and method: {action}.",
+                status=404,
+            )
+        signed = SignedRequest(request.method, request.path, query, headers, body)
+        emulator.verifier.verify(signed)
+        fault = emulator.take_fault(action)
+        if fault is not None:
+            await _apply_fault(fault, request)
+        document = handler(emulator.model, params, request_id)
+        if action in _actions.WRITE_ACTIONS:
+            emulator.persist()
+    except _DroppedError:
+        emulator.record(**entry, status=0, code="Fault.ConnectionDropped")
+        log.info("%s dropped (fault)", action)
+        # The transport is already aborted: this response is never sent.
+        return web.Response(status=500)
+    except ApiError as error:
+        emulator.record(**entry, status=error.status, code=error.code)
+        log.info(
+            "%s %s %s%s",
+            action,
+            error.status,
+            error.code,
+            " (auth)" if isinstance(error, AuthError) else "",
+        )
+        return _error_response(error, request_id)
+    emulator.record(**entry, status=200, code=None)
+    log.info("%s 200", action)
+    response_id = document.pop("RequestId", request_id)
+    return web.json_response(
+        {"RequestId": response_id, **document}, headers={"x-acs-request-id": response_id}
+    )
+
+
+async def _apply_fault(fault: Fault, request: web.Request) -> None:
+    if fault.kind == "latency":
+        await asyncio.sleep((fault.latency_ms or 0) / 1000)
+        return
+    if fault.kind == "drop":
+        transport = request.transport
+        if transport is not None:
+            transport.abort()  # close without sending a single byte
+        raise _DroppedError
+    assert fault.code is not None
+    error = api_error(fault.code, fault.message, fault.status)
+    error.retry_after_ms = fault.retry_after_ms
+    raise error
+
+
+# --- the admin API --------------------------------------------------------------
+
+
+def _admin_error(status: int, message: str, code: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"error": message}
+    if code:
+        body["code"] = code
+    return web.json_response(body, status=status)
+
+
+async def _json_body(request: web.Request) -> Any:
+    if not request.can_read_body:
+        return {}
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError("body must be valid JSON") from None
+
+
+@web.middleware
+async def _admin_guard(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Admin routes: loopback peers only; domain errors become JSON 4xx."""
+    if not request.path.startswith(ADMIN_PREFIX):
+        return await handler(request)
+    if not is_loopback(request.remote):
+        return _admin_error(403, "the admin API is only served to loopback clients")
+    request.app[EMULATOR_KEY].tick()
+    try:
+        return await handler(request)
+    except ValueError as exc:
+        return _admin_error(400, str(exc))
+    except ApiError as exc:
+        return _admin_error(exc.status, exc.message, exc.code)
+
+
+def _admin_routes(emulator: Emulator) -> web.RouteTableDef:
+    routes = web.RouteTableDef()
+    p = ADMIN_PREFIX
+
+    @routes.get(f"{p}/requests")
+    async def list_requests(request: web.Request) -> web.Response:
+        action = request.query.get("action")
+        entries = [e for e in emulator.requests if action is None or e["action"] == action]
+        return web.json_response({"requests": entries})
+
+    @routes.delete(f"{p}/requests")
+    async def clear_requests(request: web.Request) -> web.Response:
+        emulator.requests.clear()
+        return web.json_response({"cleared": True})
+
+    @routes.post(f"{p}/faults")
+    async def add_fault(request: web.Request) -> web.Response:
+        fault = emulator.add_fault(await _json_body(request))
+        return web.json_response({"id": fault.id}, status=201)
+
+    @routes.get(f"{p}/faults")
+    async def list_faults(request: web.Request) -> web.Response:
+        return web.json_response({"faults": [asdict(f) for f in emulator.faults]})
+
+    @routes.delete(f"{p}/faults")
+    async def clear_faults(request: web.Request) -> web.Response:
+        emulator.faults.clear()
+        return web.json_response({"cleared": True})
+
+    @routes.get(f"{p}/state")
+    async def state(request: web.Request) -> web.Response:
+        return web.json_response(emulator.state_document())
+
+    @routes.post(f"{p}/reset")
+    async def reset(request: web.Request) -> web.Response:
+        emulator.reset()
+        return web.json_response({"reset": True})
+
+    @routes.post(f"{p}/clusters")
+    async def add_cluster(request: web.Request) -> web.Response:
+        try:
+            seed_cluster = parse_cluster(await _json_body(request))
+        except SeedError as exc:
+            raise ValueError(str(exc)) from None
+        emulator.model.add_cluster(seed_cluster)
+        emulator.persist()
+        return web.json_response({"id": seed_cluster.id}, status=201)
+
+    @routes.patch(f"{p}/clusters/{{cluster}}")
+    async def patch_cluster(request: web.Request) -> web.Response:
+        changes = _changes(await _json_body(request), {"status", "description"})
+        cluster = emulator.model.patch_cluster(request.match_info["cluster"], changes)
+        emulator.persist()
+        return web.json_response({"id": cluster.id, "status": cluster.status})
+
+    @routes.delete(f"{p}/clusters/{{cluster}}/accounts/{{name}}")
+    async def delete_account(request: web.Request) -> web.Response:
+        emulator.model.delete_account_now(request.match_info["cluster"], request.match_info["name"])
+        emulator.persist()
+        return web.json_response({"deleted": True})
+
+    @routes.patch(f"{p}/clusters/{{cluster}}/accounts/{{name}}")
+    async def patch_account(request: web.Request) -> web.Response:
+        allowed = {"type", "lock_state", "password", "status", "privileges_revoked", "description"}
+        changes = _changes(await _json_body(request), allowed)
+        account = emulator.model.patch_account(
+            request.match_info["cluster"], request.match_info["name"], changes
+        )
+        emulator.persist()
+        return web.json_response(
+            {
+                "name": account.name,
+                "type": account.type,
+                "lock_state": account.lock_state,
+                "status": account.status,
+                "privileges_revoked": account.privileges_revoked,
+            }
+        )
+
+    @routes.post(f"{p}/clusters/{{cluster}}/accounts/{{name}}/verify-password")
+    async def verify_password(request: web.Request) -> web.Response:
+        body = _changes(await _json_body(request), {"password"})
+        password = body.get("password")
+        if not isinstance(password, str):
+            raise ValueError("password must be a string")
+        match = emulator.model.verify_password(
+            request.match_info["cluster"], request.match_info["name"], password
+        )
+        return web.json_response({"match": match})
+
+    return routes
+
+
+def _changes(body: object, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValueError("body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ValueError(
+            f"unknown key(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
+    return body
+
+
+EMULATOR_KEY = web.AppKey("emulator", Emulator)
+
+
+def build_app(emulator: Emulator) -> web.Application:
+    """The aiohttp application serving ``emulator``."""
+    app = web.Application(middlewares=[_admin_guard], client_max_size=1024 * 1024)
+    app[EMULATOR_KEY] = emulator
+    app.add_routes(_admin_routes(emulator))
+    app.router.add_post("/", _handle_api)
+    return app
+
+
+async def serve(
+    emulator: Emulator,
+    *,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    on_ready: Callable[[int], None],
+) -> None:
+    """Serve until SIGTERM/SIGINT, calling ``on_ready(port)`` once listening."""
+    # access_log=None: aiohttp's access log would print query strings, which
+    # carry passwords.
+    runner = web.AppRunner(build_app(emulator), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
+    await site.start()
+    server = site._server
+    assert server is not None
+    bound_port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    on_ready(bound_port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,279 @@
+"""End to end: the root stack with the real Pulumi CLI against the emulator.
+
+The emulator's request log witnesses every API call the engine caused.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dill
+import pytest
+from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SEED_PASSWORDS, EmulatorProcess
+from pulumi import automation as auto
+from pulumi_harness import REPO, PulumiProject, emulator_config, pulumi_bin, set_secret_key
+
+from pulumi_polardb_reset import PrivilegedAccountResetProvider
+
+pytestmark = pytest.mark.e2e
+
+CLUSTER, OTHER = "pc-mysql00000001", "pc-mysql00000002"
+PASSWORD = "E2e!Passw0rd"
+TARGETS = [
+    {"name": "main", "dbClusterId": CLUSTER, "accountName": "dbadmin", "resetNonce": "1"},
+    {"name": "other", "dbClusterId": OTHER, "accountName": "polar_super", "resetNonce": "1"},
+]
+MakeProject = Callable[..., PulumiProject]
+
+
+@pytest.fixture(scope="session")
+def bin_dir() -> str:
+    return pulumi_bin()
+
+
+@pytest.fixture
+def project(tmp_path: Path, bin_dir: str, emu: EmulatorProcess) -> MakeProject:
+    """Factory: the root project in a temp dir, configured for the emulator."""
+
+    def make(
+        targets: list[dict[str, Any]] | None = None, *, secret_key: bool = True
+    ) -> PulumiProject:
+        proj = PulumiProject(REPO, tmp_path, bin_dir=bin_dir, only=["Pulumi.yaml", "__main__.py"])
+        proj.write_config(
+            emulator_config(emu, TARGETS if targets is None else targets, namespace="polardb-reset")
+        )
+        if secret_key:
+            set_secret_key(proj)
+        return proj
+
+    return make
+
+
+def resets(emu: EmulatorProcess) -> list[dict[str, Any]]:
+    return emu.requests(action="ResetAccount")
+
+
+def writes(emu: EmulatorProcess) -> list[dict[str, Any]]:
+    return [r for r in emu.requests() if not r["action"].startswith("Describe")]
+
+
+def set_targets(proj: PulumiProject, targets: list[dict[str, Any]]) -> None:
+    proj.write_config({"polardb-reset:targets": targets})
+
+
+def test_preview_up_and_second_up(emu: EmulatorProcess, project: MakeProject) -> None:
+    proj = project()
+    preview = proj.preview()
+    assert preview.change_summary.get(auto.OpType.CREATE) == 3
+    assert emu.requests() == []
+
+    up = proj.up()
+    assert up.summary.resource_changes == {"create": 3}
+    calls = resets(emu)
+    assert sorted(c["params"]["DBClusterId"] for c in calls) == [CLUSTER, OTHER]
+    assert all(c["status"] == 200 for c in calls)
+    outputs = proj.outputs()
+    assert outputs["main"]["account_status"] == "Available" and outputs["main"]["reset_count"] == 1
+    assert outputs["main"]["id"] == f"{CLUSTER}:dbadmin"
+
+    emu.clear_requests()
+    again = proj.up()
+    assert again.summary.resource_changes == {"same": 3}
+    assert writes(emu) == []
+
+
+def test_nonce_password_and_password_removal(emu: EmulatorProcess, project: MakeProject) -> None:
+    proj = project()
+    proj.up()
+    emu.clear_requests()
+
+    set_targets(proj, [{**TARGETS[0], "resetNonce": "2"}, TARGETS[1]])
+    assert proj.up().summary.resource_changes == {"same": 2, "update": 1}
+    (call,) = resets(emu)
+    assert call["params"]["DBClusterId"] == CLUSTER and "AccountPassword" not in call["params"]
+    assert proj.outputs()["main"]["reset_count"] == 2
+
+    emu.clear_requests()
+    proj.set_secret("polardb-reset:passwords.main", PASSWORD, path=True)
+    assert proj.up().summary.resource_changes == {"same": 2, "update": 1}
+    assert len(resets(emu)) == 1
+    assert emu.verify_password(CLUSTER, "dbadmin", PASSWORD)
+
+    emu.clear_requests()
+    proj.remove_config("polardb-reset:passwords.main", path=True)
+    assert proj.up().summary.resource_changes == {"same": 3}
+    assert writes(emu) == []
+    assert emu.verify_password(CLUSTER, "dbadmin", PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("target", "secret", "needle"),
+    [
+        ({"accountName": "Bad-Name"}, None, "account_name"),
+        ({"dbClusterId": "rm-notpolardb"}, None, "db_cluster_id"),
+        ({}, "short", "account_password"),
+    ],
+)
+def test_invalid_input_fails_preview_naming_the_property(
+    emu: EmulatorProcess,
+    project: MakeProject,
+    target: dict[str, str],
+    secret: str | None,
+    needle: str,
+) -> None:
+    proj = project([{**TARGETS[0], **target}])
+    if secret:
+        proj.set_secret("polardb-reset:passwords.main", secret, path=True)
+    with pytest.raises(auto.CommandError) as info:
+        proj.preview()
+    assert needle in str(info.value)
+    assert emu.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("target", "needle"),
+    [
+        ({"dbClusterId": "pc-nothere00001"}, "does not exist"),
+        (
+            {"dbClusterId": "pc-pgsql00000001", "accountName": "pgadmin"},
+            "only supports PolarDB for MySQL",
+        ),
+        ({"accountName": "app_rw"}, "privileged account is 'dbadmin'"),
+    ],
+)
+def test_up_fails_clearly_and_records_nothing(
+    emu: EmulatorProcess, project: MakeProject, target: dict[str, str], needle: str
+) -> None:
+    proj = project([{**TARGETS[0], **target}])
+    with pytest.raises(auto.CommandError) as info:
+        proj.up()
+    text = str(info.value)
+    assert needle in text and "Traceback" not in text
+    assert proj.resources() == []
+    assert resets(emu) == []
+
+
+def test_transient_faults_retried_and_timeout_keeps_state(
+    emu: EmulatorProcess, project: MakeProject
+) -> None:
+    proj = project([{**TARGETS[0], "timeoutSeconds": 30}])
+    emu.add_fault(
+        action="ResetAccount", kind="error", code="ConcurrentTaskExceeded", status=403, count=2
+    )
+    emu.add_fault(
+        action="DescribeAccounts",
+        kind="error",
+        code="Throttling.User",
+        status=400,
+        retry_after_ms=300,
+        count=1,
+    )
+    assert proj.up().summary.resource_changes == {"create": 2}
+    assert [c["status"] for c in resets(emu)] == [403, 403, 200]
+    before = proj.resources()[0]["outputs"]
+
+    emu.clear_requests()
+    emu.add_fault(
+        action="ResetAccount", kind="error", code="ConcurrentTaskExceeded", status=403, count=1000
+    )
+    set_targets(proj, [{**TARGETS[0], "timeoutSeconds": 4, "resetNonce": "2"}])
+    with pytest.raises(auto.CommandError) as info:
+        proj.up()
+    assert "Gave up after timeout_seconds=4" in str(info.value)
+    after = proj.resources()[0]["outputs"]
+    assert after["reset_count"] == before["reset_count"] == 1 and after["reset_nonce"] == "1"
+
+    emu.clear_faults()
+    emu.clear_requests()
+    assert proj.up().summary.resource_changes == {"same": 1, "update": 1}
+    assert [c["status"] for c in resets(emu)] == [200]
+    assert proj.resources()[0]["outputs"]["reset_count"] == 2
+
+
+def test_refresh_drops_deleted_account_and_destroy_calls_nothing(
+    emu: EmulatorProcess, project: MakeProject
+) -> None:
+    proj = project()
+    proj.up()
+    emu.delete_account(OTHER, "polar_super")
+    emu.clear_requests()
+    proj.refresh()
+    assert [r["outputs"]["account_name"] for r in proj.resources()] == ["dbadmin"]
+    assert writes(emu) == []
+
+    emu.clear_requests()
+    proj.destroy()
+    assert emu.requests() == []
+    assert proj.export().get("resources") in (None, [])
+
+
+def test_provider_upgrade_changes_nothing(emu: EmulatorProcess, project: MakeProject) -> None:
+    """A new ``__provider`` blob in state (as after a package upgrade) causes no reset."""
+    proj = project()
+    proj.up()
+    state = proj.stack.export_stack()
+    other_blob = base64.b64encode(dill.dumps(PrivilegedAccountResetProvider(), protocol=2)).decode()
+    changed = 0
+    assert state.deployment is not None
+    for resource in state.deployment["resources"]:
+        for section in ("inputs", "outputs"):
+            props = resource.get(section) or {}
+            if "__provider" in props:
+                props["__provider"] = other_blob
+                changed += 1
+    assert changed >= 2
+    proj.stack.import_stack(state)
+    emu.clear_requests()
+    assert proj.up().summary.resource_changes == {"same": 3}
+    assert writes(emu) == []
+
+
+def test_credentials_from_environment(emu: EmulatorProcess, project: MakeProject) -> None:
+    proj = project([TARGETS[0]], secret_key=False)
+    # Before the stack exists, so the CLI (and the provider it starts) sees them.
+    proj.env.update(
+        ALIBABA_CLOUD_ACCESS_KEY_ID=ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET=ACCESS_KEY_SECRET
+    )
+    proj.remove_config("alicloud:accessKey")
+    assert proj.up().summary.resource_changes == {"create": 2}
+    assert resets(emu)[0]["access_key_id"] == ACCESS_KEY_ID
+
+
+def test_wrong_secret_is_a_clear_error(emu: EmulatorProcess, project: MakeProject) -> None:
+    proj = project([TARGETS[0]], secret_key=False)
+    proj.set_secret("alicloud:secretKey", "definitely-wrong-secret")
+    with pytest.raises(auto.CommandError) as info:
+        proj.up()
+    text = str(info.value)
+    assert "SignatureDoesNotMatch" in text and "alicloud:secretKey" in text
+    assert "definitely-wrong-secret" not in text
+    assert resets(emu) == []
+
+
+def test_no_plaintext_secret_anywhere(emu: EmulatorProcess, project: MakeProject) -> None:
+    proj = project()
+    proj.set_secret("polardb-reset:passwords.main", PASSWORD, path=True)
+    proj.up()
+    proj.set_secret("polardb-reset:passwords.main", "Sec0nd!Passw0rd", path=True)
+    proj.up()
+    proj.refresh()
+    written = {
+        **proj.written(),
+        "stack export": json.dumps(proj.export()),
+        "emulator request log": json.dumps(emu.requests()),
+        "emulator state": json.dumps(emu.state()),
+        "emulator stderr": emu.stderr_text(),
+    }
+    for secret in (PASSWORD, "Sec0nd!Passw0rd", ACCESS_KEY_SECRET, *SEED_PASSWORDS):
+        for variant in (secret, secret.replace("!", "%21")):
+            leaks = [where for where, text in written.items() if variant in text]
+            assert leaks == [], f"{secret!r} written to {leaks}"
+    (resource,) = [r for r in proj.resources() if r["outputs"]["account_name"] == "dbadmin"]
+    for key in ("account_password", "account_password_fingerprint"):
+        assert "ciphertext" in json.dumps(
+            resource["outputs"].get(key) or resource["inputs"].get(key)
+        )

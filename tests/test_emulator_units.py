@@ -1,0 +1,505 @@
+"""Unit tests of the emulator's verifier, seed loader and domain rules (no HTTP)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulator_harness import DEFAULT_SEED, sign_v3
+
+from polardb_emulator import ApiError, Model, SeedError, parse_seed
+from polardb_emulator._auth import (
+    NonceCache,
+    SignedRequest,
+    Verifier,
+    canonical_query,
+    percent_encode,
+    signature_v1,
+    signature_v3,
+    string_to_sign_v1,
+    string_to_sign_v3,
+)
+from polardb_emulator._exceptions import AuthError
+from polardb_emulator._models import TRANSITIONAL_STATUS
+from polardb_emulator._passwords import hash_password, verify_password
+from polardb_emulator._policy import account_name_problem, password_problem
+from polardb_emulator._seed import AccessKey, load_seed
+from polardb_emulator._server import is_loopback, parse_fault, redact
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+NOW_ISO = "2023-11-14T22:13:20Z"
+
+
+class FakeClock:
+    """A settable clock."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# --- golden vectors from Alibaba Cloud's documentation --------------------------
+
+
+def test_v3_golden_vector_from_alibaba_docs() -> None:
+    """The worked example of "Request syntax and signature method V3" (help.aliyun.com)."""
+    headers = {
+        "host": ["ecs.cn-shanghai.aliyuncs.com"],
+        "x-acs-action": ["RunInstances"],
+        "x-acs-content-sha256": [EMPTY_SHA256],
+        "x-acs-date": ["2023-10-26T10:22:32Z"],
+        "x-acs-signature-nonce": ["3156853299f313e23d1673dc12e1703d"],
+        "x-acs-version": ["2014-05-26"],
+    }
+    query = [
+        ("ImageId", "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd"),
+        ("RegionId", "cn-shanghai"),
+    ]
+    from polardb_emulator._auth import canonical_request_v3
+
+    canonical = canonical_request_v3("POST", "/", query, headers, list(headers), EMPTY_SHA256)
+    to_sign = string_to_sign_v3(canonical)
+    assert to_sign == (
+        "ACS3-HMAC-SHA256\n7ea06492da5221eba5297e897ce16e55f964061054b7695beedaac1145b1e259"
+    )
+    assert (
+        signature_v3("YourAccessKeySecret", to_sign)
+        == "06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0"
+    )
+
+
+def test_v1_golden_vector_from_alibaba_docs() -> None:
+    """The DescribeRegions example of the ECS RPC signature page (GET, testsecret)."""
+    params = {
+        "Timestamp": "2016-02-23T12:46:24Z",
+        "Format": "XML",
+        "AccessKeyId": "testid",
+        "Action": "DescribeRegions",
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureNonce": "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf",
+        "Version": "2014-05-26",
+        "SignatureVersion": "1.0",
+    }
+    to_sign = string_to_sign_v1("GET", list(params.items()))
+    assert signature_v1("testsecret", to_sign) == "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+
+
+def test_percent_encoding_is_rfc3986() -> None:
+    assert percent_encode("a b*c~d+e/f") == "a%20b%2Ac~d%2Be%2Ff"
+    assert canonical_query([("b", "2"), ("a", "x y"), ("c", "")]) == "a=x%20y&b=2&c="
+
+
+# --- the V3 verifier --------------------------------------------------------------
+
+KEYS = (
+    AccessKey("AK1", "secret-1"),
+    AccessKey("STS.AK2", "secret-2", "token-2"),
+)
+
+
+def _v3_request(
+    *,
+    key: str = "AK1",
+    secret: str = "secret-1",  # noqa: S107
+    date: str = NOW_ISO,
+    nonce: str = "n-1",
+    query: dict[str, str] | None = None,
+    extra: dict[str, str] | None = None,
+) -> SignedRequest:
+    q = query if query is not None else {"DBClusterId": "pc-abc", "AccountName": "dbadmin"}
+    headers = {
+        "host": "127.0.0.1:1234",
+        "x-acs-action": "ResetAccount",
+        "x-acs-version": "2017-08-01",
+        "x-acs-date": date,
+        "x-acs-signature-nonce": nonce,
+        **(extra or {}),
+    }
+    signed = sign_v3(secret, key, q, headers)
+    return SignedRequest("POST", "/", list(q.items()), {k: [v] for k, v in signed.items()})
+
+
+def _verifier(clock: FakeClock | None = None) -> Verifier:
+    return Verifier(KEYS, clock=clock or FakeClock())
+
+
+def _code(fn: Any) -> str:
+    with pytest.raises(AuthError) as info:
+        fn()
+    return info.value.code
+
+
+def test_v3_accepts_a_good_signature() -> None:
+    identity = _verifier().verify(_v3_request())
+    assert (identity.access_key_id, identity.scheme) == ("AK1", "v3")
+
+
+def test_v3_rejects_wrong_secret_unknown_key_and_tampering() -> None:
+    v = _verifier()
+    assert _code(lambda: v.verify(_v3_request(secret="nope"))) == "SignatureDoesNotMatch"
+    assert _code(lambda: v.verify(_v3_request(key="AKX"))) == "InvalidAccessKeyId.NotFound"
+    good = _v3_request(nonce="n-2")
+    tampered_query = SignedRequest(
+        "POST", "/", [("DBClusterId", "pc-other"), ("AccountName", "dbadmin")], good.headers
+    )
+    assert _code(lambda: v.verify(tampered_query)) == "SignatureDoesNotMatch"
+    headers = dict(good.headers) | {"x-acs-action": ["DeleteAccount"]}
+    tampered_header = SignedRequest("POST", "/", good.query, headers)
+    assert _code(lambda: v.verify(tampered_header)) == "SignatureDoesNotMatch"
+
+
+def test_v3_checks_body_hash_and_required_headers() -> None:
+    v = _verifier()
+    good = _v3_request(nonce="n-3")
+    with_body = SignedRequest("POST", "/", good.query, good.headers, b"x=1")
+    # A body needs a signed content-type, and must match x-acs-content-sha256.
+    assert _code(lambda: v.verify(with_body)) == "IncompleteSignature"
+    headers = {k: v for k, v in good.headers.items() if k != "x-acs-signature-nonce"}
+    assert _code(lambda: v.verify(SignedRequest("POST", "/", good.query, headers))) == (
+        "IncompleteSignature"
+    )
+
+
+def test_v3_rejects_skew_over_15_minutes_and_replays() -> None:
+    clock = FakeClock()
+    v = _verifier(clock)
+    old = _v3_request(date="2023-11-14T21:58:19Z", nonce="n-old")  # 15 min 1 s earlier
+    assert _code(lambda: v.verify(old)) == "InvalidTimeStamp.Expired"
+    ok = _v3_request(date="2023-11-14T21:58:21Z", nonce="n-edge")
+    v.verify(ok)
+    assert _code(lambda: v.verify(ok)) == "SignatureNonceUsed"
+    bad = _v3_request(date="yesterday", nonce="n-x")
+    assert _code(lambda: v.verify(bad)) == "InvalidTimeStamp.Format"
+
+
+def test_v3_sts_token_must_match() -> None:
+    v = _verifier()
+    sts = {"x-acs-accesskey-id": "STS.AK2", "x-acs-security-token": "token-2"}
+    assert v.verify(_v3_request(key="STS.AK2", secret="secret-2", extra=sts, nonce="s1"))
+    wrong = sts | {"x-acs-security-token": "other"}
+    assert (
+        _code(
+            lambda: v.verify(_v3_request(key="STS.AK2", secret="secret-2", extra=wrong, nonce="s2"))
+        )
+        == "InvalidSecurityToken.MismatchWithAccessKey"
+    )
+    assert (
+        _code(lambda: v.verify(_v3_request(key="STS.AK2", secret="secret-2", nonce="s3")))
+        == "InvalidSecurityToken.Malformed"
+    )
+
+
+def test_nonce_cache_forgets_after_ttl_and_is_bounded() -> None:
+    cache = NonceCache(ttl=10, max_entries=3)
+    assert cache.check_and_add("a", 0)
+    assert not cache.check_and_add("a", 5)
+    assert cache.check_and_add("a", 11)
+    for i, key in enumerate("bcde"):
+        cache.check_and_add(key, 12 + i)
+    assert len(cache._seen) <= 3
+
+
+# --- V1 -------------------------------------------------------------------------
+
+
+def _v1_request(params: dict[str, str], secret: str = "secret-1") -> SignedRequest:  # noqa: S107
+    signature = signature_v1(secret, string_to_sign_v1("POST", list(params.items())))
+    return SignedRequest("POST", "/", [*params.items(), ("Signature", signature)], {})
+
+
+V1_BASE = {
+    "Action": "DescribeAccounts",
+    "Format": "json",
+    "Version": "2017-08-01",
+    "Timestamp": NOW_ISO,
+    "SignatureNonce": "v1-1",
+    "SignatureMethod": "HMAC-SHA1",
+    "SignatureVersion": "1.0",
+    "AccessKeyId": "AK1",
+    "DBClusterId": "pc-abc",
+}
+
+
+def test_v1_accepts_and_rejects() -> None:
+    v = _verifier()
+    assert v.verify(_v1_request(V1_BASE)).scheme == "v1"
+    assert _code(lambda: v.verify(_v1_request(V1_BASE))) == "SignatureNonceUsed"
+    assert _code(lambda: v.verify(_v1_request(V1_BASE | {"SignatureNonce": "v"}, "x"))) == (
+        "SignatureDoesNotMatch"
+    )
+    md5 = V1_BASE | {"SignatureNonce": "v2", "SignatureMethod": "HMAC-MD5"}
+    assert _code(lambda: v.verify(_v1_request(md5))) == "UnsupportedSignatureAlgorithm"
+    sts = V1_BASE | {"SignatureNonce": "v3", "AccessKeyId": "STS.AK2", "SecurityToken": "token-2"}
+    assert v.verify(_v1_request(sts, "secret-2")).access_key_id == "STS.AK2"
+    missing = {k: v for k, v in V1_BASE.items() if k != "Timestamp"}
+    assert _code(lambda: v.verify(_v1_request(missing))) == "IncompleteSignature"
+
+
+def test_unsigned_request_is_incomplete() -> None:
+    assert _code(lambda: _verifier().verify(SignedRequest("POST", "/", [], {}))) == (
+        "IncompleteSignature"
+    )
+
+
+# --- passwords, policies, seed -------------------------------------------------
+
+
+def test_password_hashing() -> None:
+    encoded = hash_password("Adm1n!pass")
+    assert "Adm1n!pass" not in encoded
+    assert encoded != hash_password("Adm1n!pass")  # salted
+    assert verify_password("Adm1n!pass", encoded)
+    assert not verify_password("Adm1n!pasS", encoded)
+    assert not verify_password("x", "garbage")
+
+
+@pytest.mark.parametrize(
+    ("password", "ok"),
+    [
+        ("Aa1!aaaa", True),
+        ("aaaa1111!", True),
+        ("Aa1!aaa", False),  # 7 chars
+        ("A" * 30 + "a1!", False),  # 33 chars
+        ("aaaaaaaa1", False),  # two classes
+        ("Aa1aaaa~", False),  # ~ is not an allowed special character
+    ],
+)
+def test_password_policy(password: str, ok: bool) -> None:
+    assert (password_problem(password) is None) is ok
+    problem = password_problem(password)
+    assert problem is None or password not in problem
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("ab", True),
+        ("a_1", True),
+        ("a", False),
+        ("1ab", False),
+        ("ab_", False),
+        ("Ab", False),
+        ("a" * 17, False),
+        ("root", False),
+        ("admin", False),
+    ],
+)
+def test_account_name_policy(name: str, ok: bool) -> None:
+    assert (account_name_problem(name) is None) is ok
+
+
+def _seed_with(**changes: Any) -> dict[str, Any]:
+    import copy
+
+    data: dict[str, Any] = copy.deepcopy(DEFAULT_SEED)
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda d: d["clusters"][0]["accounts"][1].update(type="Admin"),
+            "clusters[0].accounts[1].type: must be one of Normal, Super, ReadOnly",
+        ),
+        (lambda d: d.update(extra=1), "extra: unknown key"),
+        (lambda d: d["clusters"][1].update(id="PC-1"), "clusters[1].id:"),
+        (
+            lambda d: d["clusters"][0]["accounts"][0].update(password="short"),
+            "clusters[0].accounts[0].password:",
+        ),
+        (lambda d: d["settings"].update(task_seconds="x"), "settings.task_seconds:"),
+        (
+            lambda d: d["clusters"][0]["accounts"][1].update(type="Super"),
+            "clusters[0].accounts[1].type: a MySQL cluster can have at most one Super",
+        ),
+        (lambda d: d.pop("access_keys"), "access_keys: is required"),
+    ],
+)
+def test_seed_errors_name_the_key(mutate: Any, message: str) -> None:
+    data = _seed_with()
+    mutate(data)
+    with pytest.raises(SeedError) as info:
+        parse_seed(data)
+    assert str(info.value).startswith(message)
+    assert "short" not in str(info.value)
+
+
+def test_seed_loads_yaml_and_json(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(DEFAULT_SEED))
+    seed = load_seed(path)
+    assert seed.clusters[0].id == "pc-mysql00000001"
+    (tmp_path / "bad.yaml").write_text("a: [")
+    with pytest.raises(SeedError):
+        load_seed(tmp_path / "bad.yaml")
+
+
+# --- domain rules -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed() -> Any:
+    return parse_seed(DEFAULT_SEED)
+
+
+def _model(seed: Any, clock: FakeClock, **kw: Any) -> Model:
+    return Model(seed, clock=clock, **kw)
+
+
+def _api_code(fn: Any) -> tuple[str, int]:
+    with pytest.raises(ApiError) as info:
+        fn()
+    return info.value.code, info.value.status
+
+
+def test_reset_account_task_lifecycle(seed: Any) -> None:
+    clock = FakeClock()
+    model = _model(seed, clock)
+    cluster = model.clusters["pc-mysql00000001"]
+    account = cluster.accounts.get("dbadmin")
+    assert account is not None
+    account.privileges_revoked = True
+    account.lock_state = "Lock"
+    model.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
+    assert account.status == TRANSITIONAL_STATUS
+    assert not account.privileges_revoked
+    assert account.lock_state == "Lock"  # a reset does not unlock
+    assert model.verify_password("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
+    # The quota (1) is in use until the task ends.
+    assert _api_code(lambda: model.reset_account("pc-mysql00000001", "dbadmin", None)) == (
+        "ConcurrentTaskExceeded",
+        403,
+    )
+    clock.now += 0.29
+    model.tick()
+    assert account.status == TRANSITIONAL_STATUS
+    clock.now += 0.02
+    model.tick()
+    assert account.status == "Available"
+    model.reset_account("pc-mysql00000001", "dbadmin", None)
+
+
+def test_reset_account_rules(seed: Any) -> None:
+    model = _model(seed, FakeClock())
+    reset = model.reset_account
+    assert _api_code(lambda: reset("pc-pgsql00000001", "pgadmin", None)) == (
+        "OperationDenied.DBType",
+        400,
+    )
+    assert _api_code(lambda: reset("pc-mysql00000001", "app_rw", None)) == (
+        "InvalidAccountName.Malformed",
+        400,
+    )
+    assert _api_code(lambda: reset("pc-maint0000001", "dbadmin", None)) == (
+        "OperationDenied.DBClusterStatus",
+        400,
+    )
+    assert _api_code(lambda: reset("pc-nope0000001", "dbadmin", None)) == (
+        "InvalidDBCluster.NotFound",
+        404,
+    )
+    assert _api_code(lambda: reset("rm-123", "dbadmin", None)) == (
+        "InvalidDBClusterId.Malformed",
+        404,
+    )
+    assert _api_code(lambda: reset("pc-mysql00000001", "Bad-Name", None)) == (
+        "InvalidAccountName.Malformed",
+        400,
+    )
+    assert _api_code(lambda: reset("pc-mysql00000001", "ghost", None)) == (
+        "InvalidAccountName.NotFound",
+        404,
+    )
+    code, _ = _api_code(lambda: reset("pc-mysql00000001", "dbadmin", "weakpass"))
+    assert code == "InvalidAccountPassword.Malformed"
+    model.clusters["pc-mysql00000002"].status = "Deleted"
+    assert _api_code(lambda: reset("pc-mysql00000002", "polar_super", None)) == (
+        "InvalidDBClusterId.NotFound",
+        404,
+    )
+
+
+def test_create_delete_modify_rules(seed: Any) -> None:
+    clock = FakeClock()
+    model = _model(seed, clock, task_seconds=0)
+    create = model.create_account
+    assert _api_code(lambda: create("pc-mysql00000001", "second", "Aa1!aaaa", None))[0] == (
+        "InvalidAccountType.Malformed"  # omitted type means Super; one Super per MySQL cluster
+    )
+    assert _api_code(lambda: create("pc-mysql00000001", "root", "Aa1!aaaa", "Normal"))[0] == (
+        "InvalidAccountName.Malformed"
+    )
+    assert _api_code(lambda: create("pc-mysql00000001", "app_rw", "Aa1!aaaa", "Normal"))[0] == (
+        "InvalidAccountName.Duplicate"
+    )
+    assert _api_code(lambda: create("pc-mysql00000001", "ro", "Aa1!aaaa", "ReadOnly"))[0] == (
+        "InvalidAccountType.Malformed"
+    )
+    create("pc-pgsql00000001", "pg2", "Aa1!aaaa", None)  # PostgreSQL: no one-Super rule
+    model.tick()
+    create("pc-mysql00000001", "reader", "Aa1!aaaa", "Normal", db_name="app", privilege="ReadOnly")
+    reader = model.clusters["pc-mysql00000001"].accounts.get("reader")
+    assert reader is not None and reader.database_privileges == [
+        {"DBName": "app", "AccountPrivilege": "ReadOnly"}
+    ]
+    model.tick()
+    model.delete_account("pc-mysql00000001", "reader")
+    assert reader.status == "Deleting"
+    # DeleteAccount documents ConcurrentTaskExceeded as 400.
+    assert _api_code(lambda: model.delete_account("pc-mysql00000001", "app_rw")) == (
+        "ConcurrentTaskExceeded",
+        400,
+    )
+    model.tick()
+    assert model.clusters["pc-mysql00000001"].accounts.get("reader") is None
+    model.modify_account_password("pc-mysql00000001", "app_rw", "Cc3#cccccc")
+    assert model.verify_password("pc-mysql00000001", "app_rw", "Cc3#cccccc")
+
+
+def test_state_roundtrip_keeps_hashes_only(seed: Any) -> None:
+    model = _model(seed, FakeClock())
+    model.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
+    state = model.dump_state()
+    assert "N3w!passw0rd" not in str(state)
+    other = _model(seed, FakeClock())
+    other.load_state(state)
+    assert other.verify_password("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
+    assert len(other.tasks) == 1
+
+
+# --- protocol helpers ---------------------------------------------------------------
+
+
+def test_redaction_and_loopback() -> None:
+    params = {"AccountPassword": "x", "NewAccountPassword": "y", "SecurityToken": "t", "A": "b"}
+    assert redact(params) == {
+        "AccountPassword": "***REDACTED***",
+        "NewAccountPassword": "***REDACTED***",
+        "SecurityToken": "***REDACTED***",
+        "A": "b",
+    }
+    assert is_loopback("127.0.0.1") and is_loopback("::1")
+    assert not is_loopback("10.0.0.2") and not is_loopback(None) and not is_loopback("junk")
+
+
+def test_fault_spec_validation() -> None:
+    fault = parse_fault({"action": "ResetAccount", "code": "Throttling.User", "count": 2}, 1)
+    assert (fault.kind, fault.count) == ("error", 2)
+    for bad in (
+        {"action": "Nope", "code": "X"},
+        {"action": "*", "kind": "error"},
+        {"action": "*", "kind": "latency"},
+        {"action": "*", "kind": "drop", "count": 0},
+        {"action": "*", "kind": "drop", "colour": "red"},
+    ):
+        with pytest.raises(ValueError):
+            parse_fault(bad, 1)
