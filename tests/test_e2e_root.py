@@ -1,6 +1,9 @@
 """End to end: the root stack with the real Pulumi CLI against the emulator.
 
 The emulator's request log witnesses every API call the engine caused.
+
+PYTEST_DONT_REWRITE: CPython 3.11.7's AST validator can crash ("AST constructor
+recursion depth mismatch") when pytest formats a rewritten assertion here.
 """
 
 from __future__ import annotations
