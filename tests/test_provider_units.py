@@ -370,3 +370,16 @@ def test_provider_pickles_by_reference_and_small() -> None:
     assert b"ALIBABA-SECRET" not in blob
     assert b"pulumi_polardb_reset._provider" in blob
     assert isinstance(dill.loads(blob), PrivilegedAccountResetProvider)
+
+
+def test_importing_the_package_does_not_import_the_sdk() -> None:
+    """The SDK (and the credential chain, which reads env at import) load only for a call."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pulumi_polardb_reset\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('alibabacloud', 'darabonba', 'Tea'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
