@@ -25,6 +25,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	@# Each example is its own project with its own __main__: one mypy run each.
+	for d in examples/*/; do $(VENV)/bin/mypy --strict $$d*.py || exit 1; done
 
 test: $(STAMP) lint
 	PULUMI_BIN="$$(scripts/install-pulumi | tail -n1)" $(PY) -m pytest -ra $(PYTEST_ARGS)

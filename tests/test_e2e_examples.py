@@ -1,0 +1,213 @@
+"""End to end: every project under examples/ with the real Pulumi CLI against the emulator.
+
+The emulator's request log witnesses every API call the engine caused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulator_harness import EmulatorProcess
+from pulumi_harness import REPO, PulumiProject, emulator_config, pulumi_bin, set_secret_key
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLES = REPO / "examples"
+CLUSTER, OTHER = "pc-mysql00000001", "pc-mysql00000002"
+TARGETS = [
+    {"name": "main", "dbClusterId": CLUSTER, "accountName": "dbadmin"},
+    {"name": "other", "dbClusterId": OTHER, "accountName": "polar_super"},
+]
+MakeProject = Callable[[str], PulumiProject]
+
+
+@pytest.fixture(scope="session")
+def bin_dir() -> str:
+    return pulumi_bin()
+
+
+@pytest.fixture
+def example(tmp_path: Path, bin_dir: str, emu: EmulatorProcess) -> MakeProject:
+    """Factory: a copy of ``examples/<name>`` with the emulator's credentials and endpoint."""
+
+    def make(name: str) -> PulumiProject:
+        proj = PulumiProject(EXAMPLES / name, tmp_path, bin_dir=bin_dir)
+        config = emulator_config(emu, [], namespace="unused")
+        del config["unused:targets"]
+        proj.write_config(config)
+        set_secret_key(proj)
+        return proj
+
+    return make
+
+
+def resets(emu: EmulatorProcess) -> list[dict[str, Any]]:
+    return emu.requests(action="ResetAccount")
+
+
+def writes(emu: EmulatorProcess) -> list[dict[str, Any]]:
+    return [r for r in emu.requests() if not r["action"].startswith("Describe")]
+
+
+def test_examples_are_complete_projects() -> None:
+    for name in ("basic", "rotate-password", "multi-cluster", "drift-remediation"):
+        files = {p.name for p in (EXAMPLES / name).iterdir()}
+        assert {"Pulumi.yaml", "__main__.py", "requirements.txt", "README.md"} <= files, name
+        requirements = (EXAMPLES / name / "requirements.txt").read_text()
+        assert "pulumi-polardb-reset" in requirements and "pulumi==3.260.0" in requirements
+
+
+def test_basic_resets_once(emu: EmulatorProcess, example: MakeProject) -> None:
+    proj = example("basic")
+    proj.write_config({"polardb-basic:dbClusterId": CLUSTER, "polardb-basic:resetNonce": "1"})
+    assert proj.up().summary.resource_changes == {"create": 2}
+    (call,) = resets(emu)
+    assert call["params"]["DBClusterId"] == CLUSTER and call["params"]["AccountName"] == "dbadmin"
+    outputs = proj.outputs()
+    assert outputs["id"] == f"{CLUSTER}:dbadmin" and outputs["reset_count"] == 1
+    assert outputs["account_status"] == "Available"
+    assert outputs["last_reset_request_id"] == call["request_id"]
+
+    emu.clear_requests()
+    assert proj.up().summary.resource_changes == {"same": 2}
+    assert writes(emu) == []
+
+
+def test_rotate_password(emu: EmulatorProcess, example: MakeProject) -> None:
+    proj = example("rotate-password")
+    proj.write_config(
+        {"polardb-rotate:dbClusterId": CLUSTER, "polardb-rotate:accountName": "dbadmin"}
+    )
+    proj.set_secret("polardb-rotate:password", "F1rst!Passw0rd")
+    proj.up()
+    assert len(resets(emu)) == 1 and emu.verify_password(CLUSTER, "dbadmin", "F1rst!Passw0rd")
+
+    emu.clear_requests()
+    proj.set_secret("polardb-rotate:password", "Sec0nd!Passw0rd")
+    assert proj.up().summary.resource_changes == {"same": 1, "update": 1}
+    (call,) = resets(emu)
+    assert "AccountPassword" in call["params"]
+    assert emu.verify_password(CLUSTER, "dbadmin", "Sec0nd!Passw0rd")
+
+    emu.clear_requests()
+    proj.remove_config("polardb-rotate:password")
+    assert proj.up().summary.resource_changes == {"same": 2}
+    assert writes(emu) == []
+    assert emu.verify_password(CLUSTER, "dbadmin", "Sec0nd!Passw0rd")
+
+
+def test_multi_cluster(emu: EmulatorProcess, example: MakeProject) -> None:
+    proj = example("multi-cluster")
+    targets = [
+        {**TARGETS[0], "resetNonce": "1"},
+        # Per-target overrides (same emulator, explicit region and endpoint).
+        {**TARGETS[1], "resetNonce": "1", "region": "cn-hangzhou", "endpoint": emu.base_url},
+    ]
+    proj.write_config({"polardb-multi:targets": targets})
+    proj.set_secret("polardb-multi:passwords.other", "Oth3r!Passw0rd", path=True)
+    assert proj.up().summary.resource_changes == {"create": 3}
+    calls = resets(emu)
+    assert sorted((c["params"]["DBClusterId"], c["params"]["AccountName"]) for c in calls) == [
+        (CLUSTER, "dbadmin"),
+        (OTHER, "polar_super"),
+    ]
+    assert emu.verify_password(OTHER, "polar_super", "Oth3r!Passw0rd")
+    outputs = proj.outputs()
+    assert outputs["main"]["reset_count"] == outputs["other"]["reset_count"] == 1
+    assert outputs["other"]["effective_region"] == "cn-hangzhou"
+
+
+# --- drift-remediation: pipeline.py as CI runs it --------------------------------------
+
+
+def run_pipeline(proj: PulumiProject, *args: str) -> tuple[int, str, dict[str, Any]]:
+    """Run pipeline.py in the project copy with its backend; return status, output, JSON."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GITHUB_RUN_ID", "CI_PIPELINE_ID", "PULUMI_BIN")
+    }
+    env.update(proj.env)
+    env["PATH"] = os.pathsep.join([proj.bin_dir, str(Path(sys.executable).parent), env["PATH"]])
+    done = subprocess.run(
+        [sys.executable, "pipeline.py", "--stack", proj.stack_name, "--json", *args],
+        cwd=proj.dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = done.stdout + done.stderr
+    report = json.loads(done.stdout) if done.stdout.strip() else {}
+    return done.returncode, output, report
+
+
+def by_target(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in report["targets"]}
+
+
+@pytest.fixture
+def drift(emu: EmulatorProcess, example: MakeProject) -> PulumiProject:
+    """drift-remediation with two targets, deployed once (one reset each)."""
+    proj = example("drift-remediation")
+    proj.write_config({"polardb-drift:targets": TARGETS})
+    proj.up()
+    assert len(resets(emu)) == 2
+    emu.clear_requests()
+    return proj
+
+
+def test_pipeline_no_drift_then_reset_all(emu: EmulatorProcess, drift: PulumiProject) -> None:
+    code, output, report = run_pipeline(drift, "--run-id", "run-1", "--only-drifted")
+    assert code == 0, output
+    assert "Traceback" not in output
+    assert [(t["drift"], t["result"]) for t in report["targets"]] == [([], "unchanged")] * 2
+    assert resets(emu) == []
+
+    code, output, report = run_pipeline(drift, "--run-id", "1002")  # numeric like CI IDs
+    assert code == 0, output
+    targets = by_target(report)
+    assert [t["result"] for t in targets.values()] == ["reset", "reset"]
+    calls = resets(emu)
+    assert sorted(c["params"]["DBClusterId"] for c in calls) == [CLUSTER, OTHER]
+    assert {t["request_id"] for t in targets.values()} == {c["request_id"] for c in calls}
+    assert "reset" in output and "request" in output
+
+
+def test_pipeline_locked_account_fails_clearly(emu: EmulatorProcess, drift: PulumiProject) -> None:
+    emu.patch_account(CLUSTER, "dbadmin", lock_state="Lock")
+    code, output, report = run_pipeline(drift, "--run-id", "run-3", "--only-drifted")
+    assert code == 1, output
+    assert "Traceback" not in output
+    targets = by_target(report)
+    assert targets["main"]["drift"] == ["locked"] and targets["main"]["result"] == "failed"
+    assert "locked" in targets["main"]["error"]
+    assert targets["other"]["drift"] == [] and targets["other"]["result"] == "unchanged"
+    assert [c["params"]["DBClusterId"] for c in resets(emu)] == [CLUSTER]
+
+
+def test_pipeline_gone_account_reported(emu: EmulatorProcess, drift: PulumiProject) -> None:
+    emu.delete_account(OTHER, "polar_super")
+    code, output, report = run_pipeline(drift, "--run-id", "run-4", "--only-drifted")
+    assert code == 1, output
+    assert "Traceback" not in output
+    targets = by_target(report)
+    assert targets["other"]["drift"] == ["gone"] and targets["other"]["result"] == "failed"
+    assert "does not exist" in targets["other"]["error"]
+    assert targets["main"]["result"] == "unchanged"
+    assert resets(emu) == []
+    assert [r["outputs"]["account_name"] for r in drift.resources()] == ["dbadmin"]
+
+
+def test_pipeline_usage_errors(drift: PulumiProject) -> None:
+    code, output, _ = run_pipeline(drift)  # no --run-id and no CI variables
+    assert code == 2 and "run ID" in output and "Traceback" not in output
+    code, output, _ = run_pipeline(drift, "--run-id", "x", "--work-dir", str(drift.root))
+    assert code == 2 and "Pulumi.yaml" in output and "Traceback" not in output
