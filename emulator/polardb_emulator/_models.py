@@ -19,7 +19,7 @@ import copy
 import itertools
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -139,6 +139,10 @@ class Cluster:
     created: str
     accounts: AccountBackend
 
+    def attributes(self) -> dict[str, Any]:
+        """The cluster's own fields, without its accounts."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "accounts"}
+
 
 @dataclass
 class Task:
@@ -187,16 +191,7 @@ class Model:
         """Everything needed to restore this model (hashes, never plaintext)."""
         return {
             "clusters": [
-                {
-                    "id": c.id,
-                    "region": c.region,
-                    "db_type": c.db_type,
-                    "status": c.status,
-                    "db_version": c.db_version,
-                    "description": c.description,
-                    "created": c.created,
-                    "accounts": [asdict(a) for a in c.accounts.list()],
-                }
+                {**c.attributes(), "accounts": [asdict(a) for a in c.accounts.list()]}
                 for c in self.clusters.values()
             ],
             "tasks": [asdict(t) for t in self.tasks],

@@ -210,17 +210,7 @@ class Emulator:
                 }
                 for a in c.accounts.list()
             ]
-            clusters.append(
-                {
-                    "id": c.id,
-                    "region": c.region,
-                    "db_type": c.db_type,
-                    "status": c.status,
-                    "db_version": c.db_version,
-                    "description": c.description,
-                    "accounts": accounts,
-                }
-            )
+            clusters.append({**c.attributes(), "accounts": accounts})
         tasks = [
             {
                 "id": t.id,
