@@ -18,6 +18,7 @@ from ._retry import ApiError, Deadline, WaitTimeoutError, call_with_retries, wai
 
 log = logging.getLogger("pulumi_polardb_reset")
 T = TypeVar("T")
+S = TypeVar("S", ClusterInfo, AccountInfo)
 
 RUNNING: Final = "Running"
 AVAILABLE: Final = "Available"
@@ -82,6 +83,13 @@ class Resetter:
                 gave_up=exc.failure.retryable,
             ) from None
 
+    def _wait(self, probe: Callable[[], S], done: Callable[[S], bool], what: str) -> S:
+        try:
+            return wait_until(probe, done, deadline=self.deadline)
+        except WaitTimeoutError as exc:
+            last = f"status {getattr(exc.last, 'status', 'unknown')}"
+            raise self._timeout(what, last) from None
+
     def _timeout(self, what: str, last: str) -> ResetError:
         t = self.target
         return ResetError(
@@ -116,11 +124,7 @@ class Resetter:
                 )
             return info
 
-        try:
-            return wait_until(probe, lambda c: c.status == RUNNING, deadline=self.deadline)
-        except WaitTimeoutError as exc:
-            last = exc.last.status if isinstance(exc.last, ClusterInfo) else "unknown"
-            raise self._timeout("the cluster to be Running", f"status {last}") from None
+        return self._wait(probe, lambda c: c.status == RUNNING, "the cluster to be Running")
 
     def account(self) -> AccountInfo:
         """Find the account; refuse anything but the privileged (Super) account."""
@@ -182,11 +186,7 @@ class Resetter:
                 )
             return match
 
-        try:
-            return wait_until(probe, lambda a: a.status == AVAILABLE, deadline=self.deadline)
-        except WaitTimeoutError as exc:
-            last = exc.last.status if isinstance(exc.last, AccountInfo) else "unknown"
-            raise self._timeout("the account to be Available", f"status {last}") from None
+        return self._wait(probe, lambda a: a.status == AVAILABLE, "the account to be Available")
 
     def run(self, password: str | None) -> ResetOutcome:
         """Pre-checks, then ResetAccount, then wait for the account to settle."""
