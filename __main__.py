@@ -39,7 +39,7 @@ def target_args(
     """Map one config target (camelCase keys, like Pulumi config) to resource arguments."""
     unknown = sorted(set(target) - set(_KEYS) - {"name"})
     if unknown:
-        raise ValueError(
+        raise pulumi.RunError(
             f"polardb-reset:targets entry {target.get('name')!r} has unknown key(s) "
             f"{', '.join(unknown)}; allowed: name, {', '.join(_KEYS)}"
         )
@@ -57,7 +57,7 @@ def main() -> None:
     if not isinstance(targets, list) or not all(
         isinstance(t, dict) and t.get("name") for t in targets
     ):
-        raise ValueError("polardb-reset:targets must be a list of objects, each with a 'name'")
+        raise pulumi.RunError("polardb-reset:targets must be a list of objects, each with a 'name'")
     passwords = config.get_secret_object("passwords")
     for target in targets:
         reset = PrivilegedAccountReset(target["name"], target_args(target, passwords))

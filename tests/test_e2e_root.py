@@ -280,3 +280,14 @@ def test_no_plaintext_secret_anywhere(emu: EmulatorProcess, project: MakeProject
         assert "ciphertext" in json.dumps(
             resource["outputs"].get(key) or resource["inputs"].get(key)
         )
+
+
+def test_malformed_targets_config_is_a_clean_error(
+    emu: EmulatorProcess, project: MakeProject
+) -> None:
+    proj = project([{**TARGETS[0], "dbClusterID": "pc-typo"}])
+    with pytest.raises(auto.CommandError) as info:
+        proj.preview()
+    text = str(info.value)
+    assert "unknown key(s) dbClusterID" in text and "Traceback" not in text
+    assert emu.requests() == []

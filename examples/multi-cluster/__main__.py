@@ -44,29 +44,31 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 def parse_targets(raw: Any, namespace: str) -> list[dict[str, Any]]:
-    """Check the ``targets`` config list; raise ``ValueError`` naming the bad entry."""
+    """Check the ``targets`` config list; raise ``pulumi.RunError`` naming the bad entry."""
     if not isinstance(raw, list) or not raw:
-        raise ValueError(f"{namespace}:targets must be a non-empty list of objects")
+        raise pulumi.RunError(f"{namespace}:targets must be a non-empty list of objects")
     seen: set[str] = set()
     for index, target in enumerate(raw):
         where = f"{namespace}:targets[{index}]"
         if not isinstance(target, dict):
-            raise ValueError(f"{where} must be an object")
+            raise pulumi.RunError(f"{where} must be an object")
         name = target.get("name")
         if not isinstance(name, str) or not NAME.match(name):
-            raise ValueError(f"{where}.name must be letters, digits, '-' or '_' (got {name!r})")
+            raise pulumi.RunError(
+                f"{where}.name must be letters, digits, '-' or '_' (got {name!r})"
+            )
         if name in seen:
-            raise ValueError(f"{where}.name {name!r} is used twice")
+            raise pulumi.RunError(f"{where}.name {name!r} is used twice")
         seen.add(name)
         unknown = sorted(set(target) - set(TARGET_KEYS) - {"name"})
         if unknown:
-            raise ValueError(
+            raise pulumi.RunError(
                 f"{where} ({name}) has unknown key(s) {', '.join(unknown)}; "
                 f"allowed: name, {', '.join(TARGET_KEYS)}"
             )
         for key in ("dbClusterId", "accountName"):
             if not target.get(key):
-                raise ValueError(f"{where} ({name}) needs {key}")
+                raise pulumi.RunError(f"{where} ({name}) needs {key}")
     return raw
 
 
