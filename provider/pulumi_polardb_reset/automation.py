@@ -53,28 +53,27 @@ def project_stack(
     process environment.
     """
     path = Path(work_dir).resolve()
-    project = auto.ProjectSettings  # for the type checker only
-    del project
     bin_dir = Path(pulumi_bin) if pulumi_bin else _find_cli()
-    merged = {**os.environ, **(env or {})}
-    # The dynamic provider process must use this interpreter's environment (where this
-    # package is installed) and find the CLI's plugin shims.
-    merged.setdefault("PULUMI_RUNTIME_VIRTUALENV", sys.prefix)
-    merged["PATH"] = os.pathsep.join(
-        [str(bin_dir), str(Path(sys.executable).parent), merged.get("PATH", "")]
-    )
-    merged.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
-    merged.setdefault("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
-    os.environ.update({k: merged[k] for k in ("PATH",)})
-    command = auto.PulumiCommand(root=str(bin_dir.parent), skip_version_check=False)
+    given = dict(env or {})
+    base = {**os.environ, **given}
+    # The CLI starts the dynamic provider through the pulumi-resource-pulumi-python
+    # shim beside it; that process must run this interpreter, where this package
+    # is installed (the shim uses PULUMI_RUNTIME_VIRTUALENV, else PULUMI_PYTHON_CMD).
+    runtime: dict[str, str] = {"PULUMI_PYTHON_CMD": sys.executable}
+    if sys.prefix != sys.base_prefix:
+        runtime["PULUMI_RUNTIME_VIRTUALENV"] = sys.prefix
+    defaults = {
+        **runtime,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+    }
+    env_vars = {k: base.get(k, v) for k, v in defaults.items()}
+    env_vars.update(given)
+    env_vars["PATH"] = os.pathsep.join([str(bin_dir), base.get("PATH", "")])
     opts = auto.LocalWorkspaceOptions(
         work_dir=str(path),
-        env_vars={
-            k: v
-            for k, v in merged.items()
-            if k.startswith(("PULUMI_", "ALIBABA_", "ALICLOUD_", "PATH", "HOME", "POLARDB_"))
-        },
-        pulumi_command=command,
+        env_vars=env_vars,
+        pulumi_command=auto.PulumiCommand(root=str(bin_dir.parent)),
     )
     name = _project_name(path)
     return auto.create_or_select_stack(
