@@ -230,6 +230,14 @@ class EmulatorProcess:
         result: list[dict[str, Any]] = self.admin("GET", "/requests" + suffix)["requests"]
         return result
 
+    def resets(self) -> list[dict[str, Any]]:
+        """ResetAccount calls in the request log."""
+        return self.requests(action="ResetAccount")
+
+    def writes(self) -> list[dict[str, Any]]:
+        """Calls of every action that may change state (all but Describe*)."""
+        return [r for r in self.requests() if not r["action"].startswith("Describe")]
+
     def clear_requests(self) -> None:
         """Empty the request log."""
         self.admin("DELETE", "/requests")

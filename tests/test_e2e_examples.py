@@ -48,14 +48,6 @@ def example(tmp_path: Path, bin_dir: str, emu: EmulatorProcess) -> MakeProject:
     return make
 
 
-def resets(emu: EmulatorProcess) -> list[dict[str, Any]]:
-    return emu.requests(action="ResetAccount")
-
-
-def writes(emu: EmulatorProcess) -> list[dict[str, Any]]:
-    return [r for r in emu.requests() if not r["action"].startswith("Describe")]
-
-
 def test_examples_are_complete_projects() -> None:
     for name in ("basic", "rotate-password", "multi-cluster", "drift-remediation"):
         files = {p.name for p in (EXAMPLES / name).iterdir()}
@@ -68,7 +60,7 @@ def test_basic_resets_once(emu: EmulatorProcess, example: MakeProject) -> None:
     proj = example("basic")
     proj.write_config({"polardb-basic:dbClusterId": CLUSTER, "polardb-basic:resetNonce": "1"})
     assert proj.up().summary.resource_changes == {"create": 2}
-    (call,) = resets(emu)
+    (call,) = emu.resets()
     assert call["params"]["DBClusterId"] == CLUSTER and call["params"]["AccountName"] == "dbadmin"
     outputs = proj.outputs()
     assert outputs["id"] == f"{CLUSTER}:dbadmin" and outputs["reset_count"] == 1
@@ -77,7 +69,7 @@ def test_basic_resets_once(emu: EmulatorProcess, example: MakeProject) -> None:
 
     emu.clear_requests()
     assert proj.up().summary.resource_changes == {"same": 2}
-    assert writes(emu) == []
+    assert emu.writes() == []
 
 
 def test_rotate_password(emu: EmulatorProcess, example: MakeProject) -> None:
@@ -87,19 +79,19 @@ def test_rotate_password(emu: EmulatorProcess, example: MakeProject) -> None:
     )
     proj.set_secret("polardb-rotate:password", "F1rst!Passw0rd")
     proj.up()
-    assert len(resets(emu)) == 1 and emu.verify_password(CLUSTER, "dbadmin", "F1rst!Passw0rd")
+    assert len(emu.resets()) == 1 and emu.verify_password(CLUSTER, "dbadmin", "F1rst!Passw0rd")
 
     emu.clear_requests()
     proj.set_secret("polardb-rotate:password", "Sec0nd!Passw0rd")
     assert proj.up().summary.resource_changes == {"same": 1, "update": 1}
-    (call,) = resets(emu)
+    (call,) = emu.resets()
     assert "AccountPassword" in call["params"]
     assert emu.verify_password(CLUSTER, "dbadmin", "Sec0nd!Passw0rd")
 
     emu.clear_requests()
     proj.remove_config("polardb-rotate:password")
     assert proj.up().summary.resource_changes == {"same": 2}
-    assert writes(emu) == []
+    assert emu.writes() == []
     assert emu.verify_password(CLUSTER, "dbadmin", "Sec0nd!Passw0rd")
 
 
@@ -113,7 +105,7 @@ def test_multi_cluster(emu: EmulatorProcess, example: MakeProject) -> None:
     proj.write_config({"polardb-multi:targets": targets})
     proj.set_secret("polardb-multi:passwords.other", "Oth3r!Passw0rd", path=True)
     assert proj.up().summary.resource_changes == {"create": 3}
-    calls = resets(emu)
+    calls = emu.resets()
     assert sorted((c["params"]["DBClusterId"], c["params"]["AccountName"]) for c in calls) == [
         (CLUSTER, "dbadmin"),
         (OTHER, "polar_super"),
@@ -159,7 +151,7 @@ def drift(emu: EmulatorProcess, example: MakeProject) -> PulumiProject:
     proj = example("drift-remediation")
     proj.write_config({"polardb-drift:targets": TARGETS})
     proj.up()
-    assert len(resets(emu)) == 2
+    assert len(emu.resets()) == 2
     emu.clear_requests()
     return proj
 
@@ -169,13 +161,13 @@ def test_pipeline_no_drift_then_reset_all(emu: EmulatorProcess, drift: PulumiPro
     assert code == 0, output
     assert "Traceback" not in output
     assert [(t["drift"], t["result"]) for t in report["targets"]] == [([], "unchanged")] * 2
-    assert resets(emu) == []
+    assert emu.resets() == []
 
     code, output, report = run_pipeline(drift, "--run-id", "1002")  # numeric like CI IDs
     assert code == 0, output
     targets = by_target(report)
     assert [t["result"] for t in targets.values()] == ["reset", "reset"]
-    calls = resets(emu)
+    calls = emu.resets()
     assert sorted(c["params"]["DBClusterId"] for c in calls) == [CLUSTER, OTHER]
     assert {t["request_id"] for t in targets.values()} == {c["request_id"] for c in calls}
     assert "reset" in output and "request" in output
@@ -190,7 +182,7 @@ def test_pipeline_locked_account_fails_clearly(emu: EmulatorProcess, drift: Pulu
     assert targets["main"]["drift"] == ["locked"] and targets["main"]["result"] == "failed"
     assert "locked" in targets["main"]["error"]
     assert targets["other"]["drift"] == [] and targets["other"]["result"] == "unchanged"
-    assert [c["params"]["DBClusterId"] for c in resets(emu)] == [CLUSTER]
+    assert [c["params"]["DBClusterId"] for c in emu.resets()] == [CLUSTER]
 
 
 def test_pipeline_gone_account_reported(emu: EmulatorProcess, drift: PulumiProject) -> None:
@@ -202,7 +194,7 @@ def test_pipeline_gone_account_reported(emu: EmulatorProcess, drift: PulumiProje
     assert targets["other"]["drift"] == ["gone"] and targets["other"]["result"] == "failed"
     assert "does not exist" in targets["other"]["error"]
     assert targets["main"]["result"] == "unchanged"
-    assert resets(emu) == []
+    assert emu.resets() == []
     assert [r["outputs"]["account_name"] for r in drift.resources()] == ["dbadmin"]
 
 

@@ -2,8 +2,9 @@
 
 The emulator's request log witnesses every API call the engine caused.
 
-PYTEST_DONT_REWRITE: CPython 3.11.7's AST validator can crash ("AST constructor
-recursion depth mismatch") when pytest formats a rewritten assertion here.
+PYTEST_DONT_REWRITE: after Pulumi's inline runtime ran in the process, CPython
+3.11.7's ast.parse can fail ("AST constructor recursion depth mismatch"); `make test`
+runs these tests in their own process with --assert=plain.
 """
 
 from __future__ import annotations
@@ -56,14 +57,6 @@ def project(tmp_path: Path, bin_dir: str, emu: EmulatorProcess) -> MakeProject:
     return make
 
 
-def resets(emu: EmulatorProcess) -> list[dict[str, Any]]:
-    return emu.requests(action="ResetAccount")
-
-
-def writes(emu: EmulatorProcess) -> list[dict[str, Any]]:
-    return [r for r in emu.requests() if not r["action"].startswith("Describe")]
-
-
 def set_targets(proj: PulumiProject, targets: list[dict[str, Any]]) -> None:
     proj.write_config({"polardb-reset:targets": targets})
 
@@ -76,7 +69,7 @@ def test_preview_up_and_second_up(emu: EmulatorProcess, project: MakeProject) ->
 
     up = proj.up()
     assert up.summary.resource_changes == {"create": 3}
-    calls = resets(emu)
+    calls = emu.resets()
     assert sorted(c["params"]["DBClusterId"] for c in calls) == [CLUSTER, OTHER]
     assert all(c["status"] == 200 for c in calls)
     outputs = proj.outputs()
@@ -86,7 +79,7 @@ def test_preview_up_and_second_up(emu: EmulatorProcess, project: MakeProject) ->
     emu.clear_requests()
     again = proj.up()
     assert again.summary.resource_changes == {"same": 3}
-    assert writes(emu) == []
+    assert emu.writes() == []
 
 
 def test_nonce_password_and_password_removal(emu: EmulatorProcess, project: MakeProject) -> None:
@@ -96,20 +89,20 @@ def test_nonce_password_and_password_removal(emu: EmulatorProcess, project: Make
 
     set_targets(proj, [{**TARGETS[0], "resetNonce": "2"}, TARGETS[1]])
     assert proj.up().summary.resource_changes == {"same": 2, "update": 1}
-    (call,) = resets(emu)
+    (call,) = emu.resets()
     assert call["params"]["DBClusterId"] == CLUSTER and "AccountPassword" not in call["params"]
     assert proj.outputs()["main"]["reset_count"] == 2
 
     emu.clear_requests()
     proj.set_secret("polardb-reset:passwords.main", PASSWORD, path=True)
     assert proj.up().summary.resource_changes == {"same": 2, "update": 1}
-    assert len(resets(emu)) == 1
+    assert len(emu.resets()) == 1
     assert emu.verify_password(CLUSTER, "dbadmin", PASSWORD)
 
     emu.clear_requests()
     proj.remove_config("polardb-reset:passwords.main", path=True)
     assert proj.up().summary.resource_changes == {"same": 3}
-    assert writes(emu) == []
+    assert emu.writes() == []
     assert emu.verify_password(CLUSTER, "dbadmin", PASSWORD)
 
 
@@ -157,7 +150,7 @@ def test_up_fails_clearly_and_records_nothing(
     text = str(info.value)
     assert needle in text and "Traceback" not in text
     assert proj.resources() == []
-    assert resets(emu) == []
+    assert emu.resets() == []
 
 
 def test_transient_faults_retried_and_timeout_keeps_state(
@@ -176,7 +169,7 @@ def test_transient_faults_retried_and_timeout_keeps_state(
         count=1,
     )
     assert proj.up().summary.resource_changes == {"create": 2}
-    assert [c["status"] for c in resets(emu)] == [403, 403, 200]
+    assert [c["status"] for c in emu.resets()] == [403, 403, 200]
     before = proj.resources()[0]["outputs"]
 
     emu.clear_requests()
@@ -193,7 +186,7 @@ def test_transient_faults_retried_and_timeout_keeps_state(
     emu.clear_faults()
     emu.clear_requests()
     assert proj.up().summary.resource_changes == {"same": 1, "update": 1}
-    assert [c["status"] for c in resets(emu)] == [200]
+    assert [c["status"] for c in emu.resets()] == [200]
     assert proj.resources()[0]["outputs"]["reset_count"] == 2
 
 
@@ -206,7 +199,7 @@ def test_refresh_drops_deleted_account_and_destroy_calls_nothing(
     emu.clear_requests()
     proj.refresh()
     assert [r["outputs"]["account_name"] for r in proj.resources()] == ["dbadmin"]
-    assert writes(emu) == []
+    assert emu.writes() == []
 
     emu.clear_requests()
     proj.destroy()
@@ -232,7 +225,7 @@ def test_provider_upgrade_changes_nothing(emu: EmulatorProcess, project: MakePro
     proj.stack.import_stack(state)
     emu.clear_requests()
     assert proj.up().summary.resource_changes == {"same": 3}
-    assert writes(emu) == []
+    assert emu.writes() == []
 
 
 def test_credentials_from_environment(emu: EmulatorProcess, project: MakeProject) -> None:
@@ -243,7 +236,7 @@ def test_credentials_from_environment(emu: EmulatorProcess, project: MakeProject
     )
     proj.remove_config("alicloud:accessKey")
     assert proj.up().summary.resource_changes == {"create": 2}
-    assert resets(emu)[0]["access_key_id"] == ACCESS_KEY_ID
+    assert emu.resets()[0]["access_key_id"] == ACCESS_KEY_ID
 
 
 def test_wrong_secret_is_a_clear_error(emu: EmulatorProcess, project: MakeProject) -> None:
@@ -254,7 +247,7 @@ def test_wrong_secret_is_a_clear_error(emu: EmulatorProcess, project: MakeProjec
     text = str(info.value)
     assert "SignatureDoesNotMatch" in text and "alicloud:secretKey" in text
     assert "definitely-wrong-secret" not in text
-    assert resets(emu) == []
+    assert emu.resets() == []
 
 
 def test_no_plaintext_secret_anywhere(emu: EmulatorProcess, project: MakeProject) -> None:

@@ -94,14 +94,6 @@ def inputs(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def resets(emu: EmulatorProcess) -> list[dict[str, Any]]:
-    return emu.requests(action="ResetAccount")
-
-
-def writes(emu: EmulatorProcess) -> list[dict[str, Any]]:
-    return [r for r in emu.requests() if not r["action"].startswith("Describe")]
-
-
 # -- lifecycle -------------------------------------------------------------------------------
 
 
@@ -114,9 +106,9 @@ def test_create_resets_once_sets_password_and_returns_complete_outputs(
     assert set(p.OUTPUTS) <= set(outs)
     assert outs[p.RESET_COUNT] == 1 and outs[p.ACCOUNT_STATUS] == "Available"
     assert outs[p.ACCOUNT_TYPE] == "Super" and outs[p.EFFECTIVE_REGION] == "cn-hangzhou"
-    assert outs[p.LAST_RESET_REQUEST_ID] == resets(emu)[0]["request_id"]
+    assert outs[p.LAST_RESET_REQUEST_ID] == emu.resets()[0]["request_id"]
     assert NEW_PASSWORD not in json.dumps(outs)
-    assert [r["status"] for r in resets(emu)] == [200]
+    assert [r["status"] for r in emu.resets()] == [200]
     assert emu.verify_password(CLUSTER, ACCOUNT, NEW_PASSWORD)
 
 
@@ -124,7 +116,7 @@ def test_create_without_password_keeps_the_password(
     emu: EmulatorProcess, provider: MakeProvider
 ) -> None:
     provider().create(inputs())
-    (call,) = resets(emu)
+    (call,) = emu.resets()
     assert "AccountPassword" not in call["params"]
     assert emu.verify_password(CLUSTER, ACCOUNT, "Adm1n!pass")
 
@@ -138,7 +130,7 @@ def test_update_on_nonce_change_resets_exactly_once(
     news = inputs(reset_nonce="2")
     assert prov.diff(f"{CLUSTER}:{ACCOUNT}", first, news).changes is True
     outs = prov.update(f"{CLUSTER}:{ACCOUNT}", first, news).outs or {}
-    assert len(resets(emu)) == 1
+    assert len(emu.resets()) == 1
     assert outs[p.RESET_COUNT] == 2 and outs[p.RESET_NONCE] == "2"
     assert set(p.OUTPUTS) <= set(outs)
 
@@ -166,7 +158,7 @@ def test_password_change_resets_with_the_new_password(
     assert prov.diff("id", outs, news).changes is True
     prov.update("id", outs, news)
     assert emu.verify_password(CLUSTER, ACCOUNT, "An0ther!pass")
-    assert len(resets(emu)) == 2
+    assert len(emu.resets()) == 2
 
 
 @pytest.mark.parametrize(
@@ -187,7 +179,7 @@ def test_prechecks_refuse_with_clear_errors_and_no_reset(
     with pytest.raises(ResetError, match=needle) as info:
         provider().create(inputs(account_password=NEW_PASSWORD, **overrides))
     assert NEW_PASSWORD not in str(info.value)
-    assert resets(emu) == []
+    assert emu.resets() == []
 
 
 def test_waits_for_a_cluster_in_maintenance(emu: EmulatorProcess, provider: MakeProvider) -> None:
@@ -206,7 +198,7 @@ def test_cluster_that_stays_in_maintenance_times_out(
 ) -> None:
     with pytest.raises(ResetError, match=r"timed out after timeout_seconds=2 .*Maintaining"):
         provider().create(inputs(db_cluster_id="pc-maint0000001", timeout_seconds=2))
-    assert resets(emu) == []
+    assert emu.resets() == []
 
 
 def test_locked_account_stops_the_wait_at_once(
@@ -246,7 +238,7 @@ def test_transient_faults_are_retried_to_success(
     start = time.monotonic()
     outs = provider().create(inputs(account_password=NEW_PASSWORD)).outs or {}
     elapsed = time.monotonic() - start
-    calls = resets(emu)
+    calls = emu.resets()
     expected = 1 if fault["kind"] == "latency" else fault["count"] + 1
     assert len(calls) == expected
     assert calls[-1]["status"] == 200 and outs[p.LAST_RESET_REQUEST_ID] == calls[-1]["request_id"]
@@ -259,7 +251,7 @@ def test_terminal_error_is_not_retried(emu: EmulatorProcess, provider: MakeProvi
     emu.add_fault(action="ResetAccount", kind="error", code="Forbidden.RAM", status=403, count=5)
     with pytest.raises(ResetError, match="polardb:ResetAccount"):
         provider().create(inputs())
-    assert len(resets(emu)) == 1
+    assert len(emu.resets()) == 1
 
 
 def test_failure_outlasting_the_deadline_gives_a_clear_error(
@@ -273,7 +265,7 @@ def test_failure_outlasting_the_deadline_gives_a_clear_error(
         provider().create(inputs(timeout_seconds=3, account_password=NEW_PASSWORD))
     assert time.monotonic() - start < 8
     assert "ConcurrentTaskExceeded" in str(info.value) and NEW_PASSWORD not in str(info.value)
-    assert len(resets(emu)) >= 2
+    assert len(emu.resets()) >= 2
 
 
 # -- read (refresh) --------------------------------------------------------------------------
@@ -288,7 +280,7 @@ def test_read_reports_drift_and_disappearance(emu: EmulatorProcess, provider: Ma
     assert read.id == f"{CLUSTER}:{ACCOUNT}"
     assert (read.outs or {})[p.ACCOUNT_LOCK_STATE] == "Lock"
     assert (read.outs or {})[p.RESET_COUNT] == 1
-    assert writes(emu) == []
+    assert emu.writes() == []
     emu.delete_account(CLUSTER, ACCOUNT)
     assert prov.read(f"{CLUSTER}:{ACCOUNT}", outs).id == ""
     gone = {**outs, p.DB_CLUSTER_ID: "pc-deleted00001"}
@@ -314,7 +306,7 @@ def test_credentials_from_environment(
     monkeypatch.setenv("ALIBABA_CLOUD_REGION", "cn-hangzhou")
     monkeypatch.setenv("ALIBABA_CLOUD_ENDPOINT_POLARDB", emu.base_url)
     provider({}).create(inputs())
-    assert resets(emu)[0]["access_key_id"] == ACCESS_KEY_ID
+    assert emu.resets()[0]["access_key_id"] == ACCESS_KEY_ID
 
 
 def test_credentials_from_legacy_environment(
@@ -324,7 +316,7 @@ def test_credentials_from_legacy_environment(
     monkeypatch.setenv("ALICLOUD_SECRET_KEY", ACCESS_KEY_SECRET)
     monkeypatch.setenv("ALICLOUD_REGION", "cn-hangzhou")
     provider({}).create(inputs(endpoint=emu.base_url))
-    assert resets(emu)[0]["access_key_id"] == ACCESS_KEY_ID
+    assert emu.resets()[0]["access_key_id"] == ACCESS_KEY_ID
 
 
 def test_sts_credentials_from_config(emu: EmulatorProcess, provider: MakeProvider) -> None:
@@ -337,7 +329,7 @@ def test_sts_credentials_from_config(emu: EmulatorProcess, provider: MakeProvide
         },
     )
     provider(config).create(inputs())
-    assert resets(emu)[0]["access_key_id"] == STS_KEY_ID
+    assert emu.resets()[0]["access_key_id"] == STS_KEY_ID
 
 
 def test_wrong_secret_is_a_clear_error(emu: EmulatorProcess, provider: MakeProvider) -> None:
@@ -345,7 +337,7 @@ def test_wrong_secret_is_a_clear_error(emu: EmulatorProcess, provider: MakeProvi
     with pytest.raises(ResetError, match="alicloud:secretKey") as info:
         provider(config).create(inputs())
     assert "SignatureDoesNotMatch" in str(info.value) and "not-the-secret" not in str(info.value)
-    assert resets(emu) == []
+    assert emu.resets() == []
 
 
 def test_missing_region_fails_before_any_call(emu: EmulatorProcess, provider: MakeProvider) -> None:
@@ -385,7 +377,7 @@ print(json.dumps({{"id": out.id}}))
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["id"] == f"{CLUSTER}:{ACCOUNT}"
-    assert resets(emu)[0]["access_key_id"] == ACCESS_KEY_ID
+    assert emu.resets()[0]["access_key_id"] == ACCESS_KEY_ID
 
 
 def test_no_credentials_anywhere_is_a_clear_error(emu: EmulatorProcess, tmp_path: Path) -> None:
