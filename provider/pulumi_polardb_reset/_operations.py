@@ -162,16 +162,20 @@ class Resetter:
             lambda: self.client.reset_account(t.cluster_id, t.account_name, password),
         )
 
+    def find_account(self) -> AccountInfo | None:
+        """The target account as DescribeAccounts reports it now, or None when it is gone."""
+        t = self.target
+        found = self._api(
+            "DescribeAccounts", lambda: self.client.describe_accounts(t.cluster_id, t.account_name)
+        )
+        return next((a for a in found if a.name == t.account_name), None)
+
     def settled_account(self) -> AccountInfo:
         """Wait until the account is Available again; stop at once when it is gone or locked."""
         t = self.target
 
         def probe() -> AccountInfo:
-            found = self._api(
-                "DescribeAccounts",
-                lambda: self.client.describe_accounts(t.cluster_id, t.account_name),
-            )
-            match = next((a for a in found if a.name == t.account_name), None)
+            match = self.find_account()
             if match is None:
                 raise ResetError(
                     f"account '{t.account_name}' disappeared from PolarDB cluster "

@@ -30,9 +30,8 @@ from pulumi.dynamic import (
 from . import _diff, _fingerprint, _settings, _validation
 from . import _props as p
 from ._client import PolarDBClient
-from ._errors import ApiFailure, ResetError, describe_failure
+from ._errors import ResetError
 from ._operations import Resetter, Target
-from ._retry import ApiError, Deadline, call_with_retries
 
 log = logging.getLogger("pulumi_polardb_reset")
 
@@ -97,20 +96,17 @@ class PrivilegedAccountResetProvider(ResourceProvider):
         inputs = {k: p.plain(v) for k, v in props.items() if not k.startswith("__")}
         cluster, account = _target_names(inputs, id_)
         settings = _resolve(inputs)
-        client = PolarDBClient(settings)
-        deadline = Deadline(float(inputs.get(p.TIMEOUT_SECONDS) or p.DEFAULT_TIMEOUT_SECONDS))
+        timeout = float(inputs.get(p.TIMEOUT_SECONDS) or p.DEFAULT_TIMEOUT_SECONDS)
+        resetter = Resetter(
+            PolarDBClient(settings), Target(cluster, account, settings.region, timeout)
+        )
         try:
-            found = call_with_retries(
-                lambda: client.describe_accounts(cluster, account), deadline=deadline
-            )
-        except ApiError as exc:
-            if exc.failure.code in _NOT_FOUND_CODES:
+            match = resetter.find_account()
+        except ResetError as exc:
+            if exc.code in _NOT_FOUND_CODES:
                 log.info("refresh %s: cluster %s not found; removing from state", id_, cluster)
                 return ReadResult("", {})
-            raise _describe(
-                exc.failure, "DescribeAccounts", cluster, account, settings.region
-            ) from None
-        match = next((a for a in found if a.name == account), None)
+            raise
         if match is None:
             log.info("refresh %s: account %s no longer exists; removing from state", id_, account)
             return ReadResult("", {})
@@ -142,12 +138,6 @@ def _resolve(inputs: Mapping[str, Any]) -> _settings.ConnectionSettings:
     with _CONFIG_LOCK:
         config = dict(_STACK_CONFIG)
     return _settings.resolve(inputs, config, os.environ)
-
-
-def _describe(
-    failure: ApiFailure, action: str, cluster: str, account: str, region: str
-) -> ResetError:
-    return describe_failure(failure, action=action, cluster=cluster, account=account, region=region)
 
 
 def _reset(news: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[str, Any]:
