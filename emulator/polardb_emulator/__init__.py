@@ -1,16 +1,44 @@
 """A local emulator of the Alibaba Cloud PolarDB 2017-08-01 RPC API.
 
 The real Alibaba Cloud SDK talks to it over HTTP(S) with real request
-signatures. Start it with ``polardb-emulator serve --seed FILE``; see
-docs/emulator.md.
+signatures. Start it with ``polardb-emulator serve --seed FILE``, or from
+tests with :mod:`polardb_emulator.testing`; see docs/emulator.md.
 """
 
-from ._exceptions import ApiError
-from ._models import AccountBackend, Model
-from ._seed import Seed, SeedError, load_seed, parse_seed
-from ._server import Emulator, build_app
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._exceptions import ApiError
+    from ._models import AccountBackend, Model
+    from ._seed import Seed, SeedError, load_seed, parse_seed
+    from ._server import Emulator, build_app
 
 __version__ = "0.1.0"
+
+# Loaded on first use, so that ``polardb_emulator.testing`` (standard library
+# and PyYAML only) does not pull in aiohttp.
+_LAZY = {
+    "AccountBackend": "._models",
+    "ApiError": "._exceptions",
+    "Emulator": "._server",
+    "Model": "._models",
+    "Seed": "._seed",
+    "SeedError": "._seed",
+    "build_app": "._server",
+    "load_seed": "._seed",
+    "parse_seed": "._seed",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'polardb_emulator' has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
+
 
 __all__ = [
     "AccountBackend",

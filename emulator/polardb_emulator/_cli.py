@@ -10,10 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._seed import SeedError, load_seed
-from ._server import Emulator, serve
-from ._state import StateError
-from ._tls import make_server_context
+from ._runner import ServeOptions, StartupError, prepare, ready_info
+from ._server import serve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,45 +38,38 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``polardb-emulator`` console script."""
     args = _parser().parse_args(argv)
-    if args.task_seconds is not None and args.task_seconds < 0:
-        print("error: --task-seconds must be >= 0", file=sys.stderr)
-        return 2
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="polardb-emulator: %(message)s",
         stream=sys.stderr,
     )
+    options = ServeOptions(
+        seed_path=args.seed,
+        state_path=args.state,
+        host=args.host,
+        port=args.port,
+        tls=args.tls,
+        task_seconds=args.task_seconds,
+    )
     try:
-        seed = load_seed(args.seed)
-    except SeedError as exc:
-        print(f"seed error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        emulator = Emulator(seed, state_path=args.state, task_seconds=args.task_seconds)
-    except StateError as exc:
-        print(f"state error: {exc}", file=sys.stderr)
-        return 2
-    ssl_context, ca_file = None, None
-    if args.tls:
-        ssl_context, ca_file = make_server_context(args.state.parent if args.state else None)
-    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "", "::") else args.host  # noqa: S104
-    scheme = "https" if args.tls else "http"
+        prepared = prepare(options)
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
 
     def ready(port: int) -> None:
-        host_port = f"[{shown_host}]:{port}" if ":" in shown_host else f"{shown_host}:{port}"
-        info = {
-            "endpoint": host_port,
-            "protocol": scheme,
-            "admin_url": f"{scheme}://{host_port}/_emulator",
-        }
-        if ca_file is not None:
-            info["ca_file"] = str(ca_file)
-        sys.stdout.write(json.dumps(info) + "\n")
+        sys.stdout.write(json.dumps(ready_info(options, prepared, port)) + "\n")
         sys.stdout.flush()
 
     try:
         asyncio.run(
-            serve(emulator, host=args.host, port=args.port, ssl_context=ssl_context, on_ready=ready)
+            serve(
+                prepared.emulator,
+                host=args.host,
+                port=args.port,
+                ssl_context=prepared.ssl_context,
+                on_ready=ready,
+            )
         )
     except OSError as exc:
         print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)

@@ -495,6 +495,30 @@ def build_app(emulator: Emulator) -> web.Application:
     return app
 
 
+async def start_site(
+    emulator: Emulator,
+    *,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+) -> tuple[web.AppRunner, int]:
+    """Start serving ``emulator``; return the runner (to clean up) and the bound port."""
+    # access_log=None: aiohttp's access log would print query strings, which
+    # carry passwords.
+    runner = web.AppRunner(build_app(emulator), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    server = site._server
+    assert server is not None
+    bound_port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+    return runner, bound_port
+
+
 async def serve(
     emulator: Emulator,
     *,
@@ -502,21 +526,15 @@ async def serve(
     port: int,
     ssl_context: ssl.SSLContext | None,
     on_ready: Callable[[int], None],
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Serve until SIGTERM/SIGINT, calling ``on_ready(port)`` once listening."""
-    # access_log=None: aiohttp's access log would print query strings, which
-    # carry passwords.
-    runner = web.AppRunner(build_app(emulator), access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
-    await site.start()
-    server = site._server
-    assert server is not None
-    bound_port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    """Serve until ``stop`` is set (default: until SIGTERM/SIGINT); ``on_ready(port)`` once listening."""
+    runner, bound_port = await start_site(emulator, host=host, port=port, ssl_context=ssl_context)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
     on_ready(bound_port)
     try:
         await stop.wait()

@@ -1,0 +1,133 @@
+"""Building and running an emulator from options: shared by the CLI and the thread launcher."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._seed import SeedError, load_seed
+from ._server import Emulator, serve
+from ._state import StateError
+
+
+class StartupError(Exception):
+    """The emulator cannot start; ``exit_code`` is what the CLI exits with."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What ``polardb-emulator serve`` takes."""
+
+    seed_path: Path
+    state_path: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    tls: bool = False
+    task_seconds: float | None = None
+
+
+@dataclass
+class Prepared:
+    """An emulator ready to serve, with its TLS material."""
+
+    emulator: Emulator
+    ssl_context: ssl.SSLContext | None
+    ca_file: Path | None
+
+
+def prepare(options: ServeOptions) -> Prepared:
+    """Load the seed and state, build the emulator and TLS context; raise StartupError."""
+    if options.task_seconds is not None and options.task_seconds < 0:
+        raise StartupError("error: --task-seconds must be >= 0")
+    try:
+        seed = load_seed(options.seed_path)
+    except SeedError as exc:
+        raise StartupError(f"seed error: {exc}") from None
+    try:
+        emulator = Emulator(seed, state_path=options.state_path, task_seconds=options.task_seconds)
+    except StateError as exc:
+        raise StartupError(f"state error: {exc}") from None
+    ssl_context, ca_file = None, None
+    if options.tls:
+        from ._tls import make_server_context
+
+        ssl_context, ca_file = make_server_context(
+            options.state_path.parent if options.state_path else None
+        )
+    return Prepared(emulator, ssl_context, ca_file)
+
+
+def ready_info(options: ServeOptions, prepared: Prepared, port: int) -> dict[str, str]:
+    """The first-line JSON document: endpoint, protocol, admin URL, CA file."""
+    host = options.host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
+    host_port = f"[{shown}]:{port}" if ":" in shown else f"{shown}:{port}"
+    scheme = "https" if options.tls else "http"
+    info = {
+        "endpoint": host_port,
+        "protocol": scheme,
+        "admin_url": f"{scheme}://{host_port}/_emulator",
+    }
+    if prepared.ca_file is not None:
+        info["ca_file"] = str(prepared.ca_file)
+    return info
+
+
+def serve_in_thread(
+    options: ServeOptions, timeout: float
+) -> tuple[threading.Thread, Callable[[], None], dict[str, str]]:
+    """Serve from a daemon thread; return it, a function that stops it, and the ready info."""
+    ready = threading.Event()
+    outcome: dict[str, object] = {}
+    holder: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
+
+    async def main() -> None:
+        prepared = prepare(options)
+        stop = asyncio.Event()
+        holder["stop"] = (asyncio.get_running_loop(), stop)
+
+        def on_ready(port: int) -> None:
+            outcome["info"] = ready_info(options, prepared, port)
+            ready.set()
+
+        await serve(
+            prepared.emulator,
+            host=options.host,
+            port=options.port,
+            ssl_context=prepared.ssl_context,
+            on_ready=on_ready,
+            stop=stop,
+        )
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # reported to the starting thread
+            outcome["error"] = exc
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=run, name="polardb-emulator", daemon=True)
+    thread.start()
+    if not ready.wait(timeout):
+        raise RuntimeError(f"the emulator did not start in {timeout}s")
+    if "error" in outcome:
+        thread.join(timeout)
+        raise RuntimeError(f"the emulator did not start: {outcome['error']}")
+
+    def stopper() -> None:
+        loop, stop = holder["stop"]
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(stop.set)
+
+    info = outcome["info"]
+    assert isinstance(info, dict)
+    return thread, stopper, info
