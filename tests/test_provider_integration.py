@@ -30,7 +30,14 @@ from emulator_harness import (
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
-from pulumi_polardb_reset import ConfigurationError, PrivilegedAccountResetProvider, ResetError
+from pulumi_polardb_reset import (
+    ApiCallError,
+    ConfigurationError,
+    ErrorCode,
+    PrivilegedAccountResetProvider,
+    ResetError,
+    ResetTimeoutError,
+)
 from pulumi_polardb_reset import _props as p
 
 CLUSTER, ACCOUNT = "pc-mysql00000001", "dbadmin"
@@ -162,22 +169,32 @@ def test_password_change_resets_with_the_new_password(
 
 
 @pytest.mark.parametrize(
-    ("overrides", "needle"),
+    ("overrides", "needle", "code"),
     [
         (
             {p.DB_CLUSTER_ID: "pc-pgsql00000001", p.ACCOUNT_NAME: "pgadmin"},
             "only supports PolarDB for MySQL",
+            ErrorCode.UNSUPPORTED_DB_TYPE,
         ),
-        ({p.ACCOUNT_NAME: "app_rw"}, "privileged account is 'dbadmin'"),
-        ({p.ACCOUNT_NAME: "nobody"}, "does not exist"),
-        ({p.DB_CLUSTER_ID: "pc-missing0001"}, "does not exist"),
+        (
+            {p.ACCOUNT_NAME: "app_rw"},
+            "privileged account is 'dbadmin'",
+            ErrorCode.NOT_PRIVILEGED_ACCOUNT,
+        ),
+        ({p.ACCOUNT_NAME: "nobody"}, "does not exist", ErrorCode.ACCOUNT_NOT_FOUND),
+        ({p.DB_CLUSTER_ID: "pc-missing0001"}, "does not exist", ErrorCode.CLUSTER_NOT_FOUND),
     ],
 )
 def test_prechecks_refuse_with_clear_errors_and_no_reset(
-    emu: EmulatorProcess, provider: MakeProvider, overrides: dict[str, str], needle: str
+    emu: EmulatorProcess,
+    provider: MakeProvider,
+    overrides: dict[str, str],
+    needle: str,
+    code: ErrorCode,
 ) -> None:
     with pytest.raises(ResetError, match=needle) as info:
         provider().create(inputs(account_password=NEW_PASSWORD, **overrides))
+    assert info.value.code == code
     assert NEW_PASSWORD not in str(info.value)
     assert emu.resets() == []
 
@@ -196,8 +213,10 @@ def test_waits_for_a_cluster_in_maintenance(emu: EmulatorProcess, provider: Make
 def test_cluster_that_stays_in_maintenance_times_out(
     emu: EmulatorProcess, provider: MakeProvider
 ) -> None:
-    with pytest.raises(ResetError, match=r"timed out after timeout_seconds=2 .*Maintaining"):
+    start = time.monotonic()
+    with pytest.raises(ResetTimeoutError, match=r"timed out after timeout_seconds=2 .*Maintaining"):
         provider().create(inputs(db_cluster_id="pc-maint0000001", timeout_seconds=2))
+    assert time.monotonic() - start >= 2
     assert emu.resets() == []
 
 
@@ -206,8 +225,9 @@ def test_locked_account_stops_the_wait_at_once(
 ) -> None:
     emu.patch_account(CLUSTER, ACCOUNT, lock_state="Lock")
     start = time.monotonic()
-    with pytest.raises(ResetError, match="locked"):
+    with pytest.raises(ResetError, match="locked") as info:
         provider().create(inputs())
+    assert info.value.code == ErrorCode.ACCOUNT_LOCKED
     assert time.monotonic() - start < 10
 
 
@@ -249,8 +269,9 @@ def test_transient_faults_are_retried_to_success(
 
 def test_terminal_error_is_not_retried(emu: EmulatorProcess, provider: MakeProvider) -> None:
     emu.add_fault(action="ResetAccount", kind="error", code="Forbidden.RAM", status=403, count=5)
-    with pytest.raises(ResetError, match="polardb:ResetAccount"):
+    with pytest.raises(ApiCallError, match="polardb:ResetAccount") as info:
         provider().create(inputs())
+    assert (info.value.code, info.value.api_code) == (ErrorCode.PERMISSION_DENIED, "Forbidden.RAM")
     assert len(emu.resets()) == 1
 
 
@@ -261,11 +282,14 @@ def test_failure_outlasting_the_deadline_gives_a_clear_error(
         action="ResetAccount", kind="error", code="ConcurrentTaskExceeded", status=403, count=100
     )
     start = time.monotonic()
-    with pytest.raises(ResetError, match=r"busy.*Gave up after timeout_seconds=3") as info:
+    with pytest.raises(
+        ApiCallError, match=r"busy.*Gave up after timeout_seconds=3 \(3\.\d s elapsed\)"
+    ) as info:
         provider().create(inputs(timeout_seconds=3, account_password=NEW_PASSWORD))
-    assert time.monotonic() - start < 8
+    assert 3 <= time.monotonic() - start < 8
+    assert info.value.code == ErrorCode.CLUSTER_BUSY
     assert "ConcurrentTaskExceeded" in str(info.value) and NEW_PASSWORD not in str(info.value)
-    assert len(emu.resets()) >= 2
+    assert len(emu.resets()) >= 3
 
 
 # -- read (refresh) --------------------------------------------------------------------------
@@ -336,14 +360,16 @@ def test_wrong_secret_is_a_clear_error(emu: EmulatorProcess, provider: MakeProvi
     config = stack_config(emu, **{"alicloud:secretKey": "not-the-secret"})
     with pytest.raises(ResetError, match="alicloud:secretKey") as info:
         provider(config).create(inputs())
+    assert info.value.code == ErrorCode.INVALID_CREDENTIALS
     assert "SignatureDoesNotMatch" in str(info.value) and "not-the-secret" not in str(info.value)
     assert emu.resets() == []
 
 
 def test_missing_region_fails_before_any_call(emu: EmulatorProcess, provider: MakeProvider) -> None:
     config = stack_config(emu, **{"alicloud:region": ""})
-    with pytest.raises(ConfigurationError, match="no region"):
+    with pytest.raises(ConfigurationError, match="no region") as info:
         provider(config).create(inputs())
+    assert info.value.code == ErrorCode.INVALID_CONFIGURATION
     assert emu.requests() == []
 
 
@@ -414,8 +440,10 @@ def test_tls_without_the_ca_is_refused(tls_emulator: EmulatorProcess) -> None:
     # Runs before the CA test: the SDK pools verified connections per host.
     prov = PrivilegedAccountResetProvider()
     prov.configure(ConfigureRequest(Config(stack_config(tls_emulator), "polardb-reset")))
-    with pytest.raises(ResetError, match="could not be reached"):
+    with pytest.raises(ResetError, match="could not be reached") as info:
         prov.create(inputs(timeout_seconds=2))
+    assert info.value.code == ErrorCode.ENDPOINT_UNREACHABLE
+    assert "SSLError" in str(info.value)
 
 
 def test_tls_endpoint_with_ca_bundle(tls_emulator: EmulatorProcess) -> None:
@@ -440,17 +468,14 @@ def test_no_secret_in_logs_errors_or_emulator_output(
     emu.add_fault(
         action="ResetAccount", kind="error", code="InvalidAccountPassword.Malformed", status=400
     )
-    errors = []
-    try:
+    with pytest.raises(ResetError) as refused:
         prov.update("id", outs, inputs(account_password="Th1rd!password"))
-    except ResetError as exc:
-        errors.append(str(exc))
+    assert refused.value.code == ErrorCode.INVALID_PASSWORD
     emu.add_fault(action="ResetAccount", kind="drop", count=50)
-    try:
+    with pytest.raises(ResetError) as dropped:
         prov.update("id", outs, inputs(account_password="F0urth!password", timeout_seconds=2))
-    except ResetError as exc:
-        errors.append(str(exc))
-    assert len(errors) == 2
+    assert dropped.value.code == ErrorCode.ENDPOINT_UNREACHABLE
+    errors = [str(refused.value), str(dropped.value)]
     written = "\n".join(
         [
             caplog.text,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import string
-import time
+from collections.abc import Callable
+from pathlib import Path
 
 import dill
 import pytest
@@ -14,19 +15,18 @@ from hypothesis import strategies as st
 from pulumi_polardb_reset import PrivilegedAccountResetProvider, _diff, _fingerprint, _settings
 from pulumi_polardb_reset import _props as p
 from pulumi_polardb_reset._errors import (
+    ApiCallError,
+    ApiError,
     ApiFailure,
     ConfigurationError,
+    ErrorCode,
+    ResetError,
+    ResetTimeoutError,
+    WaitTimeoutError,
     describe_failure,
     is_retryable,
 )
-from pulumi_polardb_reset._retry import (
-    ApiError,
-    Backoff,
-    Deadline,
-    WaitTimeoutError,
-    call_with_retries,
-    wait_until,
-)
+from pulumi_polardb_reset._retry import Backoff, Deadline, call_with_retries, wait_until
 from pulumi_polardb_reset._validation import (
     PASSWORD_SPECIALS,
     normalize_inputs,
@@ -178,33 +178,91 @@ def test_nonce_int_and_str_are_the_same_nonce() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "status", "needle"),
+    ("api_code", "status", "code", "needle"),
     [
-        ("InvalidDBCluster.NotFound", 404, "does not exist"),
-        ("InvalidDBClusterId.NotFound", 404, "does not exist"),
-        ("InvalidDBClusterId.Malformed", 404, "not a valid PolarDB cluster ID"),
-        ("InvalidAccountName.Malformed", 400, "privileged"),
-        ("ConcurrentTaskExceeded", 403, "busy"),
-        ("Forbidden.RAM", 403, "polardb:ResetAccount"),
-        ("SignatureDoesNotMatch", 400, "alicloud:secretKey"),
-        ("InvalidAccessKeyId.NotFound", 404, "alicloud:accessKey"),
-        ("Throttling.User", 400, "throttled"),
-        ("ServiceUnavailable", 503, "failed"),
-        ("OperationDenied.DBClusterStatus", 400, "Running"),
+        ("InvalidDBCluster.NotFound", 404, ErrorCode.CLUSTER_NOT_FOUND, "does not exist"),
+        ("InvalidDBClusterId.NotFound", 404, ErrorCode.CLUSTER_NOT_FOUND, "does not exist"),
+        ("InvalidDBClusterId.Malformed", 404, ErrorCode.INVALID_CLUSTER_ID, "not a valid"),
+        ("InvalidAccountName.NotFound", 404, ErrorCode.ACCOUNT_NOT_FOUND, "does not exist"),
+        ("InvalidAccountName.Malformed", 400, ErrorCode.INVALID_ACCOUNT_NAME, "privileged"),
+        ("InvalidAccountPassword.Malformed", 400, ErrorCode.INVALID_PASSWORD, "8-32 characters"),
+        ("ConcurrentTaskExceeded", 403, ErrorCode.CLUSTER_BUSY, "busy"),
+        ("OperationDenied.DBClusterStatus", 400, ErrorCode.CLUSTER_NOT_READY, "Running"),
+        ("IncorrectDBInstanceState", 400, ErrorCode.CLUSTER_NOT_READY, "Running"),
+        ("Forbidden.RAM", 403, ErrorCode.PERMISSION_DENIED, "polardb:ResetAccount"),
+        ("SignatureDoesNotMatch", 400, ErrorCode.INVALID_CREDENTIALS, "alicloud:secretKey"),
+        ("InvalidAccessKeyId.NotFound", 404, ErrorCode.INVALID_CREDENTIALS, "alicloud:accessKey"),
+        ("InvalidSecurityToken.Expired", 400, ErrorCode.INVALID_CREDENTIALS, "STS"),
+        ("InvalidTimeStamp.Expired", 400, ErrorCode.CLOCK_SKEW, "clock"),
+        ("Throttling.User", 400, ErrorCode.THROTTLED, "throttled"),
+        ("ServiceUnavailable", 503, ErrorCode.SERVICE_ERROR, "service failed"),
+        ("SomethingNew", 502, ErrorCode.SERVICE_ERROR, "service failed"),
+        ("InvalidResponse", None, ErrorCode.INVALID_RESPONSE, "not a PolarDB API response"),
+        ("SomethingElse", 400, ErrorCode.API_REQUEST_FAILED, "refused the request"),
     ],
 )
-def test_error_messages_name_cluster_account_and_remedy(
-    code: str, status: int, needle: str
+def test_api_failures_map_to_stable_codes_and_say_what_to_do(
+    api_code: str, status: int | None, code: ErrorCode, needle: str
 ) -> None:
     err = describe_failure(
-        ApiFailure(code=code, message="server text", status=status, request_id="RID-1"),
+        ApiFailure(code=api_code, message="server text", status=status, request_id="RID-1"),
         action="ResetAccount",
         cluster="pc-abc123",
         account="dbadmin",
     )
-    text = str(err)
-    assert needle in text and code in text and "RID-1" in text
-    assert "pc-abc123" in text or "alicloud" in text or "clock" in text
+    assert (err.code, err.api_code, err.request_id, err.action) == (
+        code,
+        api_code,
+        "RID-1",
+        "ResetAccount",
+    )
+    assert needle in err.message and "server text" in err.message
+    assert str(err).endswith(f" [{code}: {api_code}, request id RID-1]")
+
+
+def test_transport_failure_is_endpoint_unreachable() -> None:
+    failure = ApiFailure(code="Transport", message="ConnectionError: refused", transport=True)
+    err = describe_failure(failure, action="DescribeAccounts", cluster="pc-a1", account="dbadmin")
+    assert err.code == ErrorCode.ENDPOINT_UNREACHABLE and err.retryable
+    assert "could not be reached" in err.message and "'pc-a1'" in err.message
+
+
+def test_gave_up_message_states_timeout_and_real_elapsed_time() -> None:
+    failure = ApiFailure(code="ConcurrentTaskExceeded", message="", status=403)
+    err = describe_failure(
+        failure,
+        action="ResetAccount",
+        cluster="pc-a1",
+        account="dbadmin",
+        timeout_seconds=30,
+        elapsed_seconds=31.26,
+        gave_up=True,
+    )
+    assert "Gave up after timeout_seconds=30 (31.3 s elapsed)." in str(err)
+    terminal = describe_failure(
+        ApiFailure(code="Forbidden.RAM", message="", status=403),
+        action="ResetAccount",
+        cluster="pc-a1",
+        account="dbadmin",
+        timeout_seconds=30,
+        gave_up=True,
+    )
+    assert "Gave up" not in str(terminal)
+
+
+def test_every_reset_error_has_a_stable_code() -> None:
+    assert ResetError("x").code == ErrorCode.RESET_FAILED
+    assert ConfigurationError("no region").code == ErrorCode.INVALID_CONFIGURATION
+    assert str(ConfigurationError("no region")) == "no region [InvalidConfiguration]"
+    assert ResetTimeoutError("slow").code == ErrorCode.TIMEOUT
+    assert issubclass(ApiCallError, ResetError) and issubclass(ResetTimeoutError, ResetError)
+
+
+def test_every_code_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("### Errors and retries", 1)[1].split("\n## ", 1)[0]
+    missing = [c.value for c in ErrorCode if f"`{c.value}`" not in section]
+    assert missing == []
 
 
 @pytest.mark.parametrize(
@@ -294,7 +352,26 @@ def test_settings_errors_are_specific(config: dict[str, str], needle: str) -> No
 FAST = Backoff(initial=0.01, maximum=0.02, jitter=0)
 
 
-def _failing(codes: list[str]) -> tuple[list[int], object]:
+class FakeClock:
+    """A monotonic clock that only moves when the policy sleeps (or a call takes time)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def deadline(self, seconds: float) -> Deadline:
+        return Deadline(seconds, clock=self, sleep=self.sleep)
+
+
+def _failing(codes: list[str]) -> tuple[list[int], Callable[[], str]]:
     calls: list[int] = []
 
     def call() -> str:
@@ -308,54 +385,121 @@ def _failing(codes: list[str]) -> tuple[list[int], object]:
 
 def test_retryable_errors_are_retried_until_success() -> None:
     calls, call = _failing(["ConcurrentTaskExceeded", "Throttling.User"])
-    assert call_with_retries(call, deadline=Deadline(5), backoff=FAST) == "ok"  # type: ignore[arg-type]
+    assert call_with_retries(call, deadline=Deadline(5), backoff=FAST) == "ok"
     assert len(calls) == 3
 
 
 def test_terminal_errors_are_not_retried() -> None:
     calls, call = _failing(["Forbidden.RAM"])
-    with pytest.raises(ApiError):
-        call_with_retries(call, deadline=Deadline(5), backoff=FAST)  # type: ignore[arg-type]
+    with pytest.raises(ApiError) as info:
+        call_with_retries(call, deadline=Deadline(5), backoff=FAST)
+    assert info.value.failure.code == "Forbidden.RAM"
     assert len(calls) == 1
 
 
-def test_retries_stop_at_the_deadline() -> None:
-    calls, call = _failing(["ServiceUnavailable"] * 1000)
-    start = time.monotonic()
+@pytest.mark.parametrize("timeout", [3, 10, 30, 900])
+def test_retries_use_the_whole_timeout(timeout: int) -> None:
+    """Default backoff: the last attempt starts at the deadline, never a sleep earlier."""
+    clock = FakeClock()
+    attempts: list[float] = []
+
+    def call() -> str:
+        attempts.append(clock.now)
+        raise ApiError(ApiFailure(code="ConcurrentTaskExceeded", message="busy", status=403))
+
+    with pytest.raises(ApiError) as info:
+        call_with_retries(call, deadline=clock.deadline(timeout))
+    assert info.value.failure.code == "ConcurrentTaskExceeded"
+    assert attempts[0] == 0 and attempts[-1] == pytest.approx(timeout)
+    assert clock.now == pytest.approx(timeout)
+    # Only the last sleep is cut short, to what remained.
+    assert all(s >= 1.0 for s in clock.sleeps[:-1]) and len(attempts) == len(clock.sleeps) + 1
+
+
+@pytest.mark.parametrize("timeout", [3, 10, 30, 900])
+def test_waits_use_the_whole_timeout(timeout: int) -> None:
+    clock = FakeClock()
+    polls: list[float] = []
+
+    def probe() -> str:
+        polls.append(clock.now)
+        return "Creating"
+
+    with pytest.raises(WaitTimeoutError) as info:
+        wait_until(probe, lambda s: s == "Available", deadline=clock.deadline(timeout))
+    assert info.value.last == "Creating"
+    assert polls[0] == 0 and polls[-1] == pytest.approx(timeout)
+    assert clock.now == pytest.approx(timeout)
+
+
+def test_slow_calls_give_up_once_the_deadline_has_passed() -> None:
+    clock = FakeClock()
+    starts: list[float] = []
+
+    def call() -> str:
+        starts.append(clock.now)
+        clock.now += 2.0  # each attempt takes 2 s
+        raise ApiError(ApiFailure(code="ServiceUnavailable", message="x", status=503))
+
     with pytest.raises(ApiError):
-        call_with_retries(call, deadline=Deadline(0.3), backoff=FAST)  # type: ignore[arg-type]
-    assert time.monotonic() - start < 2
-    assert 3 < len(calls) < 1000
+        call_with_retries(call, deadline=clock.deadline(10), backoff=FAST)
+    assert starts[-1] < 10 <= clock.now
+    assert clock.now - starts[-1] == pytest.approx(2.0)
 
 
 def test_retry_after_is_honoured() -> None:
-    calls: list[float] = []
+    clock = FakeClock()
+    attempts: list[float] = []
 
     def call() -> str:
-        calls.append(time.monotonic())
-        if len(calls) == 1:
+        attempts.append(clock.now)
+        if len(attempts) == 1:
             raise ApiError(
-                ApiFailure(code="Throttling.User", message="x", status=400, retry_after_seconds=0.3)
+                ApiFailure(code="Throttling.User", message="x", status=400, retry_after_seconds=7)
             )
         return "ok"
 
-    assert call_with_retries(call, deadline=Deadline(5), backoff=FAST) == "ok"
-    assert calls[1] - calls[0] >= 0.3
+    assert call_with_retries(call, deadline=clock.deadline(30), backoff=FAST) == "ok"
+    assert attempts == [0, 7]
 
 
-def test_wait_until_polls_and_times_out_with_last_value() -> None:
-    seen = iter(["Creating", "Creating", "Available"])
-    assert (
-        wait_until(
-            lambda: next(seen), lambda s: s == "Available", deadline=Deadline(5), backoff=FAST
+def test_retry_after_beyond_the_deadline_is_cut_to_the_deadline() -> None:
+    clock = FakeClock()
+    attempts: list[float] = []
+
+    def call() -> str:
+        attempts.append(clock.now)
+        raise ApiError(
+            ApiFailure(code="Throttling.User", message="x", status=400, retry_after_seconds=60)
         )
+
+    with pytest.raises(ApiError) as info:
+        call_with_retries(call, deadline=clock.deadline(5), backoff=FAST)
+    assert info.value.failure.code == "Throttling.User"
+    assert attempts == [0, 5]
+
+
+def test_an_exception_that_is_not_an_api_error_is_never_retried() -> None:
+    clock = FakeClock()
+    calls: list[int] = []
+
+    def call() -> str:
+        calls.append(1)
+        raise TypeError("unsupported operand type(s)")
+
+    with pytest.raises(TypeError, match="unsupported operand"):
+        call_with_retries(call, deadline=clock.deadline(30))
+    assert calls == [1] and clock.sleeps == []
+
+
+def test_wait_until_polls_until_done() -> None:
+    seen = iter(["Creating", "Creating", "Available"])
+    clock = FakeClock()
+    assert (
+        wait_until(lambda: next(seen), lambda s: s == "Available", deadline=clock.deadline(5))
         == "Available"
     )
-    with pytest.raises(WaitTimeoutError) as info:
-        wait_until(
-            lambda: "Creating", lambda s: s == "Available", deadline=Deadline(0.1), backoff=FAST
-        )
-    assert info.value.last == "Creating"
+    assert len(clock.sleeps) == 2
 
 
 # -- pickling --------------------------------------------------------------------------------
@@ -368,7 +512,7 @@ def test_provider_pickles_by_reference_and_small() -> None:
     encoded = base64.b64encode(blob)
     assert len(encoded) < 200, len(encoded)
     assert b"ALIBABA-SECRET" not in blob
-    assert b"pulumi_polardb_reset._provider" in blob
+    assert b"pulumi_polardb_reset.provider" in blob
     assert isinstance(dill.loads(blob), PrivilegedAccountResetProvider)
 
 

@@ -5,17 +5,19 @@ Public surface::
     from pulumi_polardb_reset import PrivilegedAccountReset, PrivilegedAccountResetArgs
 """
 
-from ._errors import ConfigurationError, ResetError
-from ._provider import PrivilegedAccountResetProvider
+from ._errors import ApiCallError, ConfigurationError, ErrorCode, ResetError, ResetTimeoutError
 from ._resource import PrivilegedAccountReset, PrivilegedAccountResetArgs
+from ._version import __version__
+from .provider import PrivilegedAccountResetProvider
 
 __all__ = [
+    "ApiCallError",
     "ConfigurationError",
+    "ErrorCode",
     "PrivilegedAccountReset",
     "PrivilegedAccountResetArgs",
     "PrivilegedAccountResetProvider",
     "ResetError",
+    "ResetTimeoutError",
     "__version__",
 ]
-
-__version__ = "0.1.0"

@@ -2,14 +2,18 @@
 
 The Alibaba Cloud SDK is imported lazily, on the first call, so that importing
 this package (in the Pulumi program, or when the engine unpickles the
-provider) stays cheap and never reads credentials. Every SDK exception is
-turned into an :class:`ApiError` carrying an SDK-free :class:`ApiFailure`,
-with secrets scrubbed from the server's text.
+provider) stays cheap and never reads credentials. An API error answer, a
+transport failure (connection, TLS, timeout) or a non-API answer becomes an
+:class:`ApiError` carrying an SDK-free :class:`ApiFailure`, with secrets
+scrubbed from the text. Any other exception is a bug: it propagates as it is
+(scrubbed), so it is neither retried nor reported as a network failure.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,14 +21,21 @@ from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
-from ._errors import ApiFailure, ConfigurationError, redact
-from ._retry import ApiError
+from ._errors import (
+    INVALID_RESPONSE_CODE,
+    TRANSPORT_CODE,
+    ApiError,
+    ApiFailure,
+    ConfigurationError,
+    redact,
+)
 from ._settings import ChainCredentials, ConnectionSettings
+from ._version import __version__
 
 log = logging.getLogger("pulumi_polardb_reset")
 T = TypeVar("T")
 
-USER_AGENT = "pulumi-polardb-reset/0.1.0"
+USER_AGENT = f"pulumi-polardb-reset/{__version__}"
 _QUERY = re.compile(r"\?[^\s'\"]*")
 
 
@@ -151,11 +162,25 @@ class PolarDBClient:
         except sdk_errors.AlibabaCloudException as exc:
             raise ApiError(self._failure_from_sdk(exc)) from None
         except Exception as exc:
-            # Transport failures (refused, reset, timed out, TLS) arrive wrapped
-            # in darabonba's UnretryableException; its text may hold the URL only.
-            inner = getattr(exc, "inner_exception", None) or exc
-            text = self._scrub(f"{type(inner).__name__}: {inner}")
-            raise ApiError(ApiFailure(code="Transport", message=text, transport=True)) from None
+            failure = self._failure_without_answer(exc)
+            if failure is not None:
+                raise ApiError(failure) from None
+            bug = unwrap_sdk_exception(exc)
+        # Anything else is a bug (ours or the SDK's): never retried, never reported as a
+        # network failure. Raised outside the handler so it keeps its own traceback.
+        _scrub_exception(bug, self._scrub)
+        raise bug
+
+    def _failure_without_answer(self, exc: Exception) -> ApiFailure | None:
+        """An ApiFailure for a transport failure or a non-API answer; None for anything else."""
+        cause = transport_cause(exc)
+        if cause is not None:
+            text = self._scrub(f"{type(cause).__name__}: {cause}")
+            return ApiFailure(code=TRANSPORT_CODE, message=text, transport=True)
+        if is_invalid_response(exc):
+            text = self._scrub(str(unwrap_sdk_exception(exc)))
+            return ApiFailure(code=INVALID_RESPONSE_CODE, message=_shorten(text))
+        return None
 
     def _scrub(self, text: str) -> str:
         # Transport errors quote the request URL, whose query string carries every
@@ -177,12 +202,122 @@ class PolarDBClient:
         )
 
 
+def unwrap_sdk_exception(exc: Exception) -> BaseException:
+    """The error behind an SDK exception, or ``exc`` itself.
+
+    The SDK's request loop catches *every* exception and re-raises it wrapped in
+    Tea/darabonba's ``UnretryableException`` (``inner_exception``). Its HTTP layer
+    turns the ``IOError`` of ``requests`` into ``RetryError(str(e))``, raised
+    inside ``except IOError``, so that error is the ``RetryError``'s ``__context__``.
+    """
+    from darabonba.exceptions import RetryError as DaraRetryError
+    from Tea.exceptions import RetryError as TeaRetryError
+    from Tea.exceptions import UnretryableException  # darabonba's subclasses it
+
+    cause: BaseException = exc
+    if isinstance(cause, UnretryableException):
+        inner = getattr(cause, "inner_exception", None)
+        if isinstance(inner, BaseException):
+            cause = inner
+    if isinstance(cause, DaraRetryError | TeaRetryError):
+        context = cause.__context__
+        if isinstance(context, BaseException):
+            cause = context
+    return cause
+
+
+def transport_cause(exc: Exception) -> BaseException | None:
+    """The connection, TLS or timeout error behind an SDK exception, or None for anything else."""
+    from darabonba.exceptions import RetryError as DaraRetryError
+    from Tea.exceptions import RetryError as TeaRetryError
+
+    cause = unwrap_sdk_exception(exc)
+    # A RetryError without a context is still only ever raised for an I/O failure.
+    is_io_failure = isinstance(cause, DaraRetryError | TeaRetryError)
+    return cause if is_io_failure or _is_network_error(cause) else None
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    import requests
+    import urllib3.exceptions
+
+    network = (
+        requests.ConnectionError,  # refused, reset, DNS, TLS (SSLError), proxy, connect timeout
+        requests.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.ContentDecodingError,
+        urllib3.exceptions.ProtocolError,
+        urllib3.exceptions.TimeoutError,
+        urllib3.exceptions.SSLError,
+        urllib3.exceptions.ProxyError,
+        http.client.HTTPException,
+    )
+    if isinstance(exc, network):
+        return True
+    # Socket and ssl errors raised as they are; other requests errors (InvalidURL,
+    # InvalidSchema, ...) are OSErrors too but mean a wrong request, not a network failure.
+    return isinstance(exc, OSError) and not isinstance(exc, requests.RequestException)
+
+
+def is_invalid_response(exc: Exception) -> bool:
+    """Tell whether the endpoint answered with something that is not JSON (a proxy's page).
+
+    The SDK reports it as ``RuntimeError('Failed to parse the value as json format, ...')``
+    raised while handling the ``JSONDecodeError``.
+    """
+    cause = unwrap_sdk_exception(exc)
+    return (
+        isinstance(cause, RuntimeError)
+        and isinstance(cause.__context__, ValueError)
+        and str(cause).startswith("Failed to parse the value as json")
+    )
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _scrub_exception(exc: BaseException, scrub: Callable[[str], str]) -> None:
+    """Scrub query strings and secrets from the text of a bug's exception chain, in place.
+
+    A bug's message may quote the request URL, whose query string carries the password.
+    """
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return scrub(value)
+        if isinstance(value, dict):  # Tea/darabonba exceptions carry {"message": ...}
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.args = tuple(clean(a) for a in current.args)
+        if isinstance(getattr(current, "message", None), str):
+            current.message = scrub(current.message)  # type: ignore[attr-defined]
+        pending += [current.__cause__, current.__context__]
+        inner = getattr(current, "inner_exception", None)
+        if isinstance(inner, BaseException):
+            pending.append(inner)
+
+
 def _build_sdk_client(
     settings: ConnectionSettings, connect_timeout_ms: int, read_timeout_ms: int
 ) -> Any:
     from alibabacloud_polardb20170801.client import Client
     from alibabacloud_tea_openapi import models as openapi
 
+    if settings.ca_file and not os.path.isfile(settings.ca_file):
+        # requests would report it on every attempt as an I/O failure of the request.
+        raise ConfigurationError(
+            f"the CA bundle '{settings.ca_file}' (config 'polardbReset:caBundle' or "
+            "POLARDB_RESET_CA_BUNDLE) is not a readable file."
+        )
     config = openapi.Config(
         region_id=settings.region,
         endpoint=settings.endpoint,

@@ -13,8 +13,16 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from ._client import AccountInfo, ClusterInfo, PolarDBClient
-from ._errors import ApiFailure, ResetError, describe_failure
-from ._retry import ApiError, Deadline, WaitTimeoutError, call_with_retries, wait_until
+from ._errors import (
+    ApiError,
+    ApiFailure,
+    ErrorCode,
+    ResetError,
+    ResetTimeoutError,
+    WaitTimeoutError,
+    describe_failure,
+)
+from ._retry import Deadline, call_with_retries, wait_until
 
 log = logging.getLogger("pulumi_polardb_reset")
 T = TypeVar("T")
@@ -80,6 +88,7 @@ class Resetter:
                 account=t.account_name,
                 region=t.region,
                 timeout_seconds=t.timeout_seconds,
+                elapsed_seconds=self.deadline.elapsed(),
                 gave_up=exc.failure.retryable,
             ) from None
 
@@ -90,10 +99,11 @@ class Resetter:
             last = f"status {getattr(exc.last, 'status', 'unknown')}"
             raise self._timeout(what, last) from None
 
-    def _timeout(self, what: str, last: str) -> ResetError:
+    def _timeout(self, what: str, last: str) -> ResetTimeoutError:
         t = self.target
-        return ResetError(
-            f"timed out after timeout_seconds={t.timeout_seconds:g} waiting for {what} "
+        return ResetTimeoutError(
+            f"timed out after timeout_seconds={t.timeout_seconds:g} "
+            f"({self.deadline.elapsed():.1f} s elapsed) waiting for {what} "
             f"(account '{t.account_name}' on PolarDB cluster '{t.cluster_id}'; last seen: {last}). "
             "Raise timeout_seconds or check the cluster in the console; the next `pulumi up` "
             "will try again."
@@ -114,13 +124,13 @@ class Resetter:
                     f"PolarDB cluster '{t.cluster_id}' runs {info.db_type}; ResetAccount only "
                     "supports PolarDB for MySQL clusters. Remove this resource or point "
                     "db_cluster_id at a MySQL cluster.",
-                    code="UnsupportedDBType",
+                    code=ErrorCode.UNSUPPORTED_DB_TYPE,
                 )
             if info.status in TERMINAL_CLUSTER_STATES:
                 raise ResetError(
                     f"PolarDB cluster '{t.cluster_id}' is {info.status}; its account "
                     f"'{t.account_name}' cannot be reset. Start or restore the cluster first.",
-                    code="ClusterNotRunning",
+                    code=ErrorCode.CLUSTER_NOT_RUNNING,
                 )
             return info
 
@@ -143,14 +153,14 @@ class Resetter:
             raise ResetError(
                 f"account '{t.account_name}' does not exist on PolarDB cluster '{t.cluster_id}'."
                 + hint,
-                code="AccountNotFound",
+                code=ErrorCode.ACCOUNT_NOT_FOUND,
             )
         if found.type != SUPER:
             raise ResetError(
                 f"account '{t.account_name}' on PolarDB cluster '{t.cluster_id}' is a "
                 f"{found.type or 'non-privileged'} account; ResetAccount only resets the "
                 "privileged (Super) account." + hint,
-                code="NotPrivilegedAccount",
+                code=ErrorCode.NOT_PRIVILEGED_ACCOUNT,
             )
         return found
 
@@ -180,13 +190,13 @@ class Resetter:
                 raise ResetError(
                     f"account '{t.account_name}' disappeared from PolarDB cluster "
                     f"'{t.cluster_id}' while it was being reset. Check the cluster's accounts.",
-                    code="AccountNotFound",
+                    code=ErrorCode.ACCOUNT_NOT_FOUND,
                 )
             if match.lock_state == LOCKED:
                 raise ResetError(
                     f"account '{t.account_name}' on PolarDB cluster '{t.cluster_id}' is locked. "
                     "Unlock it (ModifyAccountLockState or the console), then run `pulumi up` again.",
-                    code="AccountLocked",
+                    code=ErrorCode.ACCOUNT_LOCKED,
                 )
             return match
 

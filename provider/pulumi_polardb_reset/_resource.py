@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,7 @@ import pulumi
 import pulumi.dynamic
 
 from . import _props as p
-from ._provider import PrivilegedAccountResetProvider
+from .provider import PrivilegedAccountResetProvider
 
 
 @dataclass
@@ -20,7 +21,8 @@ class PrivilegedAccountResetArgs:
     :param account_name: Name of the cluster's privileged (Super) account.
     :param account_password: New password to set with the reset (optional; always stored as a
         secret). Setting or changing it triggers a reset; removing it does not.
-    :param reset_nonce: Any string; each change triggers one reset (like ``triggers``/``keepers``).
+    :param reset_nonce: A string or a whole number (stored as its decimal string, so ``1`` and
+        ``"1"`` are the same nonce); each change triggers one reset (like ``triggers``).
     :param timeout_seconds: Deadline of one operation, retries and waits included (default 900).
     :param region: Region override (else ``alicloud:region``, ``ALIBABA_CLOUD_REGION``).
     :param endpoint: Endpoint override, ``[http(s)://]host[:port]`` (else
@@ -30,7 +32,7 @@ class PrivilegedAccountResetArgs:
     db_cluster_id: pulumi.Input[str]
     account_name: pulumi.Input[str]
     account_password: pulumi.Input[str] | None = None
-    reset_nonce: pulumi.Input[str] | None = None
+    reset_nonce: pulumi.Input[str | int] | None = None
     timeout_seconds: pulumi.Input[int] | None = None
     region: pulumi.Input[str] | None = None
     endpoint: pulumi.Input[str] | None = None
@@ -83,24 +85,43 @@ class PrivilegedAccountReset(
         resource_name: str,
         args: PrivilegedAccountResetArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
-        **kwargs: Any,
+        *,
+        db_cluster_id: pulumi.Input[str] | None = None,
+        account_name: pulumi.Input[str] | None = None,
+        account_password: pulumi.Input[str] | None = None,
+        reset_nonce: pulumi.Input[str] | None = None,
+        timeout_seconds: pulumi.Input[int] | None = None,
+        region: pulumi.Input[str] | None = None,
+        endpoint: pulumi.Input[str] | None = None,
     ) -> None:
-        """Declare a reset of ``args.account_name`` on ``args.db_cluster_id``.
+        """Declare a reset of ``account_name`` on ``db_cluster_id``.
 
-        Arguments may be given as :class:`PrivilegedAccountResetArgs` or as keyword arguments.
+        Arguments may be given as :class:`PrivilegedAccountResetArgs`, as keyword arguments
+        (the same names and meanings), or both: a keyword argument that is not None wins.
         """
-        values = dict(vars(args)) if args is not None else {}
-        unknown = sorted(set(kwargs) - set(p.INPUTS))
-        if unknown:
-            raise TypeError(
-                f"PrivilegedAccountReset got unexpected argument(s) {', '.join(unknown)}; "
-                f"valid ones are {', '.join(p.INPUTS)}"
-            )
-        values.update(kwargs)
-        props: dict[str, Any] = {name: None for name in p.OUTPUTS}
-        props.update({name: values.get(name) for name in p.INPUTS})
-        if props[p.ACCOUNT_PASSWORD] is not None:
-            props[p.ACCOUNT_PASSWORD] = pulumi.Output.secret(props[p.ACCOUNT_PASSWORD])
+        given = {
+            p.DB_CLUSTER_ID: db_cluster_id,
+            p.ACCOUNT_NAME: account_name,
+            p.ACCOUNT_PASSWORD: account_password,
+            p.RESET_NONCE: reset_nonce,
+            p.TIMEOUT_SECONDS: timeout_seconds,
+            p.REGION: region,
+            p.ENDPOINT: endpoint,
+        }
+        props = resource_props(args, given)
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=list(p.SECRET_OUTPUTS))
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
         super().__init__(PrivilegedAccountResetProvider(), resource_name, props, opts)
+
+
+def resource_props(
+    args: PrivilegedAccountResetArgs | None, keywords: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The properties to register: every output name, the inputs set, the password as secret."""
+    values = dict(vars(args)) if args is not None else {}
+    values.update({k: v for k, v in keywords.items() if v is not None})
+    props: dict[str, Any] = {name: None for name in p.OUTPUTS}
+    props.update({name: values.get(name) for name in p.INPUTS})
+    if props[p.ACCOUNT_PASSWORD] is not None:
+        props[p.ACCOUNT_PASSWORD] = pulumi.Output.secret(props[p.ACCOUNT_PASSWORD])
+    return props

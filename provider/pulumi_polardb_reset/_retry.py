@@ -2,7 +2,10 @@
 
 Dynamic providers get no custom timeouts from the engine and cannot be
 cancelled, so each operation carries its own :class:`Deadline`
-(``timeout_seconds``); retries and waits stop when it runs out.
+(``timeout_seconds``). Retries and polls use all of it: a sleep is cut to what
+remains, so the last attempt starts at the deadline, and the policy gives up
+only once the deadline has passed. The deadline bounds when an attempt
+*starts*; the attempt itself is bounded by the client's socket timeouts.
 """
 
 from __future__ import annotations
@@ -10,39 +13,53 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import tenacity
 
-from ._errors import ApiFailure
+from ._errors import ApiError, ApiFailure, WaitTimeoutError
 
 T = TypeVar("T")
 
-
-class ApiError(Exception):
-    """Raised by the client wrapper for every failed call; carries the SDK-free failure."""
-
-    def __init__(self, failure: ApiFailure):
-        super().__init__(f"{failure.code}: {failure.message}")
-        self.failure = failure
+# A deadline closer than this counts as passed: an attempt that would start a
+# millisecond before it cannot do better than the one that just failed.
+_TOLERANCE_SECONDS: Final = 1e-3
 
 
 class Deadline:
-    """A point in (monotonic) time after which an operation gives up."""
+    """A point in time after which an operation gives up, with the clock and sleep it runs on.
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+    ``clock`` and ``sleep`` are injectable so the policy can be tested on a fake clock.
+    """
+
+    def __init__(
+        self,
+        seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.seconds = seconds
         self._clock = clock
-        self._end = clock() + seconds
+        self._sleep = sleep
+        self._start = clock()
+        self._end = self._start + seconds
 
     def remaining(self) -> float:
         """Seconds left, never negative."""
         return max(0.0, self._end - self._clock())
 
+    def elapsed(self) -> float:
+        """Seconds since the deadline was set."""
+        return self._clock() - self._start
+
     @property
     def expired(self) -> bool:
-        """Tell whether no time is left."""
-        return self.remaining() <= 0
+        """Tell whether the deadline has passed."""
+        return self.remaining() <= _TOLERANCE_SECONDS
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` on this deadline's clock."""
+        self._sleep(seconds)
 
 
 @dataclass(frozen=True)
@@ -78,15 +95,16 @@ def _sleep_for(backoff: Backoff, deadline: Deadline) -> Callable[[tenacity.Retry
             if isinstance(exc, ApiError) and exc.failure.retry_after_seconds:
                 # The server said when to come back: never earlier than that.
                 delay = max(delay, exc.failure.retry_after_seconds)
+        # The last sleep ends at the deadline, where one more attempt runs.
         return min(delay, deadline.remaining())
 
     return wait
 
 
 def _stop_at(deadline: Deadline) -> Callable[[tenacity.RetryCallState], bool]:
-    def stop(state: tenacity.RetryCallState) -> bool:
-        upcoming = state.upcoming_sleep or 0.0
-        return deadline.expired or deadline.remaining() <= upcoming
+    def stop(_state: tenacity.RetryCallState) -> bool:
+        # Only once the deadline has passed: never because the next sleep would reach it.
+        return deadline.expired
 
     return stop
 
@@ -101,7 +119,8 @@ def call_with_retries(
     """Run ``call``; retry retryable :class:`ApiError` until it succeeds or ``deadline`` passes.
 
     The last error is re-raised unchanged when the policy gives up or the
-    error is terminal.
+    error is terminal. Any other exception propagates at once: it is a bug,
+    not a reason to try again.
     """
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -117,18 +136,11 @@ def call_with_retries(
         ),
         wait=_sleep_for(backoff, deadline),
         stop=_stop_at(deadline),
+        sleep=deadline.sleep,
         before_sleep=before_sleep,
         reraise=True,
     )
     return retrying(call)
-
-
-class WaitTimeoutError(Exception):
-    """The awaited condition did not hold before the deadline; carries the last observation."""
-
-    def __init__(self, last: object):
-        super().__init__("deadline passed while waiting")
-        self.last = last
 
 
 def wait_until(
@@ -146,7 +158,8 @@ def wait_until(
         retry=tenacity.retry_if_result(lambda result: not done(result)),
         wait=_sleep_for(backoff, deadline),
         stop=_stop_at(deadline),
-        retry_error_callback=lambda state: _raise_timeout(state),
+        sleep=deadline.sleep,
+        retry_error_callback=_raise_timeout,
     )
     return retrying(probe)
 
@@ -154,3 +167,15 @@ def wait_until(
 def _raise_timeout(state: tenacity.RetryCallState) -> None:
     last = state.outcome.result() if state.outcome is not None else None
     raise WaitTimeoutError(last)
+
+
+__all__ = [
+    "CALL_BACKOFF",
+    "POLL_BACKOFF",
+    "ApiError",
+    "Backoff",
+    "Deadline",
+    "WaitTimeoutError",
+    "call_with_retries",
+    "wait_until",
+]
