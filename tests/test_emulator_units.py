@@ -22,7 +22,7 @@ from polardb_emulator._auth import (
     string_to_sign_v3,
 )
 from polardb_emulator._exceptions import AuthError
-from polardb_emulator._models import TRANSITIONAL_STATUS
+from polardb_emulator._models import TRANSITIONAL_STATUS, InMemoryAccountBackend
 from polardb_emulator._passwords import hash_password, verify_password
 from polardb_emulator._policy import account_name_problem, password_problem
 from polardb_emulator._seed import AccessKey, load_seed
@@ -365,13 +365,16 @@ def test_reset_account_task_lifecycle(seed: Any) -> None:
     clock = FakeClock()
     model = _model(seed, clock)
     cluster = model.clusters["pc-mysql00000001"]
-    account = cluster.accounts.get("dbadmin")
-    assert account is not None
-    account.privileges_revoked = True
-    account.lock_state = "Lock"
+    account = cluster.accounts["dbadmin"]
+    database = cluster.database
+    assert isinstance(database, InMemoryAccountBackend)
+    model.patch_account(
+        "pc-mysql00000001", "dbadmin", {"privileges_revoked": True, "lock_state": "Lock"}
+    )
+    assert database.describe("dbadmin") == {"privileges_revoked": True}
     model.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
     assert account.status == TRANSITIONAL_STATUS
-    assert not account.privileges_revoked
+    assert database.describe("dbadmin") == {"privileges_revoked": False}
     assert account.lock_state == "Lock"  # a reset does not unlock
     assert model.verify_password("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
     # The quota (1) is in use until the task ends.
@@ -447,10 +450,8 @@ def test_create_delete_modify_rules(seed: Any) -> None:
     create("pc-pgsql00000001", "pg2", "Aa1!aaaa", None)  # PostgreSQL: no one-Super rule
     model.tick()
     create("pc-mysql00000001", "reader", "Aa1!aaaa", "Normal", db_name="app", privilege="ReadOnly")
-    reader = model.clusters["pc-mysql00000001"].accounts.get("reader")
-    assert reader is not None and reader.database_privileges == [
-        {"DBName": "app", "AccountPrivilege": "ReadOnly"}
-    ]
+    reader = model.clusters["pc-mysql00000001"].accounts["reader"]
+    assert reader.database_privileges == [{"DBName": "app", "AccountPrivilege": "ReadOnly"}]
     model.tick()
     model.delete_account("pc-mysql00000001", "reader")
     assert reader.status == "Deleting"
@@ -460,7 +461,8 @@ def test_create_delete_modify_rules(seed: Any) -> None:
         400,
     )
     model.tick()
-    assert model.clusters["pc-mysql00000001"].accounts.get("reader") is None
+    assert "reader" not in model.clusters["pc-mysql00000001"].accounts
+    assert not model.verify_password("pc-mysql00000001", "reader", "Aa1!aaaa")
     model.modify_account_password("pc-mysql00000001", "app_rw", "Cc3#cccccc")
     assert model.verify_password("pc-mysql00000001", "app_rw", "Cc3#cccccc")
 
@@ -470,8 +472,7 @@ def test_state_roundtrip_keeps_hashes_only(seed: Any) -> None:
     model.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
     state = model.dump_state()
     assert "N3w!passw0rd" not in str(state)
-    other = _model(seed, FakeClock())
-    other.load_state(state)
+    other = _model(seed, FakeClock(), state=state)
     assert other.verify_password("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
     assert len(other.tasks) == 1
 

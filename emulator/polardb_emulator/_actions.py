@@ -105,7 +105,7 @@ def describe_accounts(model: Model, params: Params, request_id: str) -> dict[str
     cluster_id = _required(params, "DBClusterId")
     number, size = _page(params, (30, 50, 100))
     cluster = model.cluster(cluster_id)
-    accounts = cluster.accounts.list()
+    accounts = list(cluster.accounts.values())
     name = params.get("AccountName")
     if name:
         accounts = [a for a in accounts if a.name == name]
@@ -204,11 +204,67 @@ def describe_dbclusters(model: Model, params: Params, request_id: str) -> dict[s
     }
 
 
+#: Where DescribeDBClusterEndpoints points when a cluster has no SQL server
+#: (the memory backend, non-MySQL engines): a name that never resolves
+#: (RFC 2606 ``.invalid``) and a documentation address (RFC 5737).
+PLACEHOLDER_HOST_SUFFIX = ".emulator.invalid"
+PLACEHOLDER_IP = "192.0.2.1"
+_DEFAULT_PORTS = {"MySQL": 3306, "PostgreSQL": 5432, "Oracle": 1521}
+
+
+def _endpoint_item(cluster: Cluster, kind: str, host: str, ip: str, port: int) -> dict[str, Any]:
+    suffix = "rw" if kind == "Cluster" else "pri"
+    return {
+        "DBClusterId": cluster.id,
+        "DBEndpointId": f"pe-{cluster.id[3:]}{suffix}",
+        "EndpointType": kind,
+        "DBEndpointDescription": "",
+        "Nodes": _node(cluster)["DBNodeId"],
+        "ReadWriteMode": "ReadWrite",
+        "AutoAddNewNodes": "Enable" if kind == "Cluster" else "Disable",
+        "EndpointConfig": "{}",
+        "AddressItems": [
+            {
+                "ConnectionString": host,
+                "IPAddress": ip,
+                "NetType": "Private",
+                "Port": str(port),  # a string in the real response
+                "VPCId": f"vpc-{cluster.id[3:]}",
+                "VSwitchId": f"vsw-{cluster.id[3:]}",
+                "VpcInstanceId": f"pe-{cluster.id[3:]}{suffix}",
+                "PrivateZoneConnectionString": "",
+            }
+        ],
+    }
+
+
+def describe_dbcluster_endpoints(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+    """DescribeDBClusterEndpoints(DBClusterId, DBEndpointId?): Cluster and Primary endpoints.
+
+    With a SQL server (the mariadb backend, MySQL clusters) both point to its
+    loopback address; otherwise to a placeholder that never connects.
+    """
+    cluster = model.cluster(_required(params, "DBClusterId"))
+    address = cluster.database.endpoint()
+    if address is not None:
+        host, port = address
+        ip = host
+    else:
+        host = f"{cluster.id}{PLACEHOLDER_HOST_SUFFIX}"
+        ip, port = PLACEHOLDER_IP, _DEFAULT_PORTS[cluster.db_type]
+    items = [_endpoint_item(cluster, kind, host, ip, port) for kind in ("Cluster", "Primary")]
+    wanted = params.get("DBEndpointId")
+    if wanted:
+        items = [i for i in items if i["DBEndpointId"] == wanted]
+    return {"Items": items}
+
+
 ACTIONS: dict[str, Handler] = {
     "ResetAccount": reset_account,
     "DescribeAccounts": describe_accounts,
     "DescribeDBClusterAttribute": describe_dbcluster_attribute,
     "DescribeDBClusters": describe_dbclusters,
+    "DescribeDBClusterEndpoints": describe_dbcluster_endpoints,
     "CreateAccount": create_account,
     "DeleteAccount": delete_account,
     "ModifyAccountPassword": modify_account_password,

@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ._runner import ServeOptions, StartupError, prepare, ready_info
 from ._server import serve
@@ -31,8 +33,36 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         help="duration of asynchronous tasks (overrides settings.task_seconds)",
     )
+    run.add_argument(
+        "--backend",
+        choices=("memory", "mariadb"),
+        help="where accounts live: memory (default) or a real MariaDB server per MySQL "
+        "cluster (overrides settings.backend)",
+    )
+    run.add_argument(
+        "--mariadbd",
+        type=Path,
+        help="the mariadbd binary for --backend mariadb (default: PATH, then /usr/sbin)",
+    )
     run.add_argument("--quiet", action="store_true", help="no per-request log lines on stderr")
     return parser
+
+
+class _Interrupted(BaseException):
+    """SIGTERM/SIGINT while starting: unwinds so that every server started is stopped."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise _Interrupted(signum)
+
+
+def _set_signals(handler: Any) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,12 +80,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         tls=args.tls,
         task_seconds=args.task_seconds,
+        backend=args.backend,
+        mariadbd=args.mariadbd,
     )
+    _set_signals(_interrupt)
     try:
         prepared = prepare(options)
     except StartupError as exc:
+        _set_signals(signal.SIG_IGN)
         print(exc, file=sys.stderr)
         return exc.exit_code
+    except _Interrupted as exc:
+        _set_signals(signal.SIG_IGN)
+        print(f"interrupted by signal {exc.signum} while starting", file=sys.stderr)
+        return 128 + exc.signum
 
     def ready(port: int) -> None:
         sys.stdout.write(json.dumps(ready_info(options, prepared, port)) + "\n")
@@ -74,6 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
+    except _Interrupted:
+        pass  # a signal before the loop took over: stop as asked
+    finally:
+        # Stopping the servers must not be cut short by a second signal.
+        _set_signals(signal.SIG_IGN)
+        prepared.emulator.close()
     return 0
 
 

@@ -9,24 +9,42 @@ the emulator had to make where the documentation is silent):
 * ResetAccount works only on MySQL clusters and only on the Super account;
 * a MySQL cluster has at most one Super account.
 
-Account storage sits behind :class:`AccountBackend` so that a later backend
-can keep a cluster's accounts in a real MySQL server.
+The model is the control plane: it keeps what the API shows. Every change a
+database would see (an account, its password, its grants) goes through the
+cluster's :class:`~._backend.AccountBackend`. A backend either applies a
+write when the request is accepted (in memory) or when its task ends (a real
+server, like the service).
+
+The model is synchronous and not thread-safe: the emulator calls it from one
+thread at a time (a worker thread when the backend blocks).
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from . import _policy
+from ._backend import (
+    AccountBackend,
+    BackendError,
+    Databases,
+    InMemoryAccountBackend,
+    InMemoryDatabases,
+    SeedUser,
+)
 from ._exceptions import ApiError, api_error
-from ._passwords import hash_password, verify_password
 from ._seed import Seed, SeedCluster, Settings
+from ._state import StateError
+
+log = logging.getLogger("polardb_emulator")
 
 Clock = Callable[[], float]
 
@@ -41,94 +59,20 @@ AVAILABLE_STATUS = "Available"
 
 @dataclass
 class Account:
-    """One database account. ``password_hash`` is a salted PBKDF2 hash."""
+    """One database account as the control plane (the API) sees it. No password material."""
 
     name: str
     type: str
-    password_hash: str = field(repr=False)
     lock_state: str = "UnLock"
     description: str = ""
     status: str = AVAILABLE_STATUS
-    # True when the Super account's grants were revoked (set out of band);
-    # ResetAccount restores them.
-    privileges_revoked: bool = False
     database_privileges: list[dict[str, str]] = field(default_factory=list)
     password_valid_time: str = ""
 
 
-class AccountBackend(Protocol):
-    """Where a cluster's accounts live (in memory now; a real MySQL server later)."""
-
-    def list(self) -> list[Account]:
-        """All accounts, in creation order."""
-        ...
-
-    def get(self, name: str) -> Account | None:
-        """The account called ``name``, if any."""
-        ...
-
-    def create(self, account: Account, password: str | None) -> None:
-        """Add ``account``; ``password`` is the plaintext to set (None: keep the hash)."""
-        ...
-
-    def delete(self, name: str) -> None:
-        """Remove the account."""
-        ...
-
-    def set_password(self, name: str, password: str) -> None:
-        """Set a new password (the backend decides how it is stored)."""
-        ...
-
-    def verify_password(self, name: str, password: str) -> bool:
-        """Whether ``password`` is the account's current password."""
-        ...
-
-    def restore_privileges(self, name: str) -> None:
-        """Give a Super account back its full privileges (what ResetAccount does)."""
-        ...
-
-
-class InMemoryAccountBackend:
-    """The default :class:`AccountBackend`: accounts in a dict, passwords hashed."""
-
-    def __init__(self, accounts: list[Account] | None = None) -> None:
-        self._accounts: dict[str, Account] = {a.name: a for a in accounts or []}
-
-    def list(self) -> list[Account]:
-        """All accounts, in creation order."""
-        return list(self._accounts.values())
-
-    def get(self, name: str) -> Account | None:
-        """The account called ``name``, if any."""
-        return self._accounts.get(name)
-
-    def create(self, account: Account, password: str | None) -> None:
-        """Add ``account``, hashing ``password`` when given."""
-        if password is not None:
-            account.password_hash = hash_password(password)
-        self._accounts[account.name] = account
-
-    def delete(self, name: str) -> None:
-        """Remove the account (no error if absent)."""
-        self._accounts.pop(name, None)
-
-    def set_password(self, name: str, password: str) -> None:
-        """Store a fresh salted hash of ``password``."""
-        self._accounts[name].password_hash = hash_password(password)
-
-    def verify_password(self, name: str, password: str) -> bool:
-        """Check ``password`` against the stored hash."""
-        account = self._accounts.get(name)
-        return account is not None and verify_password(password, account.password_hash)
-
-    def restore_privileges(self, name: str) -> None:
-        """Clear the revoked flag."""
-        self._accounts[name].privileges_revoked = False
-
-
 @dataclass
 class Cluster:
-    """A PolarDB cluster and its accounts."""
+    """A PolarDB cluster: its attributes, its accounts (API view) and its database."""
 
     id: str
     region: str
@@ -137,11 +81,16 @@ class Cluster:
     db_version: str
     description: str
     created: str
-    accounts: AccountBackend
+    accounts: dict[str, Account]
+    database: AccountBackend
 
     def attributes(self) -> dict[str, Any]:
-        """The cluster's own fields, without its accounts."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "accounts"}
+        """The cluster's own fields, without its accounts and database."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("accounts", "database")
+        }
 
 
 @dataclass
@@ -155,10 +104,18 @@ class Task:
     ends_at: float
     # What happens at the end: "available" (status back) or "delete".
     outcome: str
+    # The backend's one-way form of the new password (never plaintext), for a
+    # backend that applies writes when the task ends.
+    credential: str | None = field(default=None, repr=False)
 
 
 class Model:
-    """All clusters, accounts and tasks of one emulator, with the service's rules."""
+    """All clusters, accounts and tasks of one emulator, with the service's rules.
+
+    ``databases`` is the account-backend fleet (default: in memory).
+    ``state`` is a :meth:`dump_state` snapshot to start from instead of the
+    seed (the databases then reuse their saved data).
+    """
 
     def __init__(
         self,
@@ -166,66 +123,201 @@ class Model:
         *,
         clock: Clock = time.time,
         task_seconds: float | None = None,
+        databases: Databases | None = None,
+        state: dict[str, Any] | None = None,
     ) -> None:
         self.clock = clock
+        self.databases: Databases = databases if databases is not None else InMemoryDatabases()
         self.settings = Settings(
             task_seconds if task_seconds is not None else seed.settings.task_seconds,
             seed.settings.concurrent_tasks_per_cluster,
+            self.databases.name,
         )
-        # Hash the seed's passwords once; reset() reuses the hashed snapshot so
-        # resetting between tests stays cheap.
+        self._seed = seed
         self._seed_snapshot = [_cluster_snapshot(c, self._now_iso()) for c in seed.clusters]
+        # Seed passwords in each backend's one-way form, made once so that
+        # resetting between tests stays cheap.
+        self._seed_users: dict[str, list[SeedUser]] = {}
         self.clusters: dict[str, Cluster] = {}
         self.tasks: list[Task] = []
+        self.held = False
         self._task_ids: Iterator[int] = itertools.count(1)
         self._client_tokens: dict[str, str] = {}
-        self.reset()
+        if state is None:
+            self._start_from_seed()
+        else:
+            self._start_from_state(state)
 
     # --- lifecycle -------------------------------------------------------
 
+    def _start_from_seed(self) -> None:
+        backends = self.databases.open(
+            [(c.id, c.db_type) for c in self._seed.clusters], existing=False
+        )
+        self.clusters = {
+            snap["id"]: _cluster_from(snap, backends[snap["id"]])
+            for snap in copy.deepcopy(self._seed_snapshot)
+        }
+        self._load_seed_users(self.clusters.values())
+
+    def _start_from_state(self, state: dict[str, Any]) -> None:
+        saved_backend = state.get("backend", "memory")
+        if saved_backend != self.databases.name:
+            raise StateError(
+                f"the state file was written with --backend {saved_backend}; start with it "
+                "again, or remove the state file to start from the seed"
+            )
+        clusters = [_upgrade_cluster(c) for c in state["clusters"]]
+        backends = self.databases.open([(c["id"], c["db_type"]) for c in clusters], existing=True)
+        self.clusters = {}
+        for c in clusters:
+            self.databases.restore(c["id"], c.get("database"))
+            self.clusters[c["id"]] = _cluster_from(c, backends[c["id"]])
+        self.tasks = [Task(**t) for t in state.get("tasks", [])]
+        self.held = bool(state.get("tasks_held", False))
+        start = max((t.id for t in self.tasks), default=0) + 1
+        self._task_ids = itertools.count(start)
+        self.tick()
+
+    def _seed_users_of(self, cluster: Cluster) -> list[SeedUser]:
+        users = self._seed_users.get(cluster.id)
+        if users is None:
+            seed_cluster = next(c for c in self._seed.clusters if c.id == cluster.id)
+            users = [
+                SeedUser(a.name, a.type, cluster.database.credential(a.password))
+                for a in seed_cluster.accounts
+            ]
+            self._seed_users[cluster.id] = users
+        return users
+
+    def _load_seed_users(self, clusters: Iterable[Cluster]) -> None:
+        jobs = [(c, self._seed_users_of(c)) for c in clusters]
+
+        def load(job: tuple[Cluster, list[SeedUser]]) -> None:
+            job[0].database.load_accounts(job[1])
+
+        if self.databases.blocking and len(jobs) > 1:
+            # One server per cluster: load them side by side.
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(load, jobs))
+        else:
+            for job in jobs:
+                load(job)
+
     def reset(self) -> None:
-        """Back to the seed: clusters, accounts, no tasks."""
-        self.load_state({"clusters": copy.deepcopy(self._seed_snapshot), "tasks": []})
+        """Back to the seed: clusters, accounts (in the databases too), no tasks."""
+        seed_ids = {c.id for c in self._seed.clusters}
+        for cluster_id in [c for c in self.clusters if c not in seed_ids]:
+            self.databases.discard(cluster_id)
+        backends = {cid: self.clusters[cid].database for cid in seed_ids}
+        self.clusters = {
+            snap["id"]: _cluster_from(snap, backends[snap["id"]])
+            for snap in copy.deepcopy(self._seed_snapshot)
+        }
+        self.tasks = []
+        self.held = False
+        self._task_ids = itertools.count(1)
+        self._client_tokens = {}
+        self._load_seed_users(self.clusters.values())
+
+    def close(self) -> None:
+        """Stop the databases (every server the fleet started)."""
+        self.databases.close()
 
     def dump_state(self) -> dict[str, Any]:
         """Everything needed to restore this model (hashes, never plaintext)."""
         return {
+            "backend": self.databases.name,
             "clusters": [
-                {**c.attributes(), "accounts": [asdict(a) for a in c.accounts.list()]}
+                {
+                    **c.attributes(),
+                    "accounts": [asdict(a) for a in c.accounts.values()],
+                    "database": c.database.dump(),
+                }
                 for c in self.clusters.values()
             ],
             "tasks": [asdict(t) for t in self.tasks],
+            "tasks_held": self.held,
         }
 
-    def load_state(self, state: dict[str, Any]) -> None:
-        """Replace the model's contents with a :meth:`dump_state` snapshot."""
-        clusters = {}
-        for c in state["clusters"]:
-            accounts = InMemoryAccountBackend([Account(**a) for a in c["accounts"]])
-            fields = {k: v for k, v in c.items() if k != "accounts"}
-            clusters[c["id"]] = Cluster(**fields, accounts=accounts)
-        self.clusters = clusters
-        self.tasks = [Task(**t) for t in state.get("tasks", [])]
-        start = max((t.id for t in self.tasks), default=0) + 1
-        self._task_ids = itertools.count(start)
-        self._client_tokens = {}
-        self.tick()
+    # --- tasks -------------------------------------------------------------
 
-    def tick(self) -> bool:
-        """Finish the tasks whose time is up; return whether anything changed."""
+    def due_tasks(self) -> list[Task]:
+        """Tasks whose time is up (none while tasks are held)."""
+        if self.held:
+            return []
         now = self.clock()
-        done = [t for t in self.tasks if t.ends_at <= now]
+        return [t for t in self.tasks if t.ends_at <= now]
+
+    def tick(self, *, everything: bool = False) -> bool:
+        """Finish due tasks (``everything``: all in flight); return whether any finished."""
+        done = list(self.tasks) if everything else self.due_tasks()
         for task in done:
             self.tasks.remove(task)
-            cluster = self.clusters.get(task.cluster_id)
-            account = cluster.accounts.get(task.account_name) if cluster else None
-            if cluster is None or account is None:
-                continue
-            if task.outcome == "delete":
-                cluster.accounts.delete(account.name)
-            else:
-                account.status = AVAILABLE_STATUS
+            self._finish(task)
         return bool(done)
+
+    def hold_tasks(self) -> None:
+        """From now on no task finishes until :meth:`release_tasks`."""
+        self.held = True
+
+    def release_tasks(self) -> int:
+        """Stop holding and finish every task in flight now; return how many finished."""
+        self.held = False
+        count = len(self.tasks)
+        self.tick(everything=True)
+        return count
+
+    def _finish(self, task: Task) -> None:
+        cluster = self.clusters.get(task.cluster_id)
+        account = cluster.accounts.get(task.account_name) if cluster else None
+        if cluster is None or account is None:
+            return
+        if task.outcome == "delete":
+            self._apply(cluster, account, task.action, None)
+            del cluster.accounts[account.name]
+            return
+        if cluster.database.applies_when_task_ends:
+            self._apply(cluster, account, task.action, task.credential)
+        # Only now does the API say Available: whoever waits for it sees the change.
+        account.status = AVAILABLE_STATUS
+
+    def _apply(
+        self, cluster: Cluster, account: Account, action: str, credential: str | None
+    ) -> None:
+        """Make a write real in the cluster's database."""
+        db = cluster.database
+        try:
+            if action == "CreateAccount":
+                assert credential is not None
+                db.create_account(
+                    account.name, account.type, credential, account.database_privileges
+                )
+            elif action == "ResetAccount":
+                db.restore_privileges(account.name, credential)
+            elif action == "ModifyAccountPassword":
+                assert credential is not None
+                db.set_password(account.name, credential)
+            elif action == "DeleteAccount":
+                db.drop_account(account.name)
+        except BackendError as exc:
+            # The API already answered; like a failed task, this shows only in the database.
+            log.warning(
+                "%s of %s on %s did not take effect in the database: %s",
+                action,
+                account.name,
+                cluster.id,
+                exc,
+            )
+
+    def _write(
+        self, cluster: Cluster, account: Account, task: Task, credential: str | None
+    ) -> None:
+        """Apply a write at once, or keep it with its task for the task's end."""
+        if cluster.database.applies_when_task_ends:
+            task.credential = credential
+        else:
+            self._apply(cluster, account, task.action, credential)
 
     # --- lookups -----------------------------------------------------------
 
@@ -271,10 +363,9 @@ class Model:
                 f"The specified parameter AccountName is not valid: {name} is a "
                 f"{account.type} account; only the privileged (Super) account can be reset.",
             )
-        self._start_task(cluster, account, "ResetAccount", quota_status=None)
-        cluster.accounts.restore_privileges(name)
-        if password is not None:
-            cluster.accounts.set_password(name, password)
+        task = self._start_task(cluster, account, "ResetAccount", quota_status=None)
+        credential = cluster.database.credential(password) if password is not None else None
+        self._write(cluster, account, task, credential)
         account.status = TRANSITIONAL_STATUS
 
     def create_account(
@@ -315,10 +406,10 @@ class Model:
             )
         cluster = self.cluster(cluster_id)
         self._require_running(cluster)
-        if cluster.accounts.get(name) is not None:
+        if name in cluster.accounts:
             raise api_error("InvalidAccountName.Duplicate", f"The account {name} already exists.")
         if kind == "Super" and cluster.db_type == "MySQL":
-            existing = [a.name for a in cluster.accounts.list() if a.type == "Super"]
+            existing = [a.name for a in cluster.accounts.values() if a.type == "Super"]
             if existing:
                 raise api_error(
                     "InvalidAccountType.Malformed",
@@ -331,19 +422,19 @@ class Model:
         account = Account(
             name=name,
             type=kind,
-            password_hash="",
             description=description,
             status=TRANSITIONAL_STATUS,
             database_privileges=privileges,
         )
-        self._start_task(cluster, account, "CreateAccount", quota_status=None)
-        cluster.accounts.create(account, password)
+        task = self._start_task(cluster, account, "CreateAccount", quota_status=None)
+        cluster.accounts[name] = account
+        self._write(cluster, account, task, cluster.database.credential(password))
         if token_key:
             self._client_tokens[token_key] = request_id
         return None
 
     def delete_account(self, cluster_id: str, name: str) -> None:
-        """DeleteAccount: the account shows Deleting, then disappears."""
+        """DeleteAccount: the account shows Deleting, then disappears (from the database too)."""
         _check_name_shape(name)
         cluster = self.cluster(cluster_id)
         self._require_running(cluster)
@@ -359,15 +450,15 @@ class Model:
         cluster = self.cluster(cluster_id)
         self._require_running(cluster)
         account = self._account(cluster, name)
-        self._start_task(cluster, account, "ModifyAccountPassword", quota_status=None)
-        cluster.accounts.set_password(name, password)
+        task = self._start_task(cluster, account, "ModifyAccountPassword", quota_status=None)
+        self._write(cluster, account, task, cluster.database.credential(password))
         account.status = TRANSITIONAL_STATUS
 
     # --- out-of-band changes (admin API) ----------------------------------
 
     def verify_password(self, cluster_id: str, name: str, password: str) -> bool:
-        """Whether ``password`` is the current password of the account."""
-        return self.cluster(cluster_id).accounts.verify_password(name, password)
+        """Whether ``password`` is the current password of the account (in its database)."""
+        return self.cluster(cluster_id).database.verify_password(name, password)
 
     def patch_account(self, cluster_id: str, name: str, changes: dict[str, Any]) -> Account:
         """Change an account behind the API's back (drift tests)."""
@@ -375,37 +466,48 @@ class Model:
         account = self._account(cluster, name)
         if "type" in changes:
             _require_choice("type", changes["type"], _policy.ACCOUNT_TYPES)
-            account.type = changes["type"]
         if "lock_state" in changes:
             _require_choice("lock_state", changes["lock_state"], _policy.LOCK_STATES)
-            account.lock_state = changes["lock_state"]
         if "status" in changes:
             _require_choice(
                 "status",
                 changes["status"],
                 (AVAILABLE_STATUS, TRANSITIONAL_STATUS, DELETING_STATUS),
             )
-            account.status = changes["status"]
         if "privileges_revoked" in changes:
+            if not isinstance(cluster.database, InMemoryAccountBackend):
+                raise ValueError(
+                    "privileges_revoked exists only with the memory backend: this cluster's "
+                    "grants are in its MariaDB server; change them with SQL (admin login: "
+                    f"GET /_emulator/clusters/{cluster.id}/sql)"
+                )
             if not isinstance(changes["privileges_revoked"], bool):
                 raise ValueError("privileges_revoked must be true or false")
-            account.privileges_revoked = changes["privileges_revoked"]
-        if "description" in changes:
-            if not isinstance(changes["description"], str):
-                raise ValueError("description must be a string")
-            account.description = changes["description"]
+        if "description" in changes and not isinstance(changes["description"], str):
+            raise ValueError("description must be a string")
+        if "password" in changes and (
+            not isinstance(changes["password"], str) or not changes["password"]
+        ):
+            raise ValueError("password must be a non-empty string")
+        # Everything is valid: apply.
+        for key in ("type", "lock_state", "status", "description"):
+            if key in changes:
+                setattr(account, key, changes[key])
+        if "privileges_revoked" in changes:
+            assert isinstance(cluster.database, InMemoryAccountBackend)
+            cluster.database.set_privileges_revoked(name, changes["privileges_revoked"])
         if "password" in changes:
-            if not isinstance(changes["password"], str) or not changes["password"]:
-                raise ValueError("password must be a non-empty string")
             # Out of band: no policy check, any password the DBA set by hand.
-            cluster.accounts.set_password(name, changes["password"])
+            db = cluster.database
+            db.set_password(name, db.credential(changes["password"]))
         return account
 
     def delete_account_now(self, cluster_id: str, name: str) -> None:
-        """Remove an account immediately (out of band)."""
+        """Remove an account immediately (out of band), from its database too."""
         cluster = self.cluster(cluster_id)
         self._account(cluster, name)
-        cluster.accounts.delete(name)
+        cluster.database.drop_account(name)
+        del cluster.accounts[name]
 
     def patch_cluster(self, cluster_id: str, changes: dict[str, Any]) -> Cluster:
         """Change a cluster's status (and/or description) out of band."""
@@ -414,22 +516,47 @@ class Model:
             raise api_error("InvalidDBCluster.NotFound")
         if "status" in changes:
             _require_choice("status", changes["status"], _policy.CLUSTER_STATUSES)
-            cluster.status = changes["status"]
-        if "description" in changes:
-            if not isinstance(changes["description"], str):
-                raise ValueError("description must be a string")
-            cluster.description = changes["description"]
+        if "description" in changes and not isinstance(changes["description"], str):
+            raise ValueError("description must be a string")
+        for key in ("status", "description"):
+            if key in changes:
+                setattr(cluster, key, changes[key])
         return cluster
 
     def add_cluster(self, seed_cluster: SeedCluster) -> Cluster:
-        """Add a cluster declared in seed format."""
+        """Add a cluster declared in seed format (starting its database)."""
         if seed_cluster.id in self.clusters:
             raise ValueError(f"cluster {seed_cluster.id} already exists")
+        backend = self.databases.open([(seed_cluster.id, seed_cluster.db_type)], existing=False)
+        db = backend[seed_cluster.id]
         snapshot = _cluster_snapshot(seed_cluster, self._now_iso())
-        accounts = InMemoryAccountBackend([Account(**a) for a in snapshot.pop("accounts")])
-        cluster = Cluster(**snapshot, accounts=accounts)
+        cluster = _cluster_from(snapshot, db)
+        try:
+            db.load_accounts(
+                [SeedUser(a.name, a.type, db.credential(a.password)) for a in seed_cluster.accounts]
+            )
+        except BaseException:
+            self.databases.discard(seed_cluster.id)
+            raise
         self.clusters[cluster.id] = cluster
         return cluster
+
+    def sql_login(self, cluster_id: str) -> dict[str, Any]:
+        """The administrative SQL login of the cluster's server."""
+        cluster = self.clusters.get(cluster_id)
+        if cluster is None:
+            raise api_error("InvalidDBCluster.NotFound")
+        login = cluster.database.admin_login()
+        if login is None:
+            raise ValueError(
+                f"cluster {cluster_id} has no SQL server: "
+                + (
+                    "only MySQL clusters get one"
+                    if cluster.db_type != "MySQL"
+                    else "start the emulator with --backend mariadb"
+                )
+            )
+        return login
 
     # --- helpers -----------------------------------------------------------
 
@@ -472,22 +599,22 @@ class Model:
         *,
         quota_status: int | None,
         outcome: str = "available",
-    ) -> None:
+    ) -> Task:
         if len(self.tasks_on(cluster.id)) >= self.settings.concurrent_tasks_per_cluster:
             raise api_error("ConcurrentTaskExceeded", status=quota_status)
         if action != "CreateAccount":
             # With a quota above 1, the account itself may still be busy.
             self._require_available(account)
-        self.tasks.append(
-            Task(
-                id=next(self._task_ids),
-                cluster_id=cluster.id,
-                account_name=account.name,
-                action=action,
-                ends_at=self.clock() + self.settings.task_seconds,
-                outcome=outcome,
-            )
+        task = Task(
+            id=next(self._task_ids),
+            cluster_id=cluster.id,
+            account_name=account.name,
+            action=action,
+            ends_at=self.clock() + self.settings.task_seconds,
+            outcome=outcome,
         )
+        self.tasks.append(task)
+        return task
 
 
 def _cluster_snapshot(c: SeedCluster, created: str) -> dict[str, Any]:
@@ -502,16 +629,34 @@ def _cluster_snapshot(c: SeedCluster, created: str) -> dict[str, Any]:
         "accounts": [
             asdict(
                 Account(
-                    name=a.name,
-                    type=a.type,
-                    password_hash=hash_password(a.password),
-                    lock_state=a.lock_state,
-                    description=a.description,
+                    name=a.name, type=a.type, lock_state=a.lock_state, description=a.description
                 )
             )
             for a in c.accounts
         ],
     }
+
+
+def _cluster_from(snapshot: dict[str, Any], database: AccountBackend) -> Cluster:
+    attributes = {k: v for k, v in snapshot.items() if k not in ("accounts", "database")}
+    accounts = {a["name"]: Account(**a) for a in snapshot["accounts"]}
+    return Cluster(**attributes, accounts=accounts, database=database)
+
+
+def _upgrade_cluster(saved: dict[str, Any]) -> dict[str, Any]:
+    """A cluster of a format-1 state file (hashes inside the accounts) in today's shape."""
+    if "database" in saved:
+        return saved
+    users = {}
+    accounts = []
+    for a in saved["accounts"]:
+        a = dict(a)
+        users[a["name"]] = {
+            "password_hash": a.pop("password_hash", ""),
+            "privileges_revoked": a.pop("privileges_revoked", False),
+        }
+        accounts.append(a)
+    return {**saved, "accounts": accounts, "database": {"users": users}}
 
 
 def _check_name_shape(name: str) -> None:

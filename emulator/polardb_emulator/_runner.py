@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._backend import Databases, InMemoryDatabases, StartupFailedError
 from ._seed import SeedError, load_seed
 from ._server import Emulator, serve
 from ._state import StateError
@@ -32,6 +33,10 @@ class ServeOptions:
     port: int = 0
     tls: bool = False
     task_seconds: float | None = None
+    #: ``memory`` or ``mariadb``; None: the seed's ``settings.backend``.
+    backend: str | None = None
+    #: The ``mariadbd`` binary (default: from PATH, then /usr/sbin).
+    mariadbd: Path | None = None
 
 
 @dataclass
@@ -44,25 +49,57 @@ class Prepared:
 
 
 def prepare(options: ServeOptions) -> Prepared:
-    """Load the seed and state, build the emulator and TLS context; raise StartupError."""
+    """Load the seed and state, start the databases, build the emulator and TLS context.
+
+    Raises StartupError; whatever was started is stopped first.
+    """
     if options.task_seconds is not None and options.task_seconds < 0:
         raise StartupError("error: --task-seconds must be >= 0")
     try:
         seed = load_seed(options.seed_path)
     except SeedError as exc:
         raise StartupError(f"seed error: {exc}") from None
+    backend = options.backend or seed.settings.backend
+    databases = _databases(backend, options)
     try:
-        emulator = Emulator(seed, state_path=options.state_path, task_seconds=options.task_seconds)
+        emulator = Emulator(
+            seed,
+            state_path=options.state_path,
+            task_seconds=options.task_seconds,
+            databases=databases,
+        )
     except StateError as exc:
         raise StartupError(f"state error: {exc}") from None
-    ssl_context, ca_file = None, None
-    if options.tls:
-        from ._tls import make_server_context
+    except StartupFailedError as exc:
+        raise StartupError(f"error: {exc}", exit_code=1) from None
+    try:
+        ssl_context, ca_file = None, None
+        if options.tls:
+            from ._tls import make_server_context
 
-        ssl_context, ca_file = make_server_context(
-            options.state_path.parent if options.state_path else None
-        )
+            ssl_context, ca_file = make_server_context(
+                options.state_path.parent if options.state_path else None
+            )
+    except BaseException:
+        emulator.close()
+        raise
     return Prepared(emulator, ssl_context, ca_file)
+
+
+def _databases(backend: str, options: ServeOptions) -> Databases:
+    if backend == "memory":
+        return InMemoryDatabases()
+    from ._mariadb import MariaDBDatabases, MariaDBNotFoundError, find_mariadbd
+
+    try:
+        binary = find_mariadbd(options.mariadbd)
+        data_root = None
+        if options.state_path is not None:
+            # Beside the state file, so that the servers' data survive a restart.
+            data_root = options.state_path.parent / f"{options.state_path.stem}-mariadb"
+        return MariaDBDatabases(binary, data_root=data_root)
+    except MariaDBNotFoundError as exc:
+        raise StartupError(f"error: {exc}") from None
 
 
 def ready_info(options: ServeOptions, prepared: Prepared, port: int) -> dict[str, str]:
@@ -75,6 +112,7 @@ def ready_info(options: ServeOptions, prepared: Prepared, port: int) -> dict[str
         "endpoint": host_port,
         "protocol": scheme,
         "admin_url": f"{scheme}://{host_port}/_emulator",
+        "backend": prepared.emulator.model.databases.name,
     }
     if prepared.ca_file is not None:
         info["ca_file"] = str(prepared.ca_file)
@@ -90,6 +128,8 @@ def serve_in_thread(
     holder: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
 
     async def main() -> None:
+        # Blocking on purpose: nothing else runs on this loop yet, and servers
+        # started from this thread live as long as it does (PR_SET_PDEATHSIG).
         prepared = prepare(options)
         stop = asyncio.Event()
         holder["stop"] = (asyncio.get_running_loop(), stop)
@@ -98,18 +138,23 @@ def serve_in_thread(
             outcome["info"] = ready_info(options, prepared, port)
             ready.set()
 
-        await serve(
-            prepared.emulator,
-            host=options.host,
-            port=options.port,
-            ssl_context=prepared.ssl_context,
-            on_ready=on_ready,
-            stop=stop,
-        )
+        try:
+            await serve(
+                prepared.emulator,
+                host=options.host,
+                port=options.port,
+                ssl_context=prepared.ssl_context,
+                on_ready=on_ready,
+                stop=stop,
+            )
+        finally:
+            prepared.emulator.close()
 
     def run() -> None:
         try:
             asyncio.run(main())
+        except StartupError as exc:
+            outcome["error"] = exc
         except BaseException as exc:  # reported to the starting thread
             outcome["error"] = exc
         finally:

@@ -35,12 +35,16 @@ class AccessKey:
     security_token: str | None = field(default=None, repr=False)
 
 
+BACKENDS = ("memory", "mariadb")
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Service-wide behaviour: task duration and per-cluster task quota."""
+    """Service-wide behaviour: task duration, per-cluster task quota, account backend."""
 
     task_seconds: float = 0.5
     concurrent_tasks_per_cluster: int = 1
+    backend: str = "memory"
 
 
 @dataclass(frozen=True)
@@ -120,14 +124,17 @@ def _access_key(item: object, path: str) -> AccessKey:
 
 
 def _settings(item: object) -> Settings:
-    m = _mapping(item, "settings", optional=("task_seconds", "concurrent_tasks_per_cluster"))
+    m = _mapping(
+        item, "settings", optional=("task_seconds", "concurrent_tasks_per_cluster", "backend")
+    )
     seconds = m.get("task_seconds", Settings.task_seconds)
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
         raise SeedError("settings.task_seconds", "must be a number >= 0")
     quota = m.get("concurrent_tasks_per_cluster", Settings.concurrent_tasks_per_cluster)
     if isinstance(quota, bool) or not isinstance(quota, int) or quota < 1:
         raise SeedError("settings.concurrent_tasks_per_cluster", "must be an integer >= 1")
-    return Settings(float(seconds), quota)
+    backend = _choice(m, "backend", "settings", BACKENDS, default=Settings.backend)
+    return Settings(float(seconds), quota, backend)
 
 
 def parse_cluster(item: object, path: str = "cluster") -> SeedCluster:

@@ -9,6 +9,7 @@ request log with secrets redacted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -17,24 +18,26 @@ import ssl
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from ipaddress import ip_address
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from . import _actions
 from ._auth import SignedRequest, Verifier
+from ._backend import BackendError, Databases, InMemoryDatabases, StartupFailedError
 from ._exceptions import ApiError, AuthError, api_error, missing_parameter
 from ._models import Clock, Model
 from ._seed import Seed, SeedError, parse_cluster
 from ._state import load_state, save_state
 
 log = logging.getLogger("polardb_emulator")
+_T = TypeVar("_T")
 
 ADMIN_PREFIX = "/_emulator"
 REDACTED = "***REDACTED***"
@@ -123,7 +126,12 @@ def parse_fault(spec: object, fault_id: int) -> Fault:
 
 
 class Emulator:
-    """The running emulator: model, verifier, request log, faults and persistence."""
+    """The running emulator: model, verifier, request log, faults and persistence.
+
+    Everything that touches the model goes through :meth:`run` (one caller at
+    a time; in a worker thread when the account backend blocks), so the model
+    never sees two threads and the event loop never waits on a database.
+    """
 
     def __init__(
         self,
@@ -132,39 +140,75 @@ class Emulator:
         state_path: Path | None = None,
         task_seconds: float | None = None,
         clock: Clock = time.time,
+        databases: Databases | None = None,
     ) -> None:
         self.seed = seed
         self.state_path = state_path
         self.clock = clock
-        self.model = Model(seed, clock=clock, task_seconds=task_seconds)
+        saved = load_state(state_path) if state_path is not None else None
+        fleet = databases if databases is not None else InMemoryDatabases()
+        try:
+            self.model = Model(
+                seed, clock=clock, task_seconds=task_seconds, databases=fleet, state=saved
+            )
+        except BaseException:
+            fleet.close()
+            raise
+        self.blocking = fleet.blocking
         self.verifier = Verifier(seed.access_keys, clock=clock)
         self.requests: deque[dict[str, Any]] = deque(maxlen=_REQUEST_LOG_LIMIT)
         self.faults: list[Fault] = []
         self._seq = itertools.count(1)
         self._fault_ids = itertools.count(1)
-        if state_path is not None:
-            saved = load_state(state_path)
-            if saved is not None:
-                self.model.load_state(saved)
-            self.persist()
+        self._lock: asyncio.Lock | None = None
+        self.persist()
+
+    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Call ``fn(*args)`` on the model, alone; off the event loop if the backend blocks."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self.blocking:
+                return await asyncio.to_thread(fn, *args)
+            return fn(*args)
 
     def persist(self) -> None:
         """Write the state file (when ``--state`` was given)."""
         if self.state_path is not None:
             save_state(self.state_path, self.model.dump_state())
 
-    def tick(self) -> None:
-        """Finish due tasks, persisting if anything changed."""
-        if self.model.tick():
+    def tick(self, *, everything: bool = False) -> bool:
+        """Finish due tasks (their database changes first), persisting if anything changed."""
+        changed = self.model.tick(everything=everything)
+        if changed:
             self.persist()
+        return changed
+
+    async def settle(self) -> None:
+        """Finish the tasks whose time is up."""
+        if self.model.due_tasks():
+            await self.run(self.tick)
+
+    async def finish_tasks_in_background(self, interval: float = 0.02) -> None:
+        """Finish tasks when their time is up, even when no request comes."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.settle()
+            except Exception:  # keep serving; the next round tries again
+                log.exception("finishing tasks failed")
 
     def reset(self) -> None:
-        """Back to the seed: state, request log, faults and nonce cache."""
+        """Back to the seed: state (databases too), request log, faults and nonce cache."""
         self.model.reset()
         self.requests.clear()
         self.faults.clear()
         self.verifier.nonces.clear()
         self.persist()
+
+    def close(self) -> None:
+        """Stop the account backend's databases (every server started)."""
+        self.model.close()
 
     def add_fault(self, spec: object) -> Fault:
         """Register a fault from its JSON spec."""
@@ -205,12 +249,14 @@ class Emulator:
                     "status": a.status,
                     "lock_state": a.lock_state,
                     "description": a.description,
-                    "privileges_revoked": a.privileges_revoked,
                     "database_privileges": a.database_privileges,
+                    **c.database.describe(a.name),
                 }
-                for a in c.accounts.list()
+                for a in c.accounts.values()
             ]
-            clusters.append({**c.attributes(), "accounts": accounts})
+            endpoint = c.database.endpoint()
+            sql = {"sql_endpoint": f"{endpoint[0]}:{endpoint[1]}"} if endpoint else {}
+            clusters.append({**c.attributes(), **sql, "accounts": accounts})
         tasks = [
             {
                 "id": t.id,
@@ -221,7 +267,12 @@ class Emulator:
             }
             for t in self.model.tasks
         ]
-        return {"settings": asdict(self.model.settings), "clusters": clusters, "tasks": tasks}
+        return {
+            "settings": asdict(self.model.settings),
+            "clusters": clusters,
+            "tasks": tasks,
+            "tasks_held": self.model.held,
+        }
 
 
 # --- the API endpoint ---------------------------------------------------------
@@ -278,7 +329,7 @@ async def _handle_api(request: web.Request) -> web.StreamResponse:
         "signature": scheme,
         "access_key_id": key_id,
     }
-    emulator.tick()
+    await emulator.settle()
     try:
         if not action:
             raise missing_parameter("Action")
@@ -301,9 +352,9 @@ async def _handle_api(request: web.Request) -> web.StreamResponse:
         fault = emulator.take_fault(action)
         if fault is not None:
             await _apply_fault(fault, request)
-        document = handler(emulator.model, params, request_id)
-        if action in _actions.WRITE_ACTIONS:
-            emulator.persist()
+        document = await emulator.run(
+            _call_action, emulator, handler, action in _actions.WRITE_ACTIONS, params, request_id
+        )
     except _DroppedError:
         emulator.record(**entry, status=0, code="Fault.ConnectionDropped")
         log.info("%s dropped (fault)", action)
@@ -325,6 +376,21 @@ async def _handle_api(request: web.Request) -> web.StreamResponse:
     return web.json_response(
         {"RequestId": response_id, **document}, headers={"x-acs-request-id": response_id}
     )
+
+
+def _call_action(
+    emulator: Emulator,
+    handler: _actions.Handler,
+    write: bool,
+    params: Mapping[str, str],
+    request_id: str,
+) -> dict[str, Any]:
+    # Tasks due by now finish first, so that no answer shows a stale status.
+    emulator.tick()
+    document = handler(emulator.model, params, request_id)
+    if write:
+        emulator.persist()
+    return document
 
 
 async def _apply_fault(fault: Fault, request: web.Request) -> None:
@@ -370,13 +436,17 @@ async def _admin_guard(
         return await handler(request)
     if not is_loopback(request.remote):
         return _admin_error(403, "the admin API is only served to loopback clients")
-    request.app[EMULATOR_KEY].tick()
     try:
+        await request.app[EMULATOR_KEY].settle()
         return await handler(request)
     except ValueError as exc:
         return _admin_error(400, str(exc))
     except ApiError as exc:
         return _admin_error(exc.status, exc.message, exc.code)
+    except BackendError as exc:
+        return _admin_error(409, str(exc))
+    except StartupFailedError as exc:
+        return _admin_error(500, str(exc))
 
 
 def _admin_routes(emulator: Emulator) -> web.RouteTableDef:
@@ -410,12 +480,22 @@ def _admin_routes(emulator: Emulator) -> web.RouteTableDef:
 
     @routes.get(f"{p}/state")
     async def state(request: web.Request) -> web.Response:
-        return web.json_response(emulator.state_document())
+        return web.json_response(await emulator.run(emulator.state_document))
 
     @routes.post(f"{p}/reset")
     async def reset(request: web.Request) -> web.Response:
-        emulator.reset()
+        await emulator.run(emulator.reset)
         return web.json_response({"reset": True})
+
+    @routes.post(f"{p}/tasks/hold")
+    async def hold_tasks(request: web.Request) -> web.Response:
+        await emulator.run(_persisting(emulator, emulator.model.hold_tasks))
+        return web.json_response({"held": True})
+
+    @routes.post(f"{p}/tasks/release")
+    async def release_tasks(request: web.Request) -> web.Response:
+        finished = await emulator.run(_persisting(emulator, emulator.model.release_tasks))
+        return web.json_response({"held": False, "finished": finished})
 
     @routes.post(f"{p}/clusters")
     async def add_cluster(request: web.Request) -> web.Response:
@@ -423,40 +503,51 @@ def _admin_routes(emulator: Emulator) -> web.RouteTableDef:
             seed_cluster = parse_cluster(await _json_body(request))
         except SeedError as exc:
             raise ValueError(str(exc)) from None
-        emulator.model.add_cluster(seed_cluster)
-        emulator.persist()
+        await emulator.run(_persisting(emulator, emulator.model.add_cluster), seed_cluster)
         return web.json_response({"id": seed_cluster.id}, status=201)
 
     @routes.patch(f"{p}/clusters/{{cluster}}")
     async def patch_cluster(request: web.Request) -> web.Response:
         changes = _changes(await _json_body(request), {"status", "description"})
-        cluster = emulator.model.patch_cluster(request.match_info["cluster"], changes)
-        emulator.persist()
+        cluster = await emulator.run(
+            _persisting(emulator, emulator.model.patch_cluster),
+            request.match_info["cluster"],
+            changes,
+        )
         return web.json_response({"id": cluster.id, "status": cluster.status})
+
+    @routes.get(f"{p}/clusters/{{cluster}}/sql")
+    async def sql_login(request: web.Request) -> web.Response:
+        login = await emulator.run(emulator.model.sql_login, request.match_info["cluster"])
+        return web.json_response(login)
 
     @routes.delete(f"{p}/clusters/{{cluster}}/accounts/{{name}}")
     async def delete_account(request: web.Request) -> web.Response:
-        emulator.model.delete_account_now(request.match_info["cluster"], request.match_info["name"])
-        emulator.persist()
+        await emulator.run(
+            _persisting(emulator, emulator.model.delete_account_now),
+            request.match_info["cluster"],
+            request.match_info["name"],
+        )
         return web.json_response({"deleted": True})
 
     @routes.patch(f"{p}/clusters/{{cluster}}/accounts/{{name}}")
     async def patch_account(request: web.Request) -> web.Response:
         allowed = {"type", "lock_state", "password", "status", "privileges_revoked", "description"}
         changes = _changes(await _json_body(request), allowed)
-        account = emulator.model.patch_account(
-            request.match_info["cluster"], request.match_info["name"], changes
-        )
-        emulator.persist()
-        return web.json_response(
-            {
+        cluster_id, name = request.match_info["cluster"], request.match_info["name"]
+
+        def patch() -> dict[str, Any]:
+            account = emulator.model.patch_account(cluster_id, name, changes)
+            emulator.persist()
+            return {
                 "name": account.name,
                 "type": account.type,
                 "lock_state": account.lock_state,
                 "status": account.status,
-                "privileges_revoked": account.privileges_revoked,
+                **emulator.model.clusters[cluster_id].database.describe(name),
             }
-        )
+
+        return web.json_response(await emulator.run(patch))
 
     @routes.post(f"{p}/clusters/{{cluster}}/accounts/{{name}}/verify-password")
     async def verify_password(request: web.Request) -> web.Response:
@@ -464,12 +555,26 @@ def _admin_routes(emulator: Emulator) -> web.RouteTableDef:
         password = body.get("password")
         if not isinstance(password, str):
             raise ValueError("password must be a string")
-        match = emulator.model.verify_password(
-            request.match_info["cluster"], request.match_info["name"], password
+        match = await emulator.run(
+            emulator.model.verify_password,
+            request.match_info["cluster"],
+            request.match_info["name"],
+            password,
         )
         return web.json_response({"match": match})
 
     return routes
+
+
+def _persisting(emulator: Emulator, fn: Callable[..., _T]) -> Callable[..., _T]:
+    """``fn`` followed by a save of the state file."""
+
+    def call(*args: Any) -> _T:
+        result = fn(*args)
+        emulator.persist()
+        return result
+
+    return call
 
 
 def _changes(body: object, allowed: set[str]) -> dict[str, Any]:
@@ -492,7 +597,16 @@ def build_app(emulator: Emulator) -> web.Application:
     app[EMULATOR_KEY] = emulator
     app.add_routes(_admin_routes(emulator))
     app.router.add_post("/", _handle_api)
+    app.cleanup_ctx.append(_task_finisher)
     return app
+
+
+async def _task_finisher(app: web.Application) -> AsyncIterator[None]:
+    runner = asyncio.create_task(app[EMULATOR_KEY].finish_tasks_in_background())
+    yield
+    runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
 
 
 async def start_site(

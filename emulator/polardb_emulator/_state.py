@@ -8,7 +8,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
+# Format 1 kept password hashes inside the accounts; the model upgrades it.
+_READABLE_FORMATS = (1, 2)
 
 
 class StateError(ValueError):
@@ -44,7 +46,7 @@ def load_state(path: Path) -> dict[str, Any] | None:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise StateError(f"state file {path} is not valid JSON (line {exc.lineno})") from exc
-    if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
+    if not isinstance(data, dict) or data.get("format") not in _READABLE_FORMATS:
         raise StateError(f"state file {path} has an unknown format")
     if not isinstance(data.get("clusters"), list):
         raise StateError(f"state file {path} has no clusters list")

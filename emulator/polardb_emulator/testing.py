@@ -24,6 +24,7 @@ imports the emulator itself lazily).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -36,7 +37,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -103,6 +104,11 @@ class EmulatorAdmin:
     def base_url(self) -> str:
         """``http(s)://127.0.0.1:PORT``."""
         return f"{self.protocol}://{self.endpoint}"
+
+    @property
+    def backend(self) -> str:
+        """The account backend: ``memory`` or ``mariadb``."""
+        return self.info.get("backend", "memory")
 
     def sdk_config(self, **extra: Any) -> dict[str, Any]:
         """Keyword arguments for ``alibabacloud_tea_openapi.models.Config`` (endpoint,
@@ -211,8 +217,32 @@ class EmulatorAdmin:
         return None
 
     def reset(self) -> None:
-        """Back to the seed (state, request log, faults, nonce cache)."""
+        """Back to the seed (state, request log, faults, nonce cache; databases too)."""
         self.admin("POST", "/reset")
+
+    def sql_login(self, cluster: str) -> dict[str, Any]:
+        """Administrative SQL login of a cluster's server (``--backend mariadb``):
+        ``{"host", "port", "user", "password"}``, ready for ``pymysql.connect(**login)``."""
+        result: dict[str, Any] = self.admin("GET", f"/clusters/{cluster}/sql")
+        return result
+
+    def hold_tasks(self) -> None:
+        """From now on no task finishes (accounts stay Creating/Deleting) until released."""
+        self.admin("POST", "/tasks/hold")
+
+    def release_tasks(self) -> int:
+        """Finish every task in flight now (their database changes included); return how many."""
+        finished: int = self.admin("POST", "/tasks/release")["finished"]
+        return finished
+
+    @contextlib.contextmanager
+    def tasks_held(self) -> Iterator[None]:
+        """``with emu.tasks_held(): ...`` — hold tasks inside, release them on the way out."""
+        self.hold_tasks()
+        try:
+            yield
+        finally:
+            self.release_tasks()
 
     def wait_for(
         self,
@@ -263,7 +293,9 @@ class EmulatorProcess(EmulatorAdmin):
 
     Started by the constructor; stopped by :meth:`stop` or by leaving the
     ``with`` block. ``seed`` is a seed file or a seed dict (written to a
-    temporary file). ``env`` adds environment variables for the emulator process.
+    temporary file). ``backend`` is ``memory`` (default) or ``mariadb`` (a real
+    MariaDB server per MySQL cluster; ``mariadbd`` overrides the binary).
+    ``env`` adds environment variables for the emulator process.
     """
 
     def __init__(
@@ -273,6 +305,8 @@ class EmulatorProcess(EmulatorAdmin):
         tls: bool = False,
         state_path: str | os.PathLike[str] | None = None,
         task_seconds: float | None = None,
+        backend: str | None = None,
+        mariadbd: str | os.PathLike[str] | None = None,
         quiet: bool = False,
         start_timeout: float | None = None,
         extra_args: tuple[str, ...] = (),
@@ -283,8 +317,11 @@ class EmulatorProcess(EmulatorAdmin):
         self.tls = tls
         self.state_path = Path(state_path) if state_path is not None else None
         self.task_seconds = task_seconds
+        self.backend_option = backend
+        self.mariadbd = mariadbd
         self.quiet = quiet
-        self.start_timeout = start_timeout or 30.0
+        # Starting MariaDB servers takes longer than the in-memory backend.
+        self.start_timeout = start_timeout or (180.0 if backend == "mariadb" else 30.0)
         self.extra_args = extra_args
         self.env = dict(env or {})
         self.python = python
@@ -304,6 +341,10 @@ class EmulatorProcess(EmulatorAdmin):
             cmd += ["--state", str(self.state_path)]
         if self.task_seconds is not None:
             cmd += ["--task-seconds", str(self.task_seconds)]
+        if self.backend_option is not None:
+            cmd += ["--backend", self.backend_option]
+        if self.mariadbd is not None:
+            cmd += ["--mariadbd", str(self.mariadbd)]
         if self.quiet:
             cmd.append("--quiet")
         return cmd + list(self.extra_args)
@@ -394,13 +435,17 @@ class EmulatorThread(EmulatorAdmin):
         tls: bool = False,
         state_path: str | os.PathLike[str] | None = None,
         task_seconds: float | None = None,
+        backend: str | None = None,
+        mariadbd: str | os.PathLike[str] | None = None,
         start_timeout: float | None = None,
     ) -> None:
         self.seed_path, self._seed_holder = _seed_file(seed)
         self.tls = tls
         self.state_path = Path(state_path) if state_path is not None else None
         self.task_seconds = task_seconds
-        self.start_timeout = start_timeout or 30.0
+        self.backend_option = backend
+        self.mariadbd = mariadbd
+        self.start_timeout = start_timeout or (180.0 if backend == "mariadb" else 30.0)
         self.info: dict[str, str] = {}
         self._thread: threading.Thread | None = None
         self._stopper: Callable[[], None] | None = None
@@ -415,6 +460,8 @@ class EmulatorThread(EmulatorAdmin):
             state_path=self.state_path,
             tls=self.tls,
             task_seconds=self.task_seconds,
+            backend=self.backend_option,
+            mariadbd=Path(self.mariadbd) if self.mariadbd is not None else None,
         )
         try:
             self._thread, self._stopper, self.info = serve_in_thread(options, self.start_timeout)
