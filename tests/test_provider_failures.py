@@ -38,6 +38,7 @@ def _no_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def client(endpoint: str = "127.0.0.1:1") -> PolarDBClient:
+    """A real client (real SDK) for a closed port, scrubbing ``PASSWORD`` and ``SECRET``."""
     settings = ConnectionSettings(
         region="cn-hangzhou",
         credentials=StaticCredentials("LTAI5tUnitTest0001", SECRET),
@@ -64,6 +65,8 @@ def io_failure(error: OSError) -> UnretryableException:
 
 
 def raising(error: BaseException) -> Callable[[], NoReturn]:
+    """A call that raises ``error``."""
+
     def call() -> NoReturn:
         raise error
 
@@ -208,6 +211,7 @@ class FakeClient:
 
 
 def resetter(fake: FakeClient, clock: FakeClock, timeout: float) -> Resetter:
+    """A Resetter for pc-abc123/dbadmin on ``fake``, with a deadline on ``clock``."""
     target = Target("pc-abc123", "dbadmin", "cn-hangzhou", timeout)
     deadline = Deadline(timeout, clock=clock, sleep=clock.sleep)
     return Resetter(fake, target, deadline=deadline)  # type: ignore[arg-type]
@@ -235,6 +239,7 @@ def test_a_bug_in_the_workflow_is_neither_retried_nor_disguised() -> None:
 
 @pytest.fixture
 def configured() -> Iterator[provider.PrivilegedAccountResetProvider]:
+    """A provider configured with static keys and a region (the stack config is reset after)."""
     prov = provider.PrivilegedAccountResetProvider()
     config = {
         "alicloud:accessKey": "LTAI5tUnitTest0001",

@@ -368,6 +368,7 @@ class FakeClock:
         self.now += seconds
 
     def deadline(self, seconds: float) -> Deadline:
+        """A deadline ``seconds`` from now on this clock."""
         return Deadline(seconds, clock=self, sleep=self.sleep)
 
 

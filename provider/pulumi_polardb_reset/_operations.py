@@ -1,8 +1,8 @@
 """The reset workflow: pre-checks, ResetAccount, and the wait for the account to settle.
 
 Built from the client wrapper (network) and the retry policy; knows nothing of
-Pulumi. Every failure leaves as a :class:`ResetError` whose message says what
-to do.
+Pulumi. Every failure a user can act on leaves as a :class:`ResetError` whose
+message says what to do; a bug propagates as it is.
 """
 
 from __future__ import annotations

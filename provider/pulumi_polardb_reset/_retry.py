@@ -169,13 +169,4 @@ def _raise_timeout(state: tenacity.RetryCallState) -> None:
     raise WaitTimeoutError(last)
 
 
-__all__ = [
-    "CALL_BACKOFF",
-    "POLL_BACKOFF",
-    "ApiError",
-    "Backoff",
-    "Deadline",
-    "WaitTimeoutError",
-    "call_with_retries",
-    "wait_until",
-]
+__all__ = ["CALL_BACKOFF", "POLL_BACKOFF", "Backoff", "Deadline", "call_with_retries", "wait_until"]

@@ -5,12 +5,12 @@ and importable), so it holds nothing: stack config captured by ``configure``
 lives in a module-level mapping of the provider process, never on ``self``.
 
 Compatibility promise: the ``__provider`` blob in every stack's state names this
-class by import path, so both paths ever written stay importable in every future
+class by import path, so every path ever written stays importable in every future
 version: ``pulumi_polardb_reset.provider.PrivilegedAccountResetProvider`` (this
-module, written from 0.1.0 on after the move) and
-``pulumi_polardb_reset._provider.PrivilegedAccountResetProvider`` (written by
-0.1.0; ``_provider`` is an alias module). ``tests/fixtures/pickled`` holds frozen
-blobs of both.
+module, written since commit 7a8fda6) and
+``pulumi_polardb_reset._provider.PrivilegedAccountResetProvider`` (written by 0.1.0
+before that; ``_provider`` is now an alias module). ``tests/fixtures/pickled``
+holds frozen blobs of both.
 """
 
 from __future__ import annotations
