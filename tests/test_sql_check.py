@@ -16,6 +16,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -265,6 +266,191 @@ def test_plain_pymysql_would_send_the_cleartext_password() -> None:
     assert password.encode() in server.received
 
 
+# -- scripted servers (MySQL families without a MySQL server) -------------------------------
+
+GRANTS = Path(__file__).parent / "fixtures" / "grants"
+Responder = Callable[[tuple[Any, ...] | None], list[tuple[Any, ...]]]
+
+
+def _lines(name: str) -> list[tuple[Any, ...]]:
+    return [(line,) for line in (GRANTS / name).read_text().splitlines()]
+
+
+def _tsv(name: str) -> list[tuple[Any, ...]]:
+    rows = [line.split("\t") for line in (GRANTS / name).read_text().splitlines()[1:]]
+    return [(r[0], r[2], r[3]) for r in rows]
+
+
+class _ScriptedCursor:
+    def __init__(
+        self, script: dict[str, Responder | list[tuple[Any, ...]]], log: list[str]
+    ) -> None:
+        self.script, self.log, self.rows = script, log, [()]
+
+    def __enter__(self) -> _ScriptedCursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def execute(self, sql: str, args: tuple[Any, ...] | None = None) -> None:
+        self.log.append(sql)
+        answer = self.script[sql]
+        self.rows = answer(args) if callable(answer) else answer
+
+    def fetchone(self) -> tuple[Any, ...]:
+        return self.rows[0]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+
+class _ScriptedConnection:
+    def __init__(self, script: dict[str, Responder | list[tuple[Any, ...]]]) -> None:
+        self.script = script
+        self.log: list[str] = []
+        self.closed = False
+
+    def cursor(self) -> _ScriptedCursor:
+        return _ScriptedCursor(self.script, self.log)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def scripted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., tuple[SqlCheckResult, _ScriptedConnection, dict[str, Any]]]:
+    """Run check_account against a scripted connection; return result, connection, connect kwargs."""
+
+    def run(
+        script: dict[str, Responder | list[tuple[Any, ...]]], **kwargs: Any
+    ) -> tuple[SqlCheckResult, _ScriptedConnection, dict[str, Any]]:
+        connection = _ScriptedConnection(script)
+        seen: dict[str, Any] = {}
+
+        def connect(**options: Any) -> _ScriptedConnection:
+            seen.update(options)
+            return connection
+
+        monkeypatch.setattr(pymysql, "connect", connect)
+        result = check_account("db.example", 3306, "dbadmin", "Scr1pted!pw", **FAST, **kwargs)
+        _assert_clean(result, "Scr1pted!pw", *HASHES_IN_FIXTURES)
+        assert connection.closed
+        return result, connection, seen
+
+    return run
+
+
+HASHES_IN_FIXTURES = (
+    "6C8989366EAF75BB670AD8EA7A7FC1176A95CEF4",
+    "54613909C8E5FFA25D5683AFF958A82BCF216402",
+)
+WHO = "SELECT VERSION(), CURRENT_USER()"
+ROLE = "SELECT CURRENT_ROLE()"
+UP = _sql._USER_PRIVILEGES_SQL
+
+
+def test_mysql8_reads_show_grants_using_the_active_roles(scripted: Any) -> None:
+    using = "SHOW GRANTS FOR CURRENT_USER() USING `polar_dba`@`%`, `reporting`@`%`"
+    result, conn, options = scripted(
+        {
+            WHO: [("8.0.36", "dbadmin@%")],
+            ROLE: [("`polar_dba`@`%`,`reporting`@`%`",)],
+            using: _lines("mysql-8.0/role_using.show_grants.txt"),
+        }
+    )
+    assert (result.status, result.server_family, result.sources) == (
+        "ok",
+        "mysql8",
+        ("SHOW GRANTS",),
+    )
+    assert conn.log == [WHO, ROLE, using]  # USER_PRIVILEGES is not consulted on MySQL 8
+    assert result.transport == "cleartext" and result.endpoint == "db.example:3306"
+    # Bounded and without a CA bundle: no TLS verification, cleartext plugins refused.
+    assert options["connect_timeout"] == options["read_timeout"] == options["write_timeout"] == 5.0
+    assert options["password"] == b"Scr1pted!pw" and "ssl_ca" not in options
+    assert set(options["auth_plugin_map"]) == {"mysql_clear_password", "dialog"}
+
+
+def test_mysql8_partial_revoke_is_drift(scripted: Any) -> None:
+    result, _, _ = scripted(
+        {
+            WHO: [("8.0.36-PolarDB", "dbadmin@%")],
+            ROLE: [("NONE",)],
+            "SHOW GRANTS FOR CURRENT_USER()": _lines("mysql-8.0/partial_revoke.show_grants.txt"),
+        }
+    )
+    assert result.status == "drift" and result.missing_privileges == ("INSERT", "UPDATE")
+
+
+def test_mysql57_reads_user_privileges_of_the_current_user(scripted: Any) -> None:
+    asked: list[Any] = []
+
+    def user_privileges(args: tuple[Any, ...] | None) -> list[tuple[Any, ...]]:
+        asked.append(args)
+        return _tsv("mysql-5.7/revoked_replication_client.user_privileges.tsv")
+
+    result, conn, _ = scripted({WHO: [("5.7.44-log", "dbadmin@%")], UP: user_privileges})
+    assert asked == [("'dbadmin'@'%'",)]
+    assert conn.log == [WHO, UP]
+    assert (result.status, result.missing_privileges, result.sources) == (
+        "drift",
+        ("REPLICATION CLIENT",),
+        ("USER_PRIVILEGES",),
+    )
+
+
+def test_mysql56_falls_back_to_show_grants_and_drops_the_hash(scripted: Any) -> None:
+    result, _, _ = scripted(
+        {
+            WHO: [("5.6.16-log", "dbadmin@%")],
+            UP: [],
+            "SHOW GRANTS FOR CURRENT_USER()": _lines("mysql-5.6/missing_three.show_grants.txt"),
+        }
+    )
+    assert result.sources == ("SHOW GRANTS",)
+    assert result.missing_privileges == ("CREATE USER", "EVENT", "TRIGGER")
+
+
+def test_ca_bundle_requires_verified_tls(scripted: Any) -> None:
+    _, _, options = scripted(
+        {WHO: [("5.7.44", "dbadmin@%")], UP: _tsv("mysql-5.7/full.user_privileges.tsv")},
+        ca_bundle="/etc/ssl/polardb-ca.pem",
+    )
+    assert options["ssl_ca"] == "/etc/ssl/polardb-ca.pem"
+    assert options["ssl_verify_cert"] is True and options["ssl_verify_identity"] is True
+    assert "auth_plugin_map" not in options
+
+
+def test_query_errors_are_unknown_and_scrubbed(scripted: Any) -> None:
+    def denied(args: tuple[Any, ...] | None) -> list[tuple[Any, ...]]:
+        raise pymysql.err.OperationalError(
+            1142,
+            "denied near 'IDENTIFIED BY PASSWORD '*6C8989366EAF75BB670AD8EA7A7FC1176A95CEF4'' "
+            "for Scr1pted!pw",
+        )
+
+    result, _, _ = scripted({WHO: [("5.7.44", "dbadmin@%")], UP: denied})
+    assert (result.status, result.password_ok) == ("unknown", True)
+    assert result.cause is not None and "error 1142" in result.cause
+    assert "db.example:3306" in result.cause
+
+
+def test_unparseable_grants_are_unknown_without_the_text(scripted: Any) -> None:
+    line = "GRANT SELECT ON *.* IDENTIFIED BY PASSWORD '*6C8989366EAF75BB670AD8EA7A7FC1176A95CEF4'"
+    result, _, _ = scripted(
+        {
+            WHO: [("8.0.36", "dbadmin@%")],
+            ROLE: [("NONE",)],
+            "SHOW GRANTS FOR CURRENT_USER()": [(line,)],
+        }
+    )
+    assert (result.status, result.password_ok) == ("unknown", True)
+    assert result.cause is not None and "could not be understood" in result.cause
+
+
 # -- a real MariaDB --------------------------------------------------------------------------
 
 
@@ -386,6 +572,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=30)
+
+
+def test_missing_mariadb_skips_locally_and_fails_on_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "_find", lambda *names: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="MariaDB is not installed"):
+        _start_mariadb(tmp_path)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        _start_mariadb(tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -370,8 +370,9 @@ def _login_failure(
     if code in _ACCESS_DENIED:
         return _unknown(
             endpoint,
-            f"the SQL endpoint {endpoint} refused the password of '{user}' "
-            f"(access denied, error {code}); privileges not checked",
+            f"the SQL endpoint {endpoint} refused the login of '{user}' with the managed "
+            f"password (access denied, error {code}: wrong password, or no such account for "
+            "this client address); privileges not checked",
             password_ok=False,
         )
     if code in _PASSWORD_EXPIRED:
