@@ -55,7 +55,7 @@ def _accounts(client: Any, cluster: str = MYSQL, **kw: Any) -> dict[str, Any]:
     return {a.account_name: a for a in client.describe_accounts(request).body.accounts}
 
 
-def _wait_available(client: Any, cluster: str, name: str, timeout: float = 5.0) -> None:
+def _wait_available(client: Any, cluster: str, name: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _accounts(client, cluster)[name].account_status == "Available":
@@ -73,12 +73,13 @@ def test_reset_account_sets_password_and_goes_through_a_task(
 ) -> None:
     client = sdk_client(signature_algorithm=algorithm)
     emu.patch_account(MYSQL, "dbadmin", privileges_revoked=True, lock_state="Lock")
-    response = _reset(client, pw=NEW_PASSWORD)
-    assert response.status_code == 200 and response.body.request_id
-    during = _accounts(client)["dbadmin"]
-    assert during.account_status == "Creating"
-    assert emu.state()["tasks"][0]["action"] == "ResetAccount"
-    _wait_available(client, MYSQL, "dbadmin")
+    with emu.tasks_held():
+        response = _reset(client, pw=NEW_PASSWORD)
+        assert response.status_code == 200 and response.body.request_id
+        during = _accounts(client)["dbadmin"]
+        assert during.account_status == "Creating"
+        assert emu.state()["tasks"][0]["action"] == "ResetAccount"
+    assert _accounts(client)["dbadmin"].account_status == "Available"
     after = emu.account(MYSQL, "dbadmin")
     assert after is not None
     assert after["privileges_revoked"] is False and after["lock_state"] == "Lock"
@@ -197,6 +198,7 @@ def test_describe_cluster_attribute_and_clusters(sdk_client: SdkClientFactory) -
 
 def test_create_modify_delete_account(emu: EmulatorProcess, sdk_client: SdkClientFactory) -> None:
     client = sdk_client()
+    emu.hold_tasks()
     client.create_account(
         m.CreateAccountRequest(
             dbcluster_id=MYSQL,
@@ -211,7 +213,8 @@ def test_create_modify_delete_account(emu: EmulatorProcess, sdk_client: SdkClien
     created = _accounts(client)["reporter"]
     assert created.account_status == "Creating" and created.account_description == "reports"
     assert created.database_privileges[0].dbname == "sales"
-    _wait_available(client, MYSQL, "reporter")
+    assert emu.release_tasks() == 1
+    assert _accounts(client)["reporter"].account_status == "Available"
     client.modify_account_password(
         m.ModifyAccountPasswordRequest(
             dbcluster_id=MYSQL, account_name="reporter", new_account_password="N3w#report"
@@ -219,11 +222,9 @@ def test_create_modify_delete_account(emu: EmulatorProcess, sdk_client: SdkClien
     )
     assert emu.verify_password(MYSQL, "reporter", "N3w#report")
     _wait_available(client, MYSQL, "reporter")
-    client.delete_account(m.DeleteAccountRequest(dbcluster_id=MYSQL, account_name="reporter"))
-    assert _accounts(client)["reporter"].account_status == "Deleting"
-    deadline = time.monotonic() + 5
-    while "reporter" in _accounts(client) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    with emu.tasks_held():
+        client.delete_account(m.DeleteAccountRequest(dbcluster_id=MYSQL, account_name="reporter"))
+        assert _accounts(client)["reporter"].account_status == "Deleting"
     assert "reporter" not in _accounts(client)
     params = emu.requests("ModifyAccountPassword")[0]["params"]
     assert params["NewAccountPassword"] == "***REDACTED***"
@@ -571,12 +572,36 @@ def test_two_racing_resets_one_gets_concurrent_task_exceeded(
         except ClientException as exc:
             outcomes.append(f"{exc.code}/{exc.status_code}")
 
-    threads = [threading.Thread(target=run, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=20)
-    assert sorted(outcomes) == ["ConcurrentTaskExceeded/403", "ok"]
+    # Held, the winner's task cannot end before the loser arrives, however slow the machine.
+    with emu.tasks_held():
+        threads = [threading.Thread(target=run, args=(c,)) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert sorted(outcomes) == ["ConcurrentTaskExceeded/403", "ok"]
+        assert len(emu.state()["tasks"]) == 1
+
+
+def test_held_tasks_wait_for_release(emu: EmulatorProcess, sdk_client: SdkClientFactory) -> None:
+    client = sdk_client()
+    emu.hold_tasks()
+    assert emu.state()["tasks_held"] is True
+    _reset(client)
+    _reset(client, MYSQL2, "polar_super")
+    # Far past task_seconds: still in flight while held.
+    emu.wait_for(lambda: emu.state()["tasks"][0]["remaining_seconds"] == 0, what="deadline")
+    assert {
+        a.account_status
+        for a in (_accounts(client)["dbadmin"], _accounts(client, MYSQL2)["polar_super"])
+    } == {"Creating"}
+    assert _error(lambda: _reset(client)).code == "ConcurrentTaskExceeded"
+    assert emu.release_tasks() == 2
+    state = emu.state()
+    assert state["tasks"] == [] and state["tasks_held"] is False
+    _reset(client)  # the quota is free again
+    emu.reset()
+    assert emu.state()["tasks_held"] is False
 
 
 def test_out_of_band_changes_are_visible(
@@ -603,6 +628,44 @@ def test_out_of_band_changes_are_visible(
         emu.delete_account(MYSQL, "ghost")
     emu.reset()
     assert set(_accounts(client)) == {"dbadmin", "app_rw"}
+
+
+def test_describe_endpoints_placeholder_with_the_memory_backend(
+    emu: EmulatorProcess, sdk_client: SdkClientFactory
+) -> None:
+    client = sdk_client()
+    body = client.describe_dbcluster_endpoints(
+        m.DescribeDBClusterEndpointsRequest(dbcluster_id=MYSQL)
+    ).body
+    assert body.request_id
+    assert [(i.endpoint_type, i.dbendpoint_id) for i in body.items] == [
+        ("Cluster", "pe-mysql00000001rw"),
+        ("Primary", "pe-mysql00000001pri"),
+    ]
+    address = body.items[0].address_items[0]
+    assert (address.connection_string, address.ipaddress, address.port, address.net_type) == (
+        "pc-mysql00000001.emulator.invalid",
+        "192.0.2.1",
+        "3306",
+        "Private",
+    )
+    pg = client.describe_dbcluster_endpoints(
+        m.DescribeDBClusterEndpointsRequest(dbcluster_id=PGSQL, dbendpoint_id="pe-pgsql00000001pri")
+    ).body
+    assert [(i.endpoint_type, i.address_items[0].port) for i in pg.items] == [("Primary", "5432")]
+    err = _error(
+        lambda: client.describe_dbcluster_endpoints(
+            m.DescribeDBClusterEndpointsRequest(dbcluster_id="pc-missing000001")
+        )
+    )
+    assert (err.code, err.status_code) == ("InvalidDBCluster.NotFound", 404)
+
+
+def test_sql_login_needs_the_mariadb_backend(emu: EmulatorProcess) -> None:
+    with pytest.raises(EmulatorError, match=r"400 .*start the emulator with --backend mariadb"):
+        emu.sql_login(MYSQL)
+    with pytest.raises(EmulatorError, match="404"):
+        emu.sql_login("pc-nothere00001")
 
 
 def test_async_sdk_path(emu: EmulatorProcess, sdk_client: SdkClientFactory) -> None:

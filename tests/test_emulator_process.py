@@ -53,6 +53,17 @@ def test_missing_and_unparsable_seed_files(tmp_path: Path) -> None:
     assert result.returncode == 2 and "not valid YAML" in result.stderr
 
 
+def test_mariadb_backend_without_mariadbd_exits_2(seed_file: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "bin" / "mariadbd"
+    result = _run_cli(
+        "serve", "--seed", str(seed_file), "--backend", "mariadb", "--mariadbd", str(missing)
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: --mariadbd {missing} is not an executable file")
+    assert "apt-get install mariadb-server" in line
+
+
 def test_first_line_and_clean_sigterm(seed_file: Path) -> None:
     process = EmulatorProcess(seed_file)
     try:
@@ -60,6 +71,7 @@ def test_first_line_and_clean_sigterm(seed_file: Path) -> None:
         assert process.endpoint.startswith("127.0.0.1:")
         assert process.admin_url == f"http://{process.endpoint}/_emulator"
         assert "ca_file" not in process.info
+        assert process.backend == "memory"
     finally:
         assert process.stop() == 0
 

@@ -21,12 +21,14 @@ from polardb_emulator._auth import (
     string_to_sign_v1,
     string_to_sign_v3,
 )
+from polardb_emulator._backend import InMemoryDatabases
 from polardb_emulator._exceptions import AuthError
 from polardb_emulator._models import TRANSITIONAL_STATUS, InMemoryAccountBackend
 from polardb_emulator._passwords import hash_password, verify_password
 from polardb_emulator._policy import account_name_problem, password_problem
 from polardb_emulator._seed import AccessKey, load_seed
 from polardb_emulator._server import is_loopback, parse_fault, redact
+from polardb_emulator._state import StateError
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
@@ -316,6 +318,10 @@ def _seed_with(**changes: Any) -> dict[str, Any]:
         ),
         (lambda d: d["settings"].update(task_seconds="x"), "settings.task_seconds:"),
         (
+            lambda d: d["settings"].update(backend="mysql"),
+            "settings.backend: must be one of memory, mariadb",
+        ),
+        (
             lambda d: d["clusters"][0]["accounts"][1].update(type="Super"),
             "clusters[0].accounts[1].type: a MySQL cluster can have at most one Super",
         ),
@@ -475,6 +481,89 @@ def test_state_roundtrip_keeps_hashes_only(seed: Any) -> None:
     other = _model(seed, FakeClock(), state=state)
     assert other.verify_password("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
     assert len(other.tasks) == 1
+
+
+def test_held_tasks_finish_only_when_released(seed: Any) -> None:
+    clock = FakeClock()
+    model = _model(seed, clock)
+    model.hold_tasks()
+    model.reset_account("pc-mysql00000001", "dbadmin", None)
+    model.delete_account("pc-mysql00000002", "polar_super")
+    clock.now += 3600
+    assert model.due_tasks() == [] and not model.tick()
+    assert model.dump_state()["tasks_held"] is True
+    assert model.release_tasks() == 2
+    assert model.clusters["pc-mysql00000001"].accounts["dbadmin"].status == "Available"
+    assert "polar_super" not in model.clusters["pc-mysql00000002"].accounts
+    assert not model.verify_password("pc-mysql00000002", "polar_super", "Sup3r!pass")
+
+
+def test_format_1_state_files_still_load(seed: Any) -> None:
+    old = _model(seed, FakeClock())
+    state = old.dump_state()
+    # Format 1: hashes and the revoked flag inside the accounts, no backend, no database.
+    for cluster in state["clusters"]:
+        users = cluster.pop("database")["users"]
+        for account in cluster["accounts"]:
+            account.update(users[account["name"]])
+    state.pop("backend")
+    state.pop("tasks_held")
+    model = _model(seed, FakeClock(), state=state)
+    assert model.verify_password("pc-mysql00000001", "dbadmin", "Adm1n!pass")
+    assert not model.verify_password("pc-mysql00000001", "dbadmin", "Other!pass1")
+
+
+def test_state_of_another_backend_is_refused(seed: Any) -> None:
+    state = _model(seed, FakeClock()).dump_state() | {"backend": "mariadb"}
+    with pytest.raises(StateError, match="written with --backend mariadb"):
+        _model(seed, FakeClock(), state=state)
+
+
+def test_every_write_goes_through_the_account_backend(seed: Any) -> None:
+    """The model keeps no password material: the backend is the only place."""
+
+    calls: list[tuple[str, str]] = []
+
+    class Recording(InMemoryAccountBackend):
+        def create_account(self, name: str, *args: Any) -> None:
+            calls.append(("create", name))
+            super().create_account(name, *args)
+
+        def drop_account(self, name: str) -> None:
+            calls.append(("drop", name))
+            super().drop_account(name)
+
+        def set_password(self, name: str, credential: str) -> None:
+            calls.append(("password", name))
+            super().set_password(name, credential)
+
+        def restore_privileges(self, name: str, credential: str | None) -> None:
+            calls.append(("restore", name))
+            super().restore_privileges(name, credential)
+
+    class Fleet(InMemoryDatabases):
+        def open(self, clusters: Any, *, existing: bool) -> dict[str, Any]:
+            return {cid: Recording() for cid, _ in clusters}
+
+    clock = FakeClock()
+    model = Model(seed, clock=clock, task_seconds=0, databases=Fleet())
+    model.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
+    model.modify_account_password("pc-mysql00000002", "polar_super", "N3w!passw0rd")
+    model.create_account("pc-pgsql00000001", "pg2", "Aa1!aaaa", None)
+    model.tick()
+    model.delete_account("pc-mysql00000001", "app_rw")
+    model.tick()
+    model.patch_account("pc-mysql00000002", "polar_super", {"password": "0ut!ofband"})
+    model.delete_account_now("pc-mysql00000002", "polar_super")
+    assert calls == [
+        ("restore", "dbadmin"),
+        ("password", "polar_super"),
+        ("create", "pg2"),
+        ("drop", "app_rw"),
+        ("password", "polar_super"),
+        ("drop", "polar_super"),
+    ]
+    assert "N3w!passw0rd" not in str(model.dump_state())
 
 
 # --- protocol helpers ---------------------------------------------------------------

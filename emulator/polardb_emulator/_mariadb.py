@@ -385,10 +385,13 @@ class MariaDBAccountBackend:
     @contextlib.contextmanager
     def _cursor(self, what: str) -> Iterator[Any]:
         try:
+            if self._conn is not None:
+                try:
+                    self._conn.ping()
+                except pymysql.MySQLError:
+                    self.close()
             if self._conn is None:
                 self._conn = self.server.connect()
-            else:
-                self._conn.ping(reconnect=True)
             with self._conn.cursor() as cursor:
                 yield cursor
         except pymysql.MySQLError as exc:
