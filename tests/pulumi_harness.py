@@ -1,23 +1,32 @@
-"""Drive real Pulumi projects with the real CLI (Automation API, file backend) in a temp dir."""
+"""Run real Pulumi projects with the real CLI in a shell, as users do.
+
+Each :class:`PulumiProject` is a copy of a project directory with its own file
+backend, ``PULUMI_HOME`` and stack; every operation is a ``pulumi`` subprocess
+(``pulumi up --yes``, ``pulumi config set --secret``, ...). The projects'
+``runtime.options.virtualenv`` points at a link to this repository's ``.venv``,
+where the package is installed, exactly as a user's venv would hold it.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
-from pulumi import automation as auto
-
-from pulumi_polardb_reset.automation import project_stack
 
 REPO = Path(__file__).resolve().parent.parent
 PASSPHRASE = "e2e-passphrase-not-a-secret"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: Generous bound for one CLI command on a loaded 2-core machine.
+COMMAND_TIMEOUT = 600
 
 
 def pulumi_bin() -> str:
@@ -28,6 +37,20 @@ def pulumi_bin() -> str:
         [str(REPO / "scripts" / "install-pulumi")], capture_output=True, text=True, check=True
     )
     return out.stdout.strip().splitlines()[-1]
+
+
+def venv_dir() -> Path:
+    """The virtualenv running the tests (where pulumi-polardb-reset is installed)."""
+    return Path(sys.prefix)
+
+
+class PulumiCommandError(AssertionError):
+    """A ``pulumi`` command exited with a non-zero status; carries its output."""
+
+    def __init__(self, args: Sequence[str], returncode: int, output: str) -> None:
+        super().__init__(f"pulumi {' '.join(args)} exited with {returncode}:\n{output}")
+        self.returncode = returncode
+        self.output = output
 
 
 class PulumiProject:
@@ -44,12 +67,15 @@ class PulumiProject:
     ) -> None:
         self.dir = root / "project"
         if only is None:
-            ignore = shutil.ignore_patterns(".venv", "__pycache__", "Pulumi.*.yaml")
+            ignore = shutil.ignore_patterns("venv", ".venv", "__pycache__", "Pulumi.*.yaml")
             shutil.copytree(source, self.dir, ignore=ignore)
         else:
             self.dir.mkdir(parents=True)
             for name in only:
                 shutil.copy(source / name, self.dir / name)
+        runtime = yaml.safe_load((self.dir / "Pulumi.yaml").read_text())["runtime"]
+        venv_name = runtime.get("options", {}).get("virtualenv", "venv")
+        (self.dir / venv_name).symlink_to(venv_dir(), target_is_directory=True)
         (root / "state").mkdir()
         (root / "home").mkdir()
         self.root = root
@@ -60,66 +86,129 @@ class PulumiProject:
             "PULUMI_BACKEND_URL": f"file://{root / 'state'}",
             "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "NO_COLOR": "1",
         }
         self.log: list[str] = []
-        self._stack: auto.Stack | None = None
+        self._initialised = False
+
+    # -- running the CLI ---------------------------------------------------------------
+
+    def environ(self) -> dict[str, str]:
+        """The environment of every command: the user's, minus cloud keys, plus ours."""
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "PULUMI_"))
+        }
+        base.update(self.env)
+        base["PATH"] = os.pathsep.join([self.bin_dir, base.get("PATH", "")])
+        return base
+
+    def run(
+        self, *args: str, check: bool = True, stdin: str | None = None, timeout: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``pulumi ARGS`` in the project directory; record its output in :attr:`log`."""
+        if not self._initialised and args[:2] != ("stack", "init"):
+            self._init_stack()
+        done = subprocess.run(
+            ["pulumi", *args],
+            cwd=self.dir,
+            env=self.environ(),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout or COMMAND_TIMEOUT,
+        )
+        output = ANSI.sub("", done.stdout + done.stderr)
+        self.log.append(f"$ pulumi {' '.join(args)}\n{output}")
+        if check and done.returncode != 0:
+            raise PulumiCommandError(args, done.returncode, output)
+        return done
+
+    def _init_stack(self) -> None:
+        self._initialised = True
+        self.run("stack", "init", self.stack_name, "--non-interactive")
+
+    # -- config ------------------------------------------------------------------------
 
     def write_config(self, config: Mapping[str, Any]) -> None:
-        """Write plain (non-secret) stack config to Pulumi.<stack>.yaml."""
+        """Merge plain (non-secret) values into Pulumi.<stack>.yaml, as a user edits it."""
+        if not self._initialised:
+            self._init_stack()
         path = self.dir / f"Pulumi.{self.stack_name}.yaml"
-        existing = yaml.safe_load(path.read_text()) if path.exists() else {}
-        existing = existing or {}
-        existing["config"] = {**existing.get("config", {}), **config}
+        existing = (yaml.safe_load(path.read_text()) if path.exists() else {}) or {}
+        existing["config"] = {**(existing.get("config") or {}), **config}
         path.write_text(yaml.safe_dump(existing))
 
-    @property
-    def stack(self) -> auto.Stack:
-        """The stack (created on first use)."""
-        if self._stack is None:
-            self._stack = project_stack(
-                self.dir, self.stack_name, env=self.env, pulumi_bin=self.bin_dir
-            )
-        return self._stack
+    def set_config(self, key: str, value: str, *, path: bool = False, type_: str = "") -> None:
+        """``pulumi config set [--path] [--type T] KEY VALUE``."""
+        flags = [*(["--path"] if path else []), *(["--type", type_] if type_ else [])]
+        self.run("config", "set", *flags, key, value, "--non-interactive")
 
     def set_secret(self, key: str, value: str, *, path: bool = False) -> None:
-        """Set an encrypted config value (``pulumi config set --secret``)."""
-        self.stack.set_config(key, auto.ConfigValue(value, secret=True), path=path)
+        """``pulumi config set --secret KEY`` with the value on stdin (never on the command line)."""
+        flags = ["--path"] if path else []
+        self.run("config", "set", "--secret", *flags, key, "--non-interactive", stdin=value)
 
     def remove_config(self, key: str, *, path: bool = False) -> None:
-        """``pulumi config rm``."""
-        self.stack.remove_config(key, path=path)
+        """``pulumi config rm [--path] KEY``."""
+        self.run("config", "rm", *(["--path"] if path else []), key)
 
-    def _out(self, line: str) -> None:
-        self.log.append(line)
+    # -- operations --------------------------------------------------------------------
 
-    def preview(self) -> auto.PreviewResult:
-        """``pulumi preview``."""
-        return self.stack.preview(on_output=self._out, on_error=self._out)
+    def preview(self, *flags: str) -> dict[str, int]:
+        """``pulumi preview --json``; returns the change summary (op -> count)."""
+        done = self.run("preview", "--json", "--non-interactive", *flags)
+        summary: dict[str, int] = json.loads(done.stdout).get("changeSummary") or {}
+        return summary
 
-    def up(self) -> auto.UpResult:
-        """``pulumi up --yes``."""
-        return self.stack.up(on_output=self._out, on_error=self._out)
+    def preview_text(self, *flags: str) -> str:
+        """``pulumi preview --diff`` as a user reads it; returns the output."""
+        return self.run("preview", "--diff", "--non-interactive", *flags).stdout
 
-    def refresh(self) -> auto.RefreshResult:
-        """``pulumi refresh --yes``."""
-        return self.stack.refresh(on_output=self._out, on_error=self._out)
+    def up(self, *flags: str) -> dict[str, int]:
+        """``pulumi up --yes``; returns the update's resource changes (from stack history)."""
+        self.run("up", "--yes", "--non-interactive", "--skip-preview", *flags)
+        return self.last_changes()
 
-    def destroy(self) -> auto.DestroyResult:
-        """``pulumi destroy --yes``."""
-        return self.stack.destroy(on_output=self._out, on_error=self._out)
+    def refresh(self, *flags: str) -> dict[str, int]:
+        """``pulumi refresh --yes``; returns its resource changes."""
+        self.run("refresh", "--yes", "--non-interactive", "--skip-preview", *flags)
+        return self.last_changes()
+
+    def destroy(self, *flags: str) -> dict[str, int]:
+        """``pulumi destroy --yes``; returns its resource changes."""
+        self.run("destroy", "--yes", "--non-interactive", "--skip-preview", *flags)
+        return self.last_changes()
+
+    def fail(self, command: str, *flags: str) -> str:
+        """Run ``pulumi COMMAND`` expecting failure; return its output."""
+        extra = [] if command == "preview" else ["--yes", "--skip-preview"]
+        done = self.run(command, "--non-interactive", *extra, *flags, check=False)
+        output = ANSI.sub("", done.stdout + done.stderr)
+        assert done.returncode != 0, f"pulumi {command} succeeded:\n{output}"
+        return output
+
+    def last_changes(self) -> dict[str, int]:
+        """Resource changes of the newest update in ``pulumi stack history``."""
+        done = self.run("stack", "history", "--json", "--show-secrets=false")
+        history = json.loads(done.stdout) or [{}]
+        changes: dict[str, int] = history[0].get("resourceChanges") or {}
+        return changes
+
+    # -- reading state -----------------------------------------------------------------
 
     def export(self) -> dict[str, Any]:
-        """``pulumi stack export`` as a user runs it: secrets stay encrypted.
-
-        (The Automation API's ``export_stack`` adds ``--show-secrets``.)
-        """
-        workspace = self.stack.workspace
-        assert isinstance(workspace, auto.LocalWorkspace)
-        result = workspace.pulumi_command.run(
-            ["stack", "export", "--stack", self.stack_name], str(self.dir), workspace.env_vars
-        )
-        deployment: dict[str, Any] = json.loads(result.stdout)["deployment"]
+        """``pulumi stack export`` as a user runs it: secrets stay encrypted."""
+        deployment: dict[str, Any] = json.loads(self.run("stack", "export").stdout)["deployment"]
         return deployment
+
+    def import_state(self, deployment: Mapping[str, Any]) -> None:
+        """``pulumi stack import`` of a (possibly edited) deployment."""
+        path = self.root / "import.json"
+        path.write_text(json.dumps({"version": 3, "deployment": deployment}))
+        self.run("stack", "import", "--file", str(path))
 
     def resources(self, type_suffix: str = "PrivilegedAccountReset") -> list[dict[str, Any]]:
         """Resources of that type in the stack's state."""
@@ -127,30 +216,53 @@ class PulumiProject:
         return [r for r in resources if str(r.get("type", "")).endswith(type_suffix)]
 
     def outputs(self) -> dict[str, Any]:
-        """Stack outputs (secret ones decrypted)."""
-        return {k: v.value for k, v in self.stack.outputs().items()}
+        """``pulumi stack output --json --show-secrets``."""
+        out: dict[str, Any] = json.loads(
+            self.run("stack", "output", "--json", "--show-secrets").stdout
+        )
+        return out
+
+    def output_text(self) -> str:
+        """Everything the CLI printed so far."""
+        return "\n".join(self.log)
 
     def written(self) -> dict[str, str]:
-        """Everything this project wrote, by origin: engine output and every file under its root."""
-        found = {"engine output": "\n".join(self.log)}
+        """Everything this project wrote, by origin: CLI output and every file under its root."""
+        found = {"cli output": self.output_text()}
         for path in self.root.rglob("*"):
-            if path.is_file() and path.stat().st_size < 5_000_000:
-                found[str(path)] = path.read_bytes().decode("utf-8", errors="replace")
+            if path.is_symlink() or not path.is_file() or path.stat().st_size >= 5_000_000:
+                continue
+            found[str(path)] = path.read_bytes().decode("utf-8", errors="replace")
         return found
 
 
-def emulator_config(
-    emu: EmulatorProcess, targets: Iterable[Mapping[str, Any]], *, namespace: str
-) -> dict[str, Any]:
+def emulator_config(emu: EmulatorProcess, targets: Any, *, namespace: str) -> dict[str, Any]:
     """Plain stack config for ``emu`` (the secret key is set separately, encrypted)."""
-    return {
+    config: dict[str, Any] = {
         "alicloud:region": "cn-hangzhou",
         "alicloud:accessKey": ACCESS_KEY_ID,
         "alicloud:endpoints": json.dumps([{"polardb": emu.base_url}]),
-        f"{namespace}:targets": [dict(t) for t in targets],
     }
+    if targets is not None:
+        config[f"{namespace}:targets"] = (
+            [dict(t) for t in targets] if isinstance(targets, list) else targets
+        )
+    return config
 
 
 def set_secret_key(project: PulumiProject) -> None:
     """Store the emulator's AccessKey secret as an encrypted stack secret."""
     project.set_secret("alicloud:secretKey", ACCESS_KEY_SECRET)
+
+
+def assert_one_line_failure(output: str, needle: str) -> None:
+    """The provider's message is shown and no traceback of this project's code is.
+
+    After a failed step the engine interrupts the program and Pulumi's own
+    ``pulumi-language-python-exec`` prints a ``KeyboardInterrupt`` traceback under the
+    stack: upstream behaviour, so it is tolerated; any frame of our package is not.
+    """
+    assert needle in output, output
+    assert "pulumi_polardb_reset" not in output, output
+    assert "Program failed with an unhandled exception" not in output, output
+    assert "ResetError" not in output and "TargetConfigError" not in output, output

@@ -1,4 +1,4 @@
-"""End to end: every project under examples/ with the real Pulumi CLI against the emulator.
+"""End to end: every project under examples/ with the real Pulumi CLI, in a shell, against the emulator.
 
 The emulator's request log witnesses every API call the engine caused.
 """
@@ -39,9 +39,7 @@ def example(tmp_path: Path, bin_dir: str, emu: EmulatorProcess) -> MakeProject:
 
     def make(name: str) -> PulumiProject:
         proj = PulumiProject(EXAMPLES / name, tmp_path, bin_dir=bin_dir)
-        config = emulator_config(emu, [], namespace="unused")
-        del config["unused:targets"]
-        proj.write_config(config)
+        proj.write_config(emulator_config(emu, None, namespace="unused"))
         set_secret_key(proj)
         return proj
 
@@ -58,8 +56,9 @@ def test_examples_are_complete_projects() -> None:
 
 def test_basic_resets_once(emu: EmulatorProcess, example: MakeProject) -> None:
     proj = example("basic")
-    proj.write_config({"polardb-basic:dbClusterId": CLUSTER, "polardb-basic:resetNonce": "1"})
-    assert proj.up().summary.resource_changes == {"create": 2}
+    proj.set_config("polardb-basic:dbClusterId", CLUSTER)
+    proj.set_config("polardb-basic:resetNonce", "1", type_="int")  # read with config.get_int
+    assert proj.up() == {"create": 2}
     (call,) = emu.resets()
     assert call["params"]["DBClusterId"] == CLUSTER and call["params"]["AccountName"] == "dbadmin"
     outputs = proj.outputs()
@@ -68,7 +67,18 @@ def test_basic_resets_once(emu: EmulatorProcess, example: MakeProject) -> None:
     assert outputs["last_reset_request_id"] == call["request_id"]
 
     emu.clear_requests()
-    assert proj.up().summary.resource_changes == {"same": 2}
+    assert proj.preview() == {"same": 2}
+    assert proj.up() == {"same": 2}
+    assert emu.requests() == []
+
+    proj.set_config("polardb-basic:resetNonce", "2", type_="int")
+    assert proj.up() == {"same": 1, "update": 1}
+    assert len(emu.resets()) == 1 and proj.outputs()["reset_count"] == 2
+
+    emu.clear_requests()
+    assert proj.refresh() == {"same": 2}
+    assert emu.writes() == []
+    assert proj.destroy() == {"delete": 2}
     assert emu.writes() == []
 
 
@@ -83,14 +93,14 @@ def test_rotate_password(emu: EmulatorProcess, example: MakeProject) -> None:
 
     emu.clear_requests()
     proj.set_secret("polardb-rotate:password", "Sec0nd!Passw0rd")
-    assert proj.up().summary.resource_changes == {"same": 1, "update": 1}
+    assert proj.up() == {"same": 1, "update": 1}
     (call,) = emu.resets()
     assert "AccountPassword" in call["params"]
     assert emu.verify_password(CLUSTER, "dbadmin", "Sec0nd!Passw0rd")
 
     emu.clear_requests()
     proj.remove_config("polardb-rotate:password")
-    assert proj.up().summary.resource_changes == {"same": 2}
+    assert proj.up() == {"same": 2}
     assert emu.writes() == []
     assert emu.verify_password(CLUSTER, "dbadmin", "Sec0nd!Passw0rd")
 
@@ -104,7 +114,7 @@ def test_multi_cluster(emu: EmulatorProcess, example: MakeProject) -> None:
     ]
     proj.write_config({"polardb-multi:targets": targets})
     proj.set_secret("polardb-multi:passwords.other", "Oth3r!Passw0rd", path=True)
-    assert proj.up().summary.resource_changes == {"create": 3}
+    assert proj.up() == {"create": 3}
     calls = emu.resets()
     assert sorted((c["params"]["DBClusterId"], c["params"]["AccountName"]) for c in calls) == [
         (CLUSTER, "dbadmin"),

@@ -1,10 +1,7 @@
-"""End to end: the root stack with the real Pulumi CLI against the emulator.
+"""End to end: the root stack with the real Pulumi CLI, run in a shell, against the emulator.
 
-The emulator's request log witnesses every API call the engine caused.
-
-PYTEST_DONT_REWRITE: after Pulumi's inline runtime ran in the process, CPython
-3.11.7's ast.parse can fail ("AST constructor recursion depth mismatch"); `make test`
-runs these tests in their own process with --assert=plain.
+Every step is a ``pulumi`` subprocess on a copy of the project directory; the
+emulator's request log witnesses every API call the engine caused.
 """
 
 from __future__ import annotations
@@ -18,8 +15,14 @@ from typing import Any
 import dill
 import pytest
 from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SEED_PASSWORDS, EmulatorProcess
-from pulumi import automation as auto
-from pulumi_harness import REPO, PulumiProject, emulator_config, pulumi_bin, set_secret_key
+from pulumi_harness import (
+    REPO,
+    PulumiProject,
+    assert_one_line_failure,
+    emulator_config,
+    pulumi_bin,
+    set_secret_key,
+)
 
 from pulumi_polardb_reset import PrivilegedAccountResetProvider
 
@@ -43,9 +46,7 @@ def bin_dir() -> str:
 def project(tmp_path: Path, bin_dir: str, emu: EmulatorProcess) -> MakeProject:
     """Factory: the root project in a temp dir, configured for the emulator."""
 
-    def make(
-        targets: list[dict[str, Any]] | None = None, *, secret_key: bool = True
-    ) -> PulumiProject:
+    def make(targets: Any = None, *, secret_key: bool = True) -> PulumiProject:
         proj = PulumiProject(REPO, tmp_path, bin_dir=bin_dir, only=["Pulumi.yaml", "__main__.py"])
         proj.write_config(
             emulator_config(emu, TARGETS if targets is None else targets, namespace="polardb-reset")
@@ -63,12 +64,10 @@ def set_targets(proj: PulumiProject, targets: list[dict[str, Any]]) -> None:
 
 def test_preview_up_and_second_up(emu: EmulatorProcess, project: MakeProject) -> None:
     proj = project()
-    preview = proj.preview()
-    assert preview.change_summary.get(auto.OpType.CREATE) == 3
+    assert proj.preview().get("create") == 3
     assert emu.requests() == []
 
-    up = proj.up()
-    assert up.summary.resource_changes == {"create": 3}
+    assert proj.up() == {"create": 3}
     calls = emu.resets()
     assert sorted(c["params"]["DBClusterId"] for c in calls) == [CLUSTER, OTHER]
     assert all(c["status"] == 200 for c in calls)
@@ -77,9 +76,8 @@ def test_preview_up_and_second_up(emu: EmulatorProcess, project: MakeProject) ->
     assert outputs["main"]["id"] == f"{CLUSTER}:dbadmin"
 
     emu.clear_requests()
-    again = proj.up()
-    assert again.summary.resource_changes == {"same": 3}
-    assert emu.writes() == []
+    assert proj.up() == {"same": 3}
+    assert emu.requests() == []
 
 
 def test_nonce_password_and_password_removal(emu: EmulatorProcess, project: MakeProject) -> None:
@@ -88,20 +86,20 @@ def test_nonce_password_and_password_removal(emu: EmulatorProcess, project: Make
     emu.clear_requests()
 
     set_targets(proj, [{**TARGETS[0], "resetNonce": "2"}, TARGETS[1]])
-    assert proj.up().summary.resource_changes == {"same": 2, "update": 1}
+    assert proj.up() == {"same": 2, "update": 1}
     (call,) = emu.resets()
     assert call["params"]["DBClusterId"] == CLUSTER and "AccountPassword" not in call["params"]
     assert proj.outputs()["main"]["reset_count"] == 2
 
     emu.clear_requests()
     proj.set_secret("polardb-reset:passwords.main", PASSWORD, path=True)
-    assert proj.up().summary.resource_changes == {"same": 2, "update": 1}
+    assert proj.up() == {"same": 2, "update": 1}
     assert len(emu.resets()) == 1
     assert emu.verify_password(CLUSTER, "dbadmin", PASSWORD)
 
     emu.clear_requests()
     proj.remove_config("polardb-reset:passwords.main", path=True)
-    assert proj.up().summary.resource_changes == {"same": 3}
+    assert proj.up() == {"same": 3}
     assert emu.writes() == []
     assert emu.verify_password(CLUSTER, "dbadmin", PASSWORD)
 
@@ -124,9 +122,8 @@ def test_invalid_input_fails_preview_naming_the_property(
     proj = project([{**TARGETS[0], **target}])
     if secret:
         proj.set_secret("polardb-reset:passwords.main", secret, path=True)
-    with pytest.raises(auto.CommandError) as info:
-        proj.preview()
-    assert needle in str(info.value)
+    output = proj.fail("preview")
+    assert_one_line_failure(output, needle)
     assert emu.requests() == []
 
 
@@ -145,10 +142,8 @@ def test_up_fails_clearly_and_records_nothing(
     emu: EmulatorProcess, project: MakeProject, target: dict[str, str], needle: str
 ) -> None:
     proj = project([{**TARGETS[0], **target}])
-    with pytest.raises(auto.CommandError) as info:
-        proj.up()
-    text = str(info.value)
-    assert needle in text and "Traceback" not in text
+    output = proj.fail("up")
+    assert_one_line_failure(output, needle)
     assert proj.resources() == []
     assert emu.resets() == []
 
@@ -168,7 +163,7 @@ def test_transient_faults_retried_and_timeout_keeps_state(
         retry_after_ms=300,
         count=1,
     )
-    assert proj.up().summary.resource_changes == {"create": 2}
+    assert proj.up() == {"create": 2}
     assert [c["status"] for c in emu.resets()] == [403, 403, 200]
     before = proj.resources()[0]["outputs"]
 
@@ -177,15 +172,14 @@ def test_transient_faults_retried_and_timeout_keeps_state(
         action="ResetAccount", kind="error", code="ConcurrentTaskExceeded", status=403, count=1000
     )
     set_targets(proj, [{**TARGETS[0], "timeoutSeconds": 4, "resetNonce": "2"}])
-    with pytest.raises(auto.CommandError) as info:
-        proj.up()
-    assert "Gave up after timeout_seconds=4" in str(info.value)
+    output = proj.fail("up")
+    assert_one_line_failure(output, "Gave up after timeout_seconds=4")
     after = proj.resources()[0]["outputs"]
     assert after["reset_count"] == before["reset_count"] == 1 and after["reset_nonce"] == "1"
 
     emu.clear_faults()
     emu.clear_requests()
-    assert proj.up().summary.resource_changes == {"same": 1, "update": 1}
+    assert proj.up() == {"same": 1, "update": 1}
     assert [c["status"] for c in emu.resets()] == [200]
     assert proj.resources()[0]["outputs"]["reset_count"] == 2
 
@@ -211,20 +205,19 @@ def test_provider_upgrade_changes_nothing(emu: EmulatorProcess, project: MakePro
     """A new ``__provider`` blob in state (as after a package upgrade) causes no reset."""
     proj = project()
     proj.up()
-    state = proj.stack.export_stack()
+    state = proj.export()
     other_blob = base64.b64encode(dill.dumps(PrivilegedAccountResetProvider(), protocol=2)).decode()
     changed = 0
-    assert state.deployment is not None
-    for resource in state.deployment["resources"]:
+    for resource in state["resources"]:
         for section in ("inputs", "outputs"):
             props = resource.get(section) or {}
             if "__provider" in props:
                 props["__provider"] = other_blob
                 changed += 1
     assert changed >= 2
-    proj.stack.import_stack(state)
+    proj.import_state(state)
     emu.clear_requests()
-    assert proj.up().summary.resource_changes == {"same": 3}
+    assert proj.up() == {"same": 3}
     assert emu.writes() == []
 
 
@@ -235,18 +228,16 @@ def test_credentials_from_environment(emu: EmulatorProcess, project: MakeProject
         ALIBABA_CLOUD_ACCESS_KEY_ID=ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET=ACCESS_KEY_SECRET
     )
     proj.remove_config("alicloud:accessKey")
-    assert proj.up().summary.resource_changes == {"create": 2}
+    assert proj.up() == {"create": 2}
     assert emu.resets()[0]["access_key_id"] == ACCESS_KEY_ID
 
 
 def test_wrong_secret_is_a_clear_error(emu: EmulatorProcess, project: MakeProject) -> None:
     proj = project([TARGETS[0]], secret_key=False)
     proj.set_secret("alicloud:secretKey", "definitely-wrong-secret")
-    with pytest.raises(auto.CommandError) as info:
-        proj.up()
-    text = str(info.value)
-    assert "SignatureDoesNotMatch" in text and "alicloud:secretKey" in text
-    assert "definitely-wrong-secret" not in text
+    text = proj.fail("up")
+    assert_one_line_failure(text, "SignatureDoesNotMatch")
+    assert "alicloud:secretKey" in text and "definitely-wrong-secret" not in text
     assert emu.resets() == []
 
 
@@ -279,8 +270,74 @@ def test_malformed_targets_config_is_a_clean_error(
     emu: EmulatorProcess, project: MakeProject
 ) -> None:
     proj = project([{**TARGETS[0], "dbClusterID": "pc-typo"}])
-    with pytest.raises(auto.CommandError) as info:
-        proj.preview()
-    text = str(info.value)
-    assert "unknown key(s) dbClusterID" in text and "Traceback" not in text
+    text = proj.fail("preview")
+    assert_one_line_failure(text, "polardb-reset:targets[0] (main) has unknown key(s) dbClusterID")
+    assert "Traceback" not in text
+    assert emu.requests() == []
+
+
+def test_integer_nonces_from_yaml_and_type_int(emu: EmulatorProcess, project: MakeProject) -> None:
+    """The engine carries numbers as floats: 1, 1.0 and "1" are one nonce; 2 is another."""
+    proj = project([{**TARGETS[0], "resetNonce": 1}, {**TARGETS[1], "resetNonce": "7"}])
+    assert proj.up() == {"create": 3}
+    (main,) = [r for r in proj.resources() if r["outputs"]["account_name"] == "dbadmin"]
+    assert main["outputs"]["reset_nonce"] == "1"
+
+    emu.clear_requests()
+    set_targets(proj, [{**TARGETS[0], "resetNonce": "1"}, {**TARGETS[1], "resetNonce": 7.0}])
+    assert proj.preview() == {"same": 3}
+    assert proj.up() == {"same": 3}
+    assert emu.requests() == []
+
+    # As a user types it: pulumi config set --path --type int ...
+    # (on a number: Pulumi keeps a string a string when it sets a path).
+    proj.set_config("polardb-reset:targets[1].resetNonce", "8", path=True, type_="int")
+    assert "resetNonce: 8\n" in (proj.dir / "Pulumi.e2e.yaml").read_text()
+    assert proj.up() == {"same": 2, "update": 1}
+    (call,) = emu.resets()
+    assert call["params"]["DBClusterId"] == OTHER
+    assert proj.outputs()["other"]["reset_nonce"] == "8"
+
+
+@pytest.mark.parametrize(
+    ("target", "needle"),
+    [
+        ({"resetNonce": 1.5}, "(main).resetNonce must be a string or a whole number (got 1.5)"),
+        ({"resetNonce": True}, "(main).resetNonce must be a string or a whole number (got True)"),
+        ({"timeoutSeconds": 2.5}, "(main).timeoutSeconds must be a whole number of seconds"),
+    ],
+)
+def test_non_integral_numbers_are_clear_errors(
+    emu: EmulatorProcess, project: MakeProject, target: dict[str, Any], needle: str
+) -> None:
+    proj = project([{**TARGETS[0], **target}])
+    output = proj.fail("preview")
+    assert needle in output, output
+    assert "Traceback" not in output
+    assert emu.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("targets", "needle"),
+    [
+        (
+            [{"name": "main", "accountName": "dbadmin"}],
+            "polardb-reset:targets[0] (main) needs dbClusterId",
+        ),
+        (
+            [TARGETS[0], {**TARGETS[1], "name": "main"}],
+            "polardb-reset:targets[1].name 'main' is used",
+        ),
+        ([{**TARGETS[0], "dbClusterId": 12}], "dbClusterId must be a string (got int)"),
+        ({"name": "main"}, "polardb-reset:targets must be a non-empty list"),
+        ([], "polardb-reset:targets must be a non-empty list"),
+    ],
+)
+def test_malformed_targets_name_entry_and_key(
+    emu: EmulatorProcess, project: MakeProject, targets: Any, needle: str
+) -> None:
+    proj = project(targets)
+    output = proj.fail("preview")
+    assert needle in output, output
+    assert "Traceback" not in output
     assert emu.requests() == []

@@ -4,7 +4,7 @@ Stack config (``Pulumi.<stack>.yaml``)::
 
     polardb-basic:dbClusterId: pc-bp1example     # required
     polardb-basic:accountName: dbadmin           # default: dbadmin
-    polardb-basic:resetNonce: "1"                # bump it to reset again
+    polardb-basic:resetNonce: 1                  # a counter: bump it to reset again
 
 The first ``pulumi up`` resets the account; later runs change nothing until
 ``resetNonce`` changes.
@@ -25,7 +25,8 @@ def main() -> None:
         PrivilegedAccountResetArgs(
             db_cluster_id=config.require("dbClusterId"),
             account_name=config.get("accountName") or "dbadmin",
-            reset_nonce=config.get("resetNonce") or "1",
+            # A whole number (pulumi config set --type int ...); bump it to reset again.
+            reset_nonce=config.get_int("resetNonce") or 1,
         ),
     )
     pulumi.export("id", reset.id)

@@ -40,8 +40,6 @@ from typing import Any, TextIO
 import yaml
 from pulumi import automation as auto
 
-from pulumi_polardb_reset.automation import project_stack
-
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -126,6 +124,27 @@ def project_name(work_dir: Path) -> str:
     if not isinstance(data, dict) or not data.get("name"):
         raise UsageError(f"{work_dir / 'Pulumi.yaml'} has no project name")
     return str(data["name"])
+
+
+def select_stack(work_dir: Path, stack_name: str, pulumi_bin: str | None) -> auto.Stack:
+    """Create or select the stack of the project in ``work_dir`` (a local program).
+
+    The CLI runs the project's ``__main__.py`` with its own virtualenv, exactly as
+    ``pulumi up`` in that directory does. ``pulumi_bin`` is the directory of the CLI
+    (default: found on PATH).
+    """
+    try:
+        if pulumi_bin:
+            command = auto.PulumiCommand(root=str(Path(pulumi_bin).resolve().parent))
+        else:
+            command = auto.PulumiCommand()
+    except Exception as exc:  # the Automation API raises bare Exceptions here
+        raise UsageError(
+            f"the pulumi CLI cannot be used ({one_line(str(exc))}); put it on PATH or pass "
+            "--pulumi-bin DIR"
+        ) from None
+    options = auto.LocalWorkspaceOptions(work_dir=str(work_dir), pulumi_command=command)
+    return auto.create_or_select_stack(stack_name, work_dir=str(work_dir), opts=options)
 
 
 def configured_targets(stack: auto.Stack, namespace: str) -> list[dict[str, Any]]:
@@ -240,9 +259,7 @@ def run(args: argparse.Namespace, log: TextIO) -> tuple[int, list[TargetReport],
             log.write(line if line.endswith("\n") else line + "\n")
 
     try:
-        stack = project_stack(work_dir, args.stack, pulumi_bin=args.pulumi_bin)
-    except SystemExit as exc:  # the helper's "CLI not found" style errors
-        raise UsageError(str(exc.code)) from None
+        stack = select_stack(work_dir, args.stack, args.pulumi_bin)
     except auto.CommandError as exc:
         reason = "; ".join(command_error_lines(exc))
         raise UsageError(f"cannot select stack {args.stack!r}: {reason}") from None

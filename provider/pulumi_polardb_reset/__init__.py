@@ -3,10 +3,12 @@
 Public surface::
 
     from pulumi_polardb_reset import PrivilegedAccountReset, PrivilegedAccountResetArgs
+    from pulumi_polardb_reset import resets_from_config  # targets from stack config
 """
 
 from ._errors import ApiCallError, ConfigurationError, ErrorCode, ResetError, ResetTimeoutError
 from ._resource import PrivilegedAccountReset, PrivilegedAccountResetArgs
+from ._targets import ResetTarget, TargetConfigError, parse_targets, resets_from_config
 from ._version import __version__
 from .provider import PrivilegedAccountResetProvider
 
@@ -18,6 +20,10 @@ __all__ = [
     "PrivilegedAccountResetArgs",
     "PrivilegedAccountResetProvider",
     "ResetError",
+    "ResetTarget",
     "ResetTimeoutError",
+    "TargetConfigError",
     "__version__",
+    "parse_targets",
+    "resets_from_config",
 ]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _fingerprint
+from . import _fingerprint, _validation
 from . import _props as p
 
 
@@ -55,5 +55,9 @@ def decide(olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffDecision:
 
 
 def _nonce_text(value: Any) -> str | None:
-    # A nonce given as 7 and later as "7" is the same nonce.
-    return None if value is None else str(value)
+    # A nonce given as 7 (or 7.0, as the engine carries numbers) and later as "7" is the
+    # same nonce.
+    if value is None:
+        return None
+    text = _validation.nonce_text(value)
+    return text if text is not None else str(value)

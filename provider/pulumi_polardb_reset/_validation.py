@@ -101,24 +101,51 @@ def validate_account_password(value: Any) -> str | None:
     return None
 
 
+def nonce_text(value: Any) -> str | None:
+    """Return the nonce as the string it stands for, or ``None`` when it has no such string.
+
+    The engine carries every number as a float, so a nonce written ``1`` in YAML config,
+    set with ``pulumi config set --type int`` or read with ``config.get_int`` arrives as
+    ``1.0``: an integral number is its decimal string, so ``1``, ``1.0`` and ``"1"`` are the
+    same nonce. Non-integral numbers and booleans have no such string.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return None
+
+
 def validate_reset_nonce(value: Any) -> str | None:
     """Return a reason when ``value`` cannot serve as a reset nonce, else ``None``."""
-    if value is None or (isinstance(value, str | int) and not isinstance(value, bool)):
-        if isinstance(value, str) and len(value) > 256:
-            return "reset_nonce must be at most 256 characters (use a run ID, a date or a counter)"
+    if value is None:
         return None
-    return (
-        f"reset_nonce must be a string (got {type(value).__name__}); use e.g. a pipeline run ID, "
-        "a date or a counter, converted with str()"
-    )
+    text = nonce_text(value)
+    if text is None:
+        return (
+            f"reset_nonce must be a string or a whole number (got {type(value).__name__} "
+            f"{value!r}); use e.g. a pipeline run ID, a date or a counter"
+        )
+    if len(text) > 256:
+        return "reset_nonce must be at most 256 characters (use a run ID, a date or a counter)"
+    return None
 
 
 def validate_timeout_seconds(value: Any) -> str | None:
     """Return a reason when ``value`` is not a usable operation deadline, else ``None``."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        return "timeout_seconds must be a whole number of seconds"
+    # The engine carries numbers as floats: 60.0 is 60 seconds; 1.5, inf and nan are not.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not value.is_integer())
+    ):
+        return f"timeout_seconds must be a whole number of seconds (got {value!r})"
     if not 1 <= value <= p.MAX_TIMEOUT_SECONDS:
         return f"timeout_seconds must be between 1 and {p.MAX_TIMEOUT_SECONDS} (got {value})"
     return None
@@ -178,7 +205,7 @@ def validate_inputs(news: Mapping[str, Any]) -> list[Failure]:
 
 
 def normalize_inputs(news: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the inputs with defaults applied and the nonce as a string.
+    """Return the inputs with defaults applied and a numeric nonce as its decimal string.
 
     Unknown values and secret wrappers are passed through untouched so the
     engine keeps their meaning.
@@ -189,6 +216,6 @@ def normalize_inputs(news: Mapping[str, Any]) -> dict[str, Any]:
     elif isinstance(out[p.TIMEOUT_SECONDS], float) and not p.is_unknown(out[p.TIMEOUT_SECONDS]):
         out[p.TIMEOUT_SECONDS] = int(out[p.TIMEOUT_SECONDS])
     nonce = out.get(p.RESET_NONCE)
-    if isinstance(nonce, int) and not isinstance(nonce, bool):
-        out[p.RESET_NONCE] = str(nonce)
+    if not isinstance(nonce, str | dict) and nonce_text(nonce) is not None:
+        out[p.RESET_NONCE] = nonce_text(nonce)
     return out
