@@ -575,6 +575,7 @@ class MariaDBDatabases:
                 )
         else:
             template = _Template.get(self.mariadbd, self.install_db)
+            started = time.monotonic()  # the template is timed on its own
             self.data_root.mkdir(parents=True, exist_ok=True)
             with ThreadPoolExecutor(max_workers=4) as pool:
                 list(pool.map(lambda cid: self._fresh_copy(template, cid), mysql))
@@ -587,7 +588,11 @@ class MariaDBDatabases:
             backend = MariaDBAccountBackend(server)
             self.backends[server.cluster_id] = backend
             opened[server.cluster_id] = backend
-        log.info("%d MariaDB server(s) ready in %.1fs", len(servers), time.monotonic() - started)
+        log.info(
+            "%d MariaDB server(s) started in %.1fs (datadirs copied, servers ready)",
+            len(servers),
+            time.monotonic() - started,
+        )
         return opened
 
     def _fresh_copy(self, template: Path, cluster_id: str) -> None:
