@@ -319,6 +319,23 @@ def test_admin_password_change_and_reset_to_seed(maria: EmulatorProcess) -> None
     assert "scratch" not in databases
 
 
+def test_added_cluster_gets_a_server_until_reset(maria: EmulatorProcess) -> None:
+    maria.add_cluster(
+        id="pc-added00000001",
+        region="cn-hangzhou",
+        db_type="MySQL",
+        accounts=[{"name": "root_x", "type": "Super", "password": "R00t!xxxx"}],
+    )
+    port = maria.sql_login("pc-added00000001")["port"]
+    with login(maria, "root_x", "R00t!xxxx", "pc-added00000001") as conn:
+        assert global_privileges(conn, "root_x") == FULL_SET
+    maria.reset()  # not in the seed: its server is stopped
+    with pytest.raises(EmulatorError, match="404"):
+        maria.sql_login("pc-added00000001")
+    with pytest.raises(pymysql.err.OperationalError):
+        pymysql.connect(host="127.0.0.1", port=port, user="x", password="y", connect_timeout=5)
+
+
 def test_privileges_revoked_flag_is_refused(maria: EmulatorProcess) -> None:
     with pytest.raises(EmulatorError, match=r"400 .*change them with SQL"):
         maria.patch_account(MYSQL, "dbadmin", privileges_revoked=True)

@@ -57,6 +57,8 @@ class _Interrupted(BaseException):
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    # The unwinding stops servers: a second signal must not cut that short.
+    _set_signals(signal.SIG_IGN)
     raise _Interrupted(signum)
 
 
