@@ -457,6 +457,20 @@ def test_signal_stops_every_server(mariadbd: str, tmp_path: Path, signum: int) -
     assert mariadbd_processes(tmp_path) == []
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_servers_die_with_a_killed_emulator(mariadbd: str, tmp_path: Path) -> None:
+    emu = EmulatorProcess(DEFAULT_SEED, backend="mariadb", state_path=tmp_path / "s.json")
+    try:
+        assert len(mariadbd_processes(tmp_path)) == 3
+        emu.signal(signal.SIGKILL)
+    finally:
+        assert emu.stop() == -signal.SIGKILL
+    deadline = time.monotonic() + 60
+    while mariadbd_processes(tmp_path):
+        assert time.monotonic() < deadline, "servers outlived the killed emulator"
+        time.sleep(0.05)
+
+
 def _wrapper(tmp_path: Path, body: str) -> Path:
     """A mariadbd stand-in: runs ``body`` for cluster pc-slow, the real server otherwise."""
     script = tmp_path / "bin" / "mariadbd"
