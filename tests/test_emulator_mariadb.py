@@ -13,6 +13,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -459,16 +460,26 @@ def test_signal_stops_every_server(mariadbd: str, tmp_path: Path, signum: int) -
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_servers_die_with_a_killed_emulator(mariadbd: str, tmp_path: Path) -> None:
-    emu = EmulatorProcess(DEFAULT_SEED, backend="mariadb", state_path=tmp_path / "s.json")
+    # A killed emulator cannot clean up its temporary directories: give it its own.
+    private_tmp = Path(tempfile.mkdtemp(prefix="pdbt-"))
     try:
-        assert len(mariadbd_processes(tmp_path)) == 3
-        emu.signal(signal.SIGKILL)
+        emu = EmulatorProcess(
+            DEFAULT_SEED,
+            backend="mariadb",
+            state_path=tmp_path / "s.json",
+            env={"TMPDIR": str(private_tmp)},
+        )
+        try:
+            assert len(mariadbd_processes(tmp_path)) == 3
+            emu.signal(signal.SIGKILL)
+        finally:
+            assert emu.stop() == -signal.SIGKILL
+        deadline = time.monotonic() + 60
+        while mariadbd_processes(tmp_path):
+            assert time.monotonic() < deadline, "servers outlived the killed emulator"
+            time.sleep(0.05)
     finally:
-        assert emu.stop() == -signal.SIGKILL
-    deadline = time.monotonic() + 60
-    while mariadbd_processes(tmp_path):
-        assert time.monotonic() < deadline, "servers outlived the killed emulator"
-        time.sleep(0.05)
+        shutil.rmtree(private_tmp, ignore_errors=True)
 
 
 def _wrapper(tmp_path: Path, body: str) -> Path:
