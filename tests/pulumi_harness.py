@@ -266,3 +266,31 @@ def assert_one_line_failure(output: str, needle: str) -> None:
     assert "pulumi_polardb_reset" not in output, output
     assert "Program failed with an unhandled exception" not in output, output
     assert "ResetError" not in output and "TargetConfigError" not in output, output
+
+
+def run_pipeline(
+    proj: PulumiProject, *args: str, timeout: float = 300
+) -> tuple[int, str, dict[str, Any]]:
+    """Run ``examples/drift-remediation/pipeline.py`` in the project copy, as CI does.
+
+    Uses the project's backend and the CLI of :attr:`PulumiProject.bin_dir`; no CI run-ID
+    variables. Returns the exit status, stdout + stderr, and the ``--json`` report.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GITHUB_RUN_ID", "CI_PIPELINE_ID", "PULUMI_BIN")
+    }
+    env.update(proj.env)
+    env["PATH"] = os.pathsep.join([proj.bin_dir, str(Path(sys.executable).parent), env["PATH"]])
+    done = subprocess.run(
+        [sys.executable, "pipeline.py", "--stack", proj.stack_name, "--json", *args],
+        cwd=proj.dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    output = done.stdout + done.stderr
+    report = json.loads(done.stdout) if done.stdout.strip() else {}
+    return done.returncode, output, report

@@ -5,17 +5,20 @@ The emulator's request log witnesses every API call the engine caused.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from emulator_harness import EmulatorProcess
-from pulumi_harness import REPO, PulumiProject, emulator_config, pulumi_bin, set_secret_key
+from pulumi_harness import (
+    REPO,
+    PulumiProject,
+    emulator_config,
+    pulumi_bin,
+    run_pipeline,
+    set_secret_key,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -127,28 +130,6 @@ def test_multi_cluster(emu: EmulatorProcess, example: MakeProject) -> None:
 
 
 # --- drift-remediation: pipeline.py as CI runs it --------------------------------------
-
-
-def run_pipeline(proj: PulumiProject, *args: str) -> tuple[int, str, dict[str, Any]]:
-    """Run pipeline.py in the project copy with its backend; return status, output, JSON."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("GITHUB_RUN_ID", "CI_PIPELINE_ID", "PULUMI_BIN")
-    }
-    env.update(proj.env)
-    env["PATH"] = os.pathsep.join([proj.bin_dir, str(Path(sys.executable).parent), env["PATH"]])
-    done = subprocess.run(
-        [sys.executable, "pipeline.py", "--stack", proj.stack_name, "--json", *args],
-        cwd=proj.dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    output = done.stdout + done.stderr
-    report = json.loads(done.stdout) if done.stdout.strip() else {}
-    return done.returncode, output, report
 
 
 def by_target(report: dict[str, Any]) -> dict[str, dict[str, Any]]:

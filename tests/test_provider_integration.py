@@ -101,6 +101,11 @@ def inputs(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
+def public(outs: dict[str, Any]) -> str:
+    """The outputs as JSON, secrets (engine-wrapped values) left out: what must hold no password."""
+    return json.dumps({k: v for k, v in outs.items() if not p.is_secret(v)})
+
+
 # -- lifecycle -------------------------------------------------------------------------------
 
 
@@ -114,7 +119,10 @@ def test_create_resets_once_sets_password_and_returns_complete_outputs(
     assert outs[p.RESET_COUNT] == 1 and outs[p.ACCOUNT_STATUS] == "Available"
     assert outs[p.ACCOUNT_TYPE] == "Super" and outs[p.EFFECTIVE_REGION] == "cn-hangzhou"
     assert outs[p.LAST_RESET_REQUEST_ID] == emu.resets()[0]["request_id"]
-    assert NEW_PASSWORD not in json.dumps(outs)
+    assert NEW_PASSWORD not in public(outs)
+    # The check's login is the managed password, kept only as an engine secret.
+    assert p.is_secret(outs[p.SQL_CHECK_PASSWORD])
+    assert p.plain(outs[p.SQL_CHECK_PASSWORD]) == NEW_PASSWORD
     assert [r["status"] for r in emu.resets()] == [200]
     assert emu.verify_password(CLUSTER, ACCOUNT, NEW_PASSWORD)
 
@@ -480,7 +488,7 @@ def test_no_secret_in_logs_errors_or_emulator_output(
         [
             caplog.text,
             *errors,
-            json.dumps(outs),
+            public(outs),
             json.dumps(emu.requests()),
             json.dumps(emu.state()),
             emu.stderr_text(),

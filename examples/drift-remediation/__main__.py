@@ -9,14 +9,19 @@ Stack config (``Pulumi.<stack>.yaml``)::
           dbClusterId: pc-bp1orders
           accountName: dbadmin
           # region, endpoint, timeoutSeconds, resetNonce: optional, as in multi-cluster
+          # checkPrivileges (default true), sqlEndpoint (host:port): the privilege check
       polardb-drift:nonces:              # written by pipeline.py, one entry per target
         orders: "9876543210"             # the CI run that last asked for a reset
-      polardb-drift:passwords:           # optional, secret, keyed by target name
-        orders: {secure: ...}
+      polardb-drift:passwords:           # optional, secret, keyed by target name: managed
+        orders: {secure: ...}            # passwords (set by the reset, checked by refresh)
+      polardb-drift:checkPasswords:      # optional, secret: the privilege check's login for
+        billing: {secure: ...}           # targets whose password is not managed
 
 A target's nonce is ``nonces[<name>]`` if set, else its own ``resetNonce``.
 ``pipeline.py`` sets ``nonces.<name>`` to the CI run ID for the targets it wants
 reset (all, or only the drifted ones), so one ``pulumi up`` resets exactly those.
+Permission or password drift found by a refresh is reset by the next ``pulumi up`` on its
+own; the pipeline reports it (``privileges_ok``, ``missing_privileges``, ``password_ok``).
 """
 
 from __future__ import annotations
@@ -43,5 +48,9 @@ for name, reset in resets_from_config(config, nonce_overrides=nonces).items():
             "reset_nonce": reset.reset_nonce,
             "effective_region": reset.effective_region,
             "effective_endpoint": reset.effective_endpoint,
+            "privileges_ok": reset.privileges_ok,
+            "missing_privileges": reset.missing_privileges,
+            "password_ok": reset.password_ok,
+            "privileges_checked_at": reset.privileges_checked_at,
         },
     )

@@ -7,19 +7,23 @@ Run from a scheduled CI job (see README.md)::
 
 Steps:
 
-1. ``pulumi refresh``: live status, type and lock state of every account; a
-   target whose account or cluster is gone drops out of the state.
+1. ``pulumi refresh``: live status, type and lock state of every account, and its
+   privileges and password checked over SQL; a target whose account or cluster is gone
+   drops out of the state.
 2. Drift per target: ``gone`` (dropped by the refresh), ``locked``
    (``account_lock_state == "Lock"``), ``not-super`` (``account_type != "Super"``),
-   ``status:<X>`` (``account_status != "Available"``); ``new`` for a target not
-   deployed yet.
+   ``status:<X>`` (``account_status != "Available"``), ``privileges`` (``privileges_ok``
+   false; ``missing_privileges`` names them), ``password`` (``password_ok`` false: the
+   managed password no longer logs in); ``new`` for a target not deployed yet.
 3. Sets ``<project>:nonces.<target>`` to the run ID for every target (or, with
    ``--only-drifted``, every drifted target) in ``Pulumi.<stack>.yaml``.
 4. ``pulumi up --continue-on-error``: one ``ResetAccount`` per target whose nonce
    changed. A ``gone`` target is created again, which fails with a clear error
    ("account ... does not exist"): remove it from ``targets`` or restore it.
 5. Reports per target: ``reset`` (with the request ID), ``unchanged``,
-   ``failed`` (with the error) or ``removed`` (in the state, no longer in config).
+   ``failed`` (with the error) or ``removed`` (in the state, no longer in config), and the
+   engine's warnings (a privilege check that could not tell, for example an unreachable
+   SQL endpoint: not drift).
 
 Exit status: 0 when every target succeeded, 1 when any failed (or the refresh
 failed), 2 on usage or configuration errors. Re-running with the same run ID
@@ -60,6 +64,9 @@ class TargetReport:
     cluster: str = ""
     account: str = ""
     drift: list[str] = field(default_factory=list)
+    missing_privileges: list[str] = field(default_factory=list)
+    privileges_ok: bool | None = None
+    password_ok: bool | None = None
     selected: bool = False
     result: str = "unchanged"
     request_id: str | None = None
@@ -74,6 +81,16 @@ class TargetReport:
         if self.result == "removed":
             return "no longer in targets; dropped from the stack (no API call)"
         return ""
+
+    def drift_cell(self) -> str:
+        """The DRIFT column: the reasons, with the missing privileges named."""
+        cells = [
+            f"privileges({','.join(self.missing_privileges)})"
+            if reason == "privileges" and self.missing_privileges
+            else reason
+            for reason in self.drift
+        ]
+        return ",".join(cells) or "-"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -181,7 +198,11 @@ def state_by_name(stack: auto.Stack) -> dict[str, dict[str, Any]]:
 
 
 def drift_of(outputs: dict[str, Any] | None, deployed_before: bool) -> list[str]:
-    """Drift reasons of one target from its refreshed outputs (None: not in the state)."""
+    """Drift reasons of one target from its refreshed outputs (None: not in the state).
+
+    ``privileges_ok``/``password_ok`` null (not checked, or the check could not tell) is
+    not drift.
+    """
     if outputs is None:
         return ["gone"] if deployed_before else ["new"]
     reasons = []
@@ -191,24 +212,36 @@ def drift_of(outputs: dict[str, Any] | None, deployed_before: bool) -> list[str]
         reasons.append("not-super")
     if outputs.get("account_status") != "Available":
         reasons.append(f"status:{outputs.get('account_status')}")
+    if outputs.get("privileges_ok") is False:
+        reasons.append("privileges")
+    if outputs.get("password_ok") is False:
+        reasons.append("password")
     return reasons
 
 
 class ErrorCollector:
-    """Collects the engine's error diagnostics per resource name (``on_event`` callback)."""
+    """Collects the engine's error diagnostics per resource name, and its warnings.
+
+    An ``on_event`` callback; ``warnings`` keeps each distinct warning once, in order.
+    """
 
     def __init__(self) -> None:
         """Start with no errors."""
         self.by_name: dict[str, list[str]] = {}
         self.general: list[str] = []
+        self.warnings: list[str] = []
 
     def __call__(self, event: auto.EngineEvent) -> None:
-        """Record one engine event when it is an error diagnostic."""
+        """Record one engine event when it is an error or warning diagnostic."""
         diag = event.diagnostic_event
-        if diag is None or diag.severity != "error":
+        if diag is None or diag.severity not in ("error", "warning"):
             return
         text = ANSI.sub("", diag.message).strip()
         if not text:
+            return
+        if diag.severity == "warning":
+            if one_line(text) not in self.warnings:
+                self.warnings.append(one_line(text))
             return
         if diag.urn:
             self.by_name.setdefault(diag.urn.rsplit("::", 1)[-1], []).append(text)
@@ -244,8 +277,13 @@ def command_error_lines(exc: auto.CommandError) -> list[str]:
     return found or [first_line(stderr) or "the pulumi CLI failed"]
 
 
-def run(args: argparse.Namespace, log: TextIO) -> tuple[int, list[TargetReport], list[str]]:
-    """Do the whole pipeline; return the exit status, per-target reports and general errors."""
+def run(
+    args: argparse.Namespace, log: TextIO, events: ErrorCollector | None = None
+) -> tuple[int, list[TargetReport], list[str]]:
+    """Do the whole pipeline; return the exit status, per-target reports and general errors.
+
+    ``events`` collects the engine's errors and warnings of the refresh and the update.
+    """
     if not args.run_id:
         raise UsageError(
             "no run ID: pass --run-id, or run in GitHub Actions ($GITHUB_RUN_ID) "
@@ -273,10 +311,11 @@ def run(args: argparse.Namespace, log: TextIO) -> tuple[int, list[TargetReport],
         for t in targets
     }
 
+    errors = events if events is not None else ErrorCollector()
     before = state_by_name(stack)
     log.write(f"refreshing stack {args.stack} ({len(before)} resource(s) in state)...\n")
     try:
-        stack.refresh(on_output=out, color="never")
+        stack.refresh(on_output=out, on_event=errors, color="never")
     except auto.CommandError as exc:
         for report in reports.values():
             report.result, report.error = "failed", "refresh failed; nothing was reset"
@@ -288,14 +327,17 @@ def run(args: argparse.Namespace, log: TextIO) -> tuple[int, list[TargetReport],
     refreshed = state_by_name(stack)
 
     for name, report in reports.items():
+        outputs = refreshed.get(name) or {}
         report.drift = drift_of(refreshed.get(name), name in before)
+        report.missing_privileges = list(outputs.get("missing_privileges") or [])
+        report.privileges_ok = outputs.get("privileges_ok")
+        report.password_ok = outputs.get("password_ok")
         report.selected = bool(report.drift) or not args.only_drifted
         if report.selected:
             stack.set_config(f"{namespace}:nonces.{name}", auto.ConfigValue(args.run_id), path=True)
     selected = [r.name for r in reports.values() if r.selected]
     log.write(f"resetting {', '.join(selected) or 'nothing'} (nonce {args.run_id})...\n")
 
-    errors = ErrorCollector()
     up_failure: auto.CommandError | None = None
     try:
         stack.up(on_output=out, on_event=errors, color="never", continue_on_error=True)
@@ -335,10 +377,7 @@ def run(args: argparse.Namespace, log: TextIO) -> tuple[int, list[TargetReport],
 def table(reports: list[TargetReport]) -> str:
     """The per-target report as an aligned text table."""
     rows = [("TARGET", "CLUSTER", "ACCOUNT", "DRIFT", "RESULT", "DETAIL")]
-    rows += [
-        (r.name, r.cluster, r.account, ",".join(r.drift) or "-", r.result, r.detail())
-        for r in reports
-    ]
+    rows += [(r.name, r.cluster, r.account, r.drift_cell(), r.result, r.detail()) for r in reports]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     return "\n".join(
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:5])) + "  " + row[5]
@@ -350,8 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (0 ok, 1 a target failed, 2 usage)."""
     args = parse_args(argv)
     report_stream = sys.stderr if args.json else sys.stdout
+    events = ErrorCollector()
     try:
-        code, reports, general = run(args, sys.stderr)
+        code, reports, general = run(args, sys.stderr, events)
     except auto.CommandError as exc:  # backend unreachable, wrong passphrase, ...
         message = "the pulumi CLI failed: " + "; ".join(command_error_lines(exc))
         sys.stderr.write(f"error: {message}\n")
@@ -364,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(json.dumps({"exit_code": EXIT_USAGE, "error": str(exc)}) + "\n")
         return EXIT_USAGE
     report_stream.write(table(reports) + "\n")
+    for message in events.warnings:
+        report_stream.write(f"warning: {message}\n")
     for message in general:
         report_stream.write(f"error: {message}\n")
     if args.json:
@@ -374,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             "exit_code": code,
             "targets": [asdict(r) for r in reports],
             "errors": general,
+            "warnings": events.warnings,
         }
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     return code

@@ -77,6 +77,17 @@ class AccountInfo:
     lock_state: str | None
 
 
+@dataclass(frozen=True)
+class EndpointAddress:
+    """One address of a cluster endpoint (DescribeDBClusterEndpoints ``AddressItems``)."""
+
+    endpoint_type: str
+    net_type: str
+    connection_string: str
+    ip_address: str
+    port: int | None
+
+
 class PolarDBClient:
     """Thin, typed wrapper around ``alibabacloud_polardb20170801.client.Client``.
 
@@ -144,6 +155,24 @@ class PolarDBClient:
                 return accounts
             page += 1
 
+    def describe_endpoints(self, cluster_id: str) -> list[EndpointAddress]:
+        """DescribeDBClusterEndpoints: every address of every endpoint, in answer order."""
+        from alibabacloud_polardb20170801 import models
+
+        request = models.DescribeDBClusterEndpointsRequest(dbcluster_id=cluster_id)
+        body = self._call(lambda: self._sdk.describe_dbcluster_endpoints(request)).body
+        return [
+            EndpointAddress(
+                endpoint_type=item.endpoint_type or "",
+                net_type=address.net_type or "",
+                connection_string=address.connection_string or "",
+                ip_address=address.ipaddress or "",
+                port=_port(address.port),
+            )
+            for item in body.items or []
+            for address in item.address_items or []
+        ]
+
     def reset_account(self, cluster_id: str, account_name: str, password: str | None) -> str:
         """ResetAccount; returns the request ID."""
         from alibabacloud_polardb20170801 import models
@@ -200,6 +229,15 @@ class PolarDBClient:
             request_id=getattr(exc, "request_id", None) or None,
             retry_after_seconds=(retry_after / 1000.0) if retry_after else None,
         )
+
+
+def _port(value: Any) -> int | None:
+    # The API returns the port as a string ("3306").
+    try:
+        port = int(str(value))
+    except ValueError:
+        return None
+    return port if 0 < port < 65536 else None
 
 
 def unwrap_sdk_exception(exc: Exception) -> BaseException:

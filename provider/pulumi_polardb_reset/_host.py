@@ -11,13 +11,20 @@ name that the wrapper reads for a stand-in that returns only that message,
 after checking that the host has exactly the shape the swap relies on. When it
 has not, nothing is patched (errors keep their traceback) and a warning is
 logged once. Everything else (bugs) keeps its full traceback either way.
+
+Warnings: the engine starts every provider plugin with its own address as the first
+argument (the plugin protocol's ``Engine.Log`` service, which the dynamic provider host
+leaves unused). :func:`warn` sends a warning there, so it shows as a real ``warning:`` in
+the engine's output; anywhere else (tests, another host) it goes to the provider's log.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import re
 import sys
+import threading
 import traceback
 import types
 from typing import Any, Final
@@ -31,6 +38,9 @@ HOST_MODULE: Final = "pulumi.dynamic.__main__"
 WRAPPED_METHODS: Final = ("Check", "Diff", "Create", "Read", "Update", "Delete")
 
 _warned = False
+_ENGINE_ADDRESS: Final = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):\d{1,5}$")
+_engine_lock = threading.Lock()
+_engine: dict[str, Any] = {}
 
 
 class Adoption(enum.Enum):
@@ -136,3 +146,46 @@ def adopt_running_host() -> Adoption:
     if host is not None:
         setup_logging()
     return adopt(host)
+
+
+def engine_address(host: types.ModuleType | None = None) -> str | None:
+    """The engine's gRPC address when this process is the dynamic provider host, else None."""
+    if (host if host is not None else running_host()) is None:
+        return None
+    arg = sys.argv[1] if len(sys.argv) > 1 else ""
+    return arg if _ENGINE_ADDRESS.match(arg) else None
+
+
+def _engine_stub() -> Any | None:
+    with _engine_lock:
+        if "stub" not in _engine:
+            address = engine_address()
+            stub = None
+            if address is not None:
+                import grpc  # type: ignore[import-untyped]
+                from pulumi.runtime.proto import engine_pb2_grpc
+
+                stub = engine_pb2_grpc.EngineStub(grpc.insecure_channel(address))
+            _engine["stub"] = stub
+        return _engine["stub"]
+
+
+def warn(message: str) -> None:
+    """Report ``message`` as an engine warning (the provider log outside the provider host).
+
+    The message must already be free of secrets. A failure to reach the engine falls back
+    to the provider log (stderr), which the engine shows too.
+    """
+    stub = _engine_stub()
+    if stub is not None:
+        from pulumi.runtime.proto import engine_pb2
+
+        try:
+            stub.Log(
+                engine_pb2.LogRequest(severity=engine_pb2.WARNING, message=message, urn=""),
+                timeout=10,
+            )
+            return
+        except Exception as exc:  # grpc.RpcError and friends: never fail an operation for it
+            log.debug("engine warning not delivered (%s)", type(exc).__name__)
+    log.warning("warning: %s", message)

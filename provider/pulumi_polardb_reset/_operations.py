@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-from ._client import AccountInfo, ClusterInfo, PolarDBClient
+from ._client import AccountInfo, ClusterInfo, EndpointAddress, PolarDBClient
 from ._errors import (
     ApiError,
     ApiFailure,
@@ -53,6 +53,43 @@ class ResetOutcome:
 
     request_id: str
     account: AccountInfo
+
+
+#: Endpoint types in order of preference: the cluster endpoint, else the primary one.
+_ENDPOINT_TYPES: Final = ("Cluster", "Primary")
+#: Address types in order of preference: the VPC address, which every cluster has, before a
+#: public address (opt-in; set sql_endpoint to use it).
+_NET_TYPES: Final = ("Private", "Public")
+
+
+def choose_sql_address(addresses: list[EndpointAddress]) -> tuple[str, int] | None:
+    """Pick the SQL address to check from DescribeDBClusterEndpoints (pure).
+
+    The cluster endpoint's private address first, then its public one, then the primary
+    endpoint's; the connection string (host name, which a TLS certificate names) before the
+    IP address. None when no address has a host and a port.
+    """
+
+    def rank(address: EndpointAddress) -> tuple[int, int]:
+        kind = address.endpoint_type
+        net = address.net_type
+        return (
+            _ENDPOINT_TYPES.index(kind) if kind in _ENDPOINT_TYPES else len(_ENDPOINT_TYPES),
+            _NET_TYPES.index(net) if net in _NET_TYPES else len(_NET_TYPES),
+        )
+
+    usable = [
+        a
+        for a in addresses
+        if a.port is not None
+        and (a.connection_string or a.ip_address)
+        and a.endpoint_type in _ENDPOINT_TYPES
+    ]
+    if not usable:
+        return None
+    best = min(usable, key=rank)  # min is stable: answer order breaks ties
+    assert best.port is not None
+    return best.connection_string or best.ip_address, best.port
 
 
 class Resetter:
@@ -179,6 +216,25 @@ class Resetter:
             "DescribeAccounts", lambda: self.client.describe_accounts(t.cluster_id, t.account_name)
         )
         return next((a for a in found if a.name == t.account_name), None)
+
+    def sql_endpoint(self) -> tuple[str, int]:
+        """The cluster endpoint's SQL address (DescribeDBClusterEndpoints), as host and port.
+
+        Raises :class:`ResetError` when the call fails or the answer has no usable address.
+        """
+        t = self.target
+        addresses = self._api(
+            "DescribeDBClusterEndpoints", lambda: self.client.describe_endpoints(t.cluster_id)
+        )
+        chosen = choose_sql_address(addresses)
+        if chosen is None:
+            raise ResetError(
+                f"PolarDB cluster '{t.cluster_id}' reports no cluster or primary endpoint with "
+                "an address and port (DescribeDBClusterEndpoints); set sql_endpoint to check "
+                f"the privileges of '{t.account_name}'.",
+                code=ErrorCode.RESET_FAILED,
+            )
+        return chosen
 
     def settled_account(self) -> AccountInfo:
         """Wait until the account is Available again; stop at once when it is gone or locked."""

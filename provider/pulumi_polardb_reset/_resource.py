@@ -27,6 +27,14 @@ class PrivilegedAccountResetArgs:
     :param region: Region override (else ``alicloud:region``, ``ALIBABA_CLOUD_REGION``).
     :param endpoint: Endpoint override, ``[http(s)://]host[:port]`` (else
         ``ALIBABA_CLOUD_ENDPOINT_POLARDB``, ``alicloud:endpoints``, the SDK's mapping).
+    :param check_privileges: Check the account's privileges (and the managed password) over
+        SQL after every reset and on refresh (default true); drift found by refresh makes
+        the next ``pulumi up`` reset the account.
+    :param sql_endpoint: The SQL address to check, ``host:port`` (default: the cluster
+        endpoint from DescribeDBClusterEndpoints).
+    :param check_password: The account's current password, for the check to log in with
+        when ``account_password`` is not set (always stored as a secret; never set by a
+        reset, so changing it triggers none).
     """
 
     db_cluster_id: pulumi.Input[str]
@@ -36,6 +44,9 @@ class PrivilegedAccountResetArgs:
     timeout_seconds: pulumi.Input[int] | None = None
     region: pulumi.Input[str] | None = None
     endpoint: pulumi.Input[str] | None = None
+    check_privileges: pulumi.Input[bool] | None = None
+    sql_endpoint: pulumi.Input[str] | None = None
+    check_password: pulumi.Input[str] | None = None
 
 
 class PrivilegedAccountReset(
@@ -45,8 +56,9 @@ class PrivilegedAccountReset(
 
     Create and update call PolarDB ``ResetAccount`` (with ``account_password`` when set), then
     wait until the account is ``Available``. A reset happens when the password is set or
-    changed, or when ``reset_nonce`` changes; nothing else causes one. Deleting the resource
-    makes no API call: a reset cannot be undone.
+    changed, when ``reset_nonce`` changes, or when the last check (refresh) found permission
+    or password drift; nothing else causes one. Deleting the resource makes no API call: a
+    reset cannot be undone.
     """
 
     db_cluster_id: pulumi.Output[str]
@@ -79,6 +91,18 @@ class PrivilegedAccountReset(
     """The region the provider used."""
     effective_endpoint: pulumi.Output[str]
     """The endpoint the provider used."""
+    check_privileges: pulumi.Output[bool]
+    """Whether the SQL check runs."""
+    sql_endpoint: pulumi.Output[str | None]
+    """The SQL endpoint override, as given."""
+    privileges_ok: pulumi.Output[bool | None]
+    """Last check: every documented privilege and GRANT OPTION held (None: not checked)."""
+    missing_privileges: pulumi.Output[list[str] | None]
+    """Last check: the documented privileges missing, sorted (None: not checked)."""
+    privileges_checked_at: pulumi.Output[str | None]
+    """UTC time (ISO-8601) of the last check attempt."""
+    password_ok: pulumi.Output[bool | None]
+    """Last check: whether the managed password still logs in (None: not checked or not managed)."""
 
     def __init__(
         self,
@@ -93,6 +117,9 @@ class PrivilegedAccountReset(
         timeout_seconds: pulumi.Input[int] | None = None,
         region: pulumi.Input[str] | None = None,
         endpoint: pulumi.Input[str] | None = None,
+        check_privileges: pulumi.Input[bool] | None = None,
+        sql_endpoint: pulumi.Input[str] | None = None,
+        check_password: pulumi.Input[str] | None = None,
     ) -> None:
         """Declare a reset of ``account_name`` on ``db_cluster_id``.
 
@@ -107,6 +134,9 @@ class PrivilegedAccountReset(
             p.TIMEOUT_SECONDS: timeout_seconds,
             p.REGION: region,
             p.ENDPOINT: endpoint,
+            p.CHECK_PRIVILEGES: check_privileges,
+            p.SQL_ENDPOINT: sql_endpoint,
+            p.CHECK_PASSWORD: check_password,
         }
         props = resource_props(args, given)
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=list(p.SECRET_OUTPUTS))
@@ -117,11 +147,12 @@ class PrivilegedAccountReset(
 def resource_props(
     args: PrivilegedAccountResetArgs | None, keywords: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The properties to register: every output name, the inputs set, the password as secret."""
+    """The properties to register: every output name, the inputs set, the passwords as secrets."""
     values = dict(vars(args)) if args is not None else {}
     values.update({k: v for k, v in keywords.items() if v is not None})
     props: dict[str, Any] = {name: None for name in p.OUTPUTS}
     props.update({name: values.get(name) for name in p.INPUTS})
-    if props[p.ACCOUNT_PASSWORD] is not None:
-        props[p.ACCOUNT_PASSWORD] = pulumi.Output.secret(props[p.ACCOUNT_PASSWORD])
+    for secret in (p.ACCOUNT_PASSWORD, p.CHECK_PASSWORD):
+        if props[secret] is not None:
+            props[secret] = pulumi.Output.secret(props[secret])
     return props

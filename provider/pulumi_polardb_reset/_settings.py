@@ -10,6 +10,9 @@ Order, first match wins (documented in the README):
 * region: resource ``region``; config ``alicloud:region``; ``ALIBABA_CLOUD_REGION``; ``ALICLOUD_REGION``.
 * endpoint: resource ``endpoint``; ``ALIBABA_CLOUD_ENDPOINT_POLARDB``; the ``polardb`` entry
   of config ``alicloud:endpoints``; otherwise the SDK's own region mapping.
+* CA bundle of the clusters' SQL endpoints (the privilege check): config
+  ``polardbReset:sqlCaBundle``; ``POLARDB_RESET_SQL_CA_BUNDLE``; otherwise none (TLS when the
+  server offers it, unverified).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ CONFIG_KEYS: Final = (
     "alicloud:profile",
     "alicloud:endpoints",
     "polardbReset:caBundle",
+    "polardbReset:sqlCaBundle",
 )
 
 
@@ -197,3 +201,16 @@ def resolve(
         protocol=protocol,
         ca_file=ca[1] if ca else None,
     )
+
+
+def sql_ca_bundle(config: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+    """The CA bundle that verifies the clusters' SQL endpoints, or None (not verified).
+
+    Separate from ``polardbReset:caBundle``: PolarDB's SQL certificates come from its own
+    CA, the API's from public ones.
+    """
+    found = _first(
+        ("config", config.get("polardbReset:sqlCaBundle")),
+        ("env", env.get("POLARDB_RESET_SQL_CA_BUNDLE")),
+    )
+    return found[1] if found else None

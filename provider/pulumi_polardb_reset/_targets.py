@@ -9,9 +9,11 @@ with camelCase keys like the rest of Pulumi config::
           dbClusterId: pc-bp1orders
           accountName: dbadmin
           resetNonce: 1             # string or whole number; bump to reset again
-          # timeoutSeconds, region, endpoint: optional
+          # timeoutSeconds, region, endpoint, checkPrivileges, sqlEndpoint: optional
       polardb-reset:passwords:      # optional, secret, keyed by target name
         orders: {secure: ...}
+      polardb-reset:checkPasswords: # optional, secret: the login of the privilege check
+        billing: {secure: ...}      # for targets whose password is not in passwords
 
 :func:`parse_targets` is pure: it checks the list and reports the first mistake
 naming the entry and the key. :func:`resets_from_config` declares one
@@ -39,6 +41,8 @@ TARGET_KEYS: Final = {
     "timeoutSeconds": "timeout_seconds",
     "region": "region",
     "endpoint": "endpoint",
+    "checkPrivileges": "check_privileges",
+    "sqlEndpoint": "sql_endpoint",
 }
 _REQUIRED: Final = ("dbClusterId", "accountName")
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
@@ -63,9 +67,13 @@ class ResetTarget:
     timeout_seconds: int | None = None
     region: str | None = None
     endpoint: str | None = None
+    check_privileges: bool | None = None
+    sql_endpoint: str | None = None
 
     def args(
-        self, account_password: pulumi.Input[str | None] | None = None
+        self,
+        account_password: pulumi.Input[str | None] | None = None,
+        check_password: pulumi.Input[str | None] | None = None,
     ) -> PrivilegedAccountResetArgs:
         """The resource arguments of this target."""
         return PrivilegedAccountResetArgs(
@@ -76,6 +84,9 @@ class ResetTarget:
             timeout_seconds=self.timeout_seconds,
             region=self.region,
             endpoint=self.endpoint,
+            check_privileges=self.check_privileges,
+            sql_endpoint=self.sql_endpoint,
+            check_password=check_password,  # type: ignore[arg-type]
         )
 
 
@@ -133,11 +144,14 @@ def _target(entry: Mapping[str, Any], name: str, where: str) -> ResetTarget:
             raise TargetConfigError(
                 f"{where}.{required} must be a string (got {type(value).__name__})"
             )
-    for optional in ("region", "endpoint"):
+    for optional in ("region", "endpoint", "sqlEndpoint"):
         if entry.get(optional) is not None and not isinstance(entry[optional], str):
             raise TargetConfigError(
                 f"{where}.{optional} must be a string (got {type(entry[optional]).__name__})"
             )
+    check = entry.get("checkPrivileges")
+    if check is not None and not isinstance(check, bool):
+        raise TargetConfigError(f"{where}.checkPrivileges must be true or false (got {check!r})")
     nonce = entry.get("resetNonce")
     if nonce is not None and nonce_text(nonce) is None:
         raise TargetConfigError(
@@ -160,6 +174,8 @@ def _target(entry: Mapping[str, Any], name: str, where: str) -> ResetTarget:
         timeout_seconds=None if timeout is None else int(timeout),
         region=entry.get("region"),
         endpoint=entry.get("endpoint"),
+        check_privileges=check,
+        sql_endpoint=entry.get("sqlEndpoint"),
     )
 
 
@@ -172,7 +188,8 @@ def resets_from_config(
     """Declare one :class:`PrivilegedAccountReset` per entry of ``<namespace>:targets``.
 
     ``config`` defaults to the project's config namespace. Passwords come from the secret
-    map ``<namespace>:passwords`` (keyed by target name; optional). ``nonce_overrides``
+    map ``<namespace>:passwords`` (keyed by target name; optional); the privilege check's
+    login for targets without one from the secret map ``<namespace>:checkPasswords``. ``nonce_overrides``
     maps target names to nonces that take precedence over the targets' own
     ``resetNonce`` (a pipeline sets them to its run ID). Returns the resources by target
     name, in config order.
@@ -191,6 +208,7 @@ def resets_from_config(
                 f"the nonce of {name!r} must be a string or a whole number (got {nonce!r})"
             )
     passwords = config.get_secret_object("passwords")
+    check_passwords = config.get_secret_object("checkPasswords")
     resets: dict[str, PrivilegedAccountReset] = {}
     for target in targets:
         if target.name in overrides:
@@ -198,7 +216,14 @@ def resets_from_config(
         password: pulumi.Output[str | None] | None = None
         if passwords is not None:
             password = passwords.apply(_password_picker(target.name, config.name))
-        resets[target.name] = PrivilegedAccountReset(target.name, target.args(password), opts)
+        login: pulumi.Output[str | None] | None = None
+        if check_passwords is not None:
+            login = check_passwords.apply(
+                _password_picker(target.name, config.name, "checkPasswords")
+            )
+        resets[target.name] = PrivilegedAccountReset(
+            target.name, target.args(password, login), opts
+        )
     return resets
 
 
@@ -206,16 +231,18 @@ def _with_nonce(target: ResetTarget, nonce: str | None) -> ResetTarget:
     return ResetTarget(**{**vars(target), "reset_nonce": nonce})
 
 
-def _password_picker(name: str, namespace: str) -> Callable[[Any], str | None]:
-    return lambda passwords: _password_of(passwords, name, namespace)
+def _password_picker(
+    name: str, namespace: str, key: str = "passwords"
+) -> Callable[[Any], str | None]:
+    return lambda passwords: _password_of(passwords, name, namespace, key)
 
 
-def _password_of(passwords: Any, name: str, namespace: str) -> str | None:
+def _password_of(passwords: Any, name: str, namespace: str, key: str = "passwords") -> str | None:
     if passwords is None:
         return None
     if not isinstance(passwords, dict):
-        raise TargetConfigError(f"{namespace}:passwords must be a map of target name to password")
+        raise TargetConfigError(f"{namespace}:{key} must be a map of target name to password")
     value = passwords.get(name)
     if value is not None and not isinstance(value, str):
-        raise TargetConfigError(f"{namespace}:passwords.{name} must be a string")
+        raise TargetConfigError(f"{namespace}:{key}.{name} must be a string")
     return value

@@ -20,6 +20,9 @@ REGION_PATTERN: Final = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
 ENDPOINT_PATTERN: Final = re.compile(
     r"^(?:(?P<scheme>https?)://)?(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::(?P<port>\d{1,5}))?/?$"
 )
+SQL_ENDPOINT_PATTERN: Final = re.compile(
+    r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?$"
+)
 PASSWORD_SPECIALS: Final = "!@#$%^&*()_+-="  # noqa: S105
 RESERVED_ACCOUNT_NAMES: Final = frozenset({"root", "admin"})
 
@@ -175,6 +178,54 @@ def validate_endpoint(value: Any) -> str | None:
     return None
 
 
+def parse_sql_endpoint(value: str) -> tuple[str, int] | None:
+    """Split ``host[:port]`` (``[v6]:port`` for IPv6) into host and port; None when malformed.
+
+    The port defaults to 3306. The host is returned without brackets.
+    """
+    match = SQL_ENDPOINT_PATTERN.match(value.strip())
+    if match is None:
+        return None
+    port = int(match.group("port")) if match.group("port") else p.DEFAULT_SQL_PORT
+    if not 0 < port < 65536:
+        return None
+    return match.group("host").strip("[]"), port
+
+
+def validate_sql_endpoint(value: Any) -> str | None:
+    """Return a reason when ``value`` is not ``host:port``, else ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or parse_sql_endpoint(value) is None:
+        return (
+            f"sql_endpoint {value!r} must be the cluster's SQL address as host:port, e.g. "
+            "'pc-bp1abc.rwlb.rds.aliyuncs.com:3306' or '[::1]:3306' (no scheme)"
+        )
+    return None
+
+
+def validate_check_privileges(value: Any) -> str | None:
+    """Return a reason when ``value`` is not a boolean, else ``None``."""
+    if value is None or isinstance(value, bool):
+        return None
+    return f"check_privileges must be true or false (got {type(value).__name__})"
+
+
+def validate_check_password(value: Any) -> str | None:
+    """Return a reason when ``value`` cannot be a login password, else ``None`` (never echoes it).
+
+    Only the shape is checked, not PolarDB's policy: the account's current password may
+    predate the policy, and the provider never sets this one.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        return "check_password must be a non-empty string (the account's current password)"
+    if len(value) > 128:
+        return f"check_password must be at most 128 characters (it has {len(value)})"
+    return None
+
+
 _VALIDATORS: Final = {
     p.DB_CLUSTER_ID: validate_db_cluster_id,
     p.ACCOUNT_NAME: validate_account_name,
@@ -183,6 +234,9 @@ _VALIDATORS: Final = {
     p.TIMEOUT_SECONDS: validate_timeout_seconds,
     p.REGION: validate_region,
     p.ENDPOINT: validate_endpoint,
+    p.CHECK_PRIVILEGES: validate_check_privileges,
+    p.SQL_ENDPOINT: validate_sql_endpoint,
+    p.CHECK_PASSWORD: validate_check_password,
 }
 
 
@@ -207,6 +261,8 @@ def validate_inputs(news: Mapping[str, Any]) -> list[Failure]:
 def normalize_inputs(news: Mapping[str, Any]) -> dict[str, Any]:
     """Return the inputs with defaults applied and a numeric nonce as its decimal string.
 
+    Defaults: ``timeout_seconds`` 900, ``check_privileges`` true.
+
     Unknown values and secret wrappers are passed through untouched so the
     engine keeps their meaning.
     """
@@ -215,6 +271,8 @@ def normalize_inputs(news: Mapping[str, Any]) -> dict[str, Any]:
         out[p.TIMEOUT_SECONDS] = p.DEFAULT_TIMEOUT_SECONDS
     elif isinstance(out[p.TIMEOUT_SECONDS], float) and not p.is_unknown(out[p.TIMEOUT_SECONDS]):
         out[p.TIMEOUT_SECONDS] = int(out[p.TIMEOUT_SECONDS])
+    if out.get(p.CHECK_PRIVILEGES) is None:
+        out[p.CHECK_PRIVILEGES] = p.DEFAULT_CHECK_PRIVILEGES
     nonce = out.get(p.RESET_NONCE)
     if not isinstance(nonce, str | dict) and nonce_text(nonce) is not None:
         out[p.RESET_NONCE] = nonce_text(nonce)

@@ -34,11 +34,12 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import _diff, _fingerprint, _host, _settings, _validation
+from . import _check, _diff, _fingerprint, _host, _settings, _validation
 from . import _props as p
 from ._client import PolarDBClient
 from ._errors import GONE_CODES, ErrorCode, ResetError
 from ._operations import Resetter, Target
+from ._sql import SqlCheckResult
 
 log = logging.getLogger("pulumi_polardb_reset")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -98,7 +99,10 @@ class PrivilegedAccountResetProvider(ResourceProvider):
 
     @_reported
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Reset only when the password or the reset nonce changes; replace on a new target."""
+        """Reset when the password or the nonce changes or the last check found drift; replace on a new target.
+
+        A changed check setting is an update without a reset.
+        """
         decision = _diff.decide(olds, news)
         if decision.reasons:
             log.info("diff %s: %s", _id, "; ".join(decision.reasons))
@@ -116,8 +120,14 @@ class PrivilegedAccountResetProvider(ResourceProvider):
 
     @_reported
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Reset again (nonce or password changed) and return the complete outputs."""
-        return UpdateResult(_reset(news, previous=olds))
+        """Reset again (nonce or password changed, or drift) and return the complete outputs.
+
+        When only check settings changed, no reset: record them and check once.
+        """
+        decision = _diff.decide(olds, news)
+        if decision.reset or decision.replaces:
+            return UpdateResult(_reset(news, previous=olds))
+        return UpdateResult(_record_settings(news, previous=olds))
 
     @_reported
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -147,8 +157,13 @@ class PrivilegedAccountResetProvider(ResourceProvider):
                 p.ACCOUNT_STATUS: match.status,
                 p.ACCOUNT_TYPE: match.type,
                 p.ACCOUNT_LOCK_STATE: match.lock_state,
+                p.SQL_CHECK_PASSWORD: p.secret(inputs.get(p.SQL_CHECK_PASSWORD)),
             }
         )
+        # Unreachable or unreadable is not drift: the check records null and warns.
+        plan = _check.plan_from_outputs(inputs)
+        result = _run_check(resetter, plan)
+        outs.update(_check.record(result, managed=plan.managed, checked_at=_check.now()))
         return ReadResult(id_, outs)
 
     @_reported
@@ -178,19 +193,20 @@ def _reset(news: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[
     if failures:
         raise ResetError("; ".join(f.reason for f in failures), code=ErrorCode.INVALID_INPUT)
     password: str | None = inputs.get(p.ACCOUNT_PASSWORD)
+    old = previous or {}
+    plan = _check.plan_for_inputs(inputs, old)
     settings = _resolve(inputs)
     timeout = float(inputs[p.TIMEOUT_SECONDS])
-    client = PolarDBClient(settings, extra_secrets=(password,) if password else ())
+    client = PolarDBClient(settings, extra_secrets=_secrets(password, plan.password))
     target = Target(inputs[p.DB_CLUSTER_ID], inputs[p.ACCOUNT_NAME], settings.region, timeout)
     outcome = Resetter(client, target).run(password)
 
-    old = previous or {}
     if password is not None:
         fingerprint = _fingerprint.fingerprint(password)
     else:
         # No password this time: the account keeps the one set last, if any.
         fingerprint = p.plain(old.get(p.PASSWORD_FINGERPRINT))
-    return {
+    outs = {
         p.DB_CLUSTER_ID: target.cluster_id,
         p.ACCOUNT_NAME: target.account_name,
         p.RESET_NONCE: inputs.get(p.RESET_NONCE),
@@ -206,7 +222,73 @@ def _reset(news: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[
         p.ACCOUNT_LOCK_STATE: outcome.account.lock_state,
         p.EFFECTIVE_REGION: settings.region,
         p.EFFECTIVE_ENDPOINT: client.endpoint,
+        **_check_settings(inputs, plan),
     }
+    # Once the reset has settled: are the privileges (and the password) really back?
+    result = _run_check(Resetter(client, target), plan)
+    if result is not None:
+        error = _check.drift_error(
+            result,
+            plan,
+            cluster=target.cluster_id,
+            account=target.account_name,
+            request_id=outcome.request_id,
+        )
+        if error is not None:
+            raise error
+    outs.update(_check.record(result, managed=plan.managed, checked_at=_check.now()))
+    return outs
+
+
+def _check_settings(inputs: Mapping[str, Any], plan: _check.CheckPlan) -> dict[str, Any]:
+    """The check's settings as outputs (read sees only outputs), the login as a secret."""
+    return {
+        p.CHECK_PRIVILEGES: plan.enabled,
+        p.SQL_ENDPOINT: inputs.get(p.SQL_ENDPOINT),
+        # Secret here too, not only through the resource's additional_secret_outputs.
+        p.SQL_CHECK_PASSWORD: p.secret(plan.password if plan.enabled else None),
+    }
+
+
+def _secrets(*values: str | None) -> tuple[str, ...]:
+    return tuple(v for v in values if v)
+
+
+def _run_check(resetter: Resetter, plan: _check.CheckPlan) -> SqlCheckResult | None:
+    """Run the check when it should; warn about drift or anything that kept it from telling."""
+    if not plan.enabled:
+        return None
+    result: SqlCheckResult | None = None
+    cause: str | None = None
+    if plan.runs:
+        with _CONFIG_LOCK:
+            config = dict(_STACK_CONFIG)
+        ca_bundle = _settings.sql_ca_bundle(config, os.environ)
+        result, cause = _check.perform(resetter, plan, ca_bundle=ca_bundle)
+    t = resetter.target
+    message = _check.warning_for(
+        result, plan, cluster=t.cluster_id, account=t.account_name, cause=cause
+    )
+    if message is not None:
+        _host.warn(message)
+    return result
+
+
+def _record_settings(news: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[str, Any]:
+    """An update without a reset: keep the outputs, record new check settings, check once."""
+    inputs = {k: p.plain(v) for k, v in _validation.normalize_inputs(news).items()}
+    outs = {k: p.plain(v) for k, v in previous.items() if k in p.OUTPUTS}
+    settings = _resolve(inputs)
+    timeout = float(inputs[p.TIMEOUT_SECONDS])
+    plan = _check.plan_for_inputs(inputs, previous)
+    client = PolarDBClient(settings, extra_secrets=_secrets(plan.password))
+    target = Target(inputs[p.DB_CLUSTER_ID], inputs[p.ACCOUNT_NAME], settings.region, timeout)
+    # Only the check settings change; region, endpoint and timeout stay as recorded, as
+    # when they change without a reset being due.
+    outs.update(_check_settings(inputs, plan))
+    result = _run_check(Resetter(client, target), plan)
+    outs.update(_check.record(result, managed=plan.managed, checked_at=_check.now()))
+    return outs
 
 
 # In the dynamic provider host, errors become one line (checked, see _host).
