@@ -10,6 +10,7 @@ import pytest
 from emulator_harness import DEFAULT_SEED, sign_v3
 
 from polardb_emulator import ApiError, Model, SeedError, parse_seed
+from polardb_emulator._admin import is_loopback
 from polardb_emulator._auth import (
     NonceCache,
     SignedRequest,
@@ -23,11 +24,12 @@ from polardb_emulator._auth import (
 )
 from polardb_emulator._backend import InMemoryDatabases
 from polardb_emulator._exceptions import AuthError
+from polardb_emulator._faults import parse_fault
 from polardb_emulator._models import TRANSITIONAL_STATUS, InMemoryAccountBackend
 from polardb_emulator._passwords import hash_password, verify_password
 from polardb_emulator._policy import account_name_problem, password_problem
+from polardb_emulator._requestlog import redact
 from polardb_emulator._seed import AccessKey, load_seed
-from polardb_emulator._server import is_loopback, parse_fault, redact
 from polardb_emulator._state import StateError
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()

@@ -11,10 +11,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._emulator import Emulator
     from ._exceptions import ApiError
     from ._models import AccountBackend, Model
     from ._seed import Seed, SeedError, load_seed, parse_seed
-    from ._server import Emulator, build_app
+    from ._server import build_app
 
 __version__ = "0.1.0"
 
@@ -23,7 +24,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "AccountBackend": "._models",
     "ApiError": "._exceptions",
-    "Emulator": "._server",
+    "Emulator": "._emulator",
     "Model": "._models",
     "Seed": "._seed",
     "SeedError": "._seed",

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._backend import Databases, InMemoryDatabases, StartupFailedError
+from ._emulator import Emulator
 from ._seed import SeedError, load_seed
-from ._server import Emulator, serve
+from ._server import serve
 from ._state import StateError
 
 

@@ -1,0 +1,239 @@
+"""The admin API under ``/_emulator``: unsigned, for tests, served to loopback clients only.
+
+Request log, faults, out-of-band changes, task hold/release, state and reset;
+see docs/emulator.md for the routes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from ipaddress import ip_address
+from typing import Any
+
+from aiohttp import web
+
+from ._backend import BackendError, StartupFailedError
+from ._emulator import EMULATOR_KEY, Emulator
+from ._exceptions import ApiError
+from ._seed import SeedError, parse_cluster
+from ._views import account_view
+
+ADMIN_PREFIX = "/_emulator"
+
+routes = web.RouteTableDef()
+
+
+def is_loopback(remote: str | None) -> bool:
+    """Whether a peer address is a loopback address (admin API is loopback-only)."""
+    if not remote:
+        return False
+    try:
+        return ip_address(remote.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def admin_error(status: int, message: str, code: str | None = None) -> web.Response:
+    """``{"error": message[, "code": code]}`` with ``status``."""
+    body: dict[str, Any] = {"error": message}
+    if code:
+        body["code"] = code
+    return web.json_response(body, status=status)
+
+
+async def _json_body(request: web.Request) -> Any:
+    if not request.can_read_body:
+        return {}
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError("body must be valid JSON") from None
+
+
+def _changes(body: object, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValueError("body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ValueError(
+            f"unknown key(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
+    return body
+
+
+@web.middleware
+async def admin_guard(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Admin routes: loopback peers only; domain errors become JSON 4xx."""
+    if not request.path.startswith(ADMIN_PREFIX):
+        return await handler(request)
+    if not is_loopback(request.remote):
+        return admin_error(403, "the admin API is only served to loopback clients")
+    try:
+        await request.app[EMULATOR_KEY].settle()
+        return await handler(request)
+    except ValueError as exc:
+        return admin_error(400, str(exc))
+    except ApiError as exc:
+        return admin_error(exc.status, exc.message, exc.code)
+    except BackendError as exc:
+        return admin_error(409, str(exc))
+    except StartupFailedError as exc:
+        return admin_error(500, str(exc))
+
+
+def _emulator(request: web.Request) -> Emulator:
+    return request.app[EMULATOR_KEY]
+
+
+# --- request log and faults ---------------------------------------------------------
+
+
+@routes.get(f"{ADMIN_PREFIX}/requests")
+async def list_requests(request: web.Request) -> web.Response:
+    """The request log, optionally of one action."""
+    entries = _emulator(request).requests.entries(request.query.get("action"))
+    return web.json_response({"requests": entries})
+
+
+@routes.delete(f"{ADMIN_PREFIX}/requests")
+async def clear_requests(request: web.Request) -> web.Response:
+    """Empty the request log."""
+    _emulator(request).requests.clear()
+    return web.json_response({"cleared": True})
+
+
+@routes.post(f"{ADMIN_PREFIX}/faults")
+async def add_fault(request: web.Request) -> web.Response:
+    """Register a fault."""
+    fault = _emulator(request).faults.add(await _json_body(request))
+    return web.json_response({"id": fault.id}, status=201)
+
+
+@routes.get(f"{ADMIN_PREFIX}/faults")
+async def list_faults(request: web.Request) -> web.Response:
+    """The faults not yet used up."""
+    return web.json_response({"faults": _emulator(request).faults.documents()})
+
+
+@routes.delete(f"{ADMIN_PREFIX}/faults")
+async def clear_faults(request: web.Request) -> web.Response:
+    """Remove every fault."""
+    _emulator(request).faults.clear()
+    return web.json_response({"cleared": True})
+
+
+# --- whole emulator and tasks -------------------------------------------------------
+
+
+@routes.get(f"{ADMIN_PREFIX}/state")
+async def state(request: web.Request) -> web.Response:
+    """Clusters, accounts, tasks in flight."""
+    emulator = _emulator(request)
+    return web.json_response(await emulator.run(emulator.state_document))
+
+
+@routes.post(f"{ADMIN_PREFIX}/reset")
+async def reset(request: web.Request) -> web.Response:
+    """Back to the seed."""
+    emulator = _emulator(request)
+    await emulator.run(emulator.reset)
+    return web.json_response({"reset": True})
+
+
+@routes.post(f"{ADMIN_PREFIX}/tasks/hold")
+async def hold_tasks(request: web.Request) -> web.Response:
+    """From now on no task finishes."""
+    emulator = _emulator(request)
+    await emulator.run(emulator.persisting(emulator.model.hold_tasks))
+    return web.json_response({"held": True})
+
+
+@routes.post(f"{ADMIN_PREFIX}/tasks/release")
+async def release_tasks(request: web.Request) -> web.Response:
+    """Finish every task in flight now."""
+    emulator = _emulator(request)
+    finished = await emulator.run(emulator.persisting(emulator.model.release_tasks))
+    return web.json_response({"held": False, "finished": finished})
+
+
+# --- clusters and accounts ---------------------------------------------------------
+
+
+@routes.post(f"{ADMIN_PREFIX}/clusters")
+async def add_cluster(request: web.Request) -> web.Response:
+    """Add a cluster in seed format."""
+    emulator = _emulator(request)
+    try:
+        seed_cluster = parse_cluster(await _json_body(request))
+    except SeedError as exc:
+        raise ValueError(str(exc)) from None
+    await emulator.run(emulator.persisting(emulator.model.add_cluster), seed_cluster)
+    return web.json_response({"id": seed_cluster.id}, status=201)
+
+
+@routes.patch(f"{ADMIN_PREFIX}/clusters/{{cluster}}")
+async def patch_cluster(request: web.Request) -> web.Response:
+    """Change a cluster's status or description."""
+    emulator = _emulator(request)
+    changes = _changes(await _json_body(request), {"status", "description"})
+    cluster = await emulator.run(
+        emulator.persisting(emulator.model.patch_cluster), request.match_info["cluster"], changes
+    )
+    return web.json_response({"id": cluster.id, "status": cluster.status})
+
+
+@routes.get(f"{ADMIN_PREFIX}/clusters/{{cluster}}/sql")
+async def sql_login(request: web.Request) -> web.Response:
+    """The administrative login of the cluster's SQL server."""
+    emulator = _emulator(request)
+    login = await emulator.run(emulator.model.sql_login, request.match_info["cluster"])
+    return web.json_response(login)
+
+
+@routes.delete(f"{ADMIN_PREFIX}/clusters/{{cluster}}/accounts/{{name}}")
+async def delete_account(request: web.Request) -> web.Response:
+    """Delete an account at once."""
+    emulator = _emulator(request)
+    await emulator.run(
+        emulator.persisting(emulator.model.delete_account_now),
+        request.match_info["cluster"],
+        request.match_info["name"],
+    )
+    return web.json_response({"deleted": True})
+
+
+_ACCOUNT_CHANGES = {"type", "lock_state", "password", "status", "privileges_revoked", "description"}
+
+
+@routes.patch(f"{ADMIN_PREFIX}/clusters/{{cluster}}/accounts/{{name}}")
+async def patch_account(request: web.Request) -> web.Response:
+    """Change an account behind the API's back; answer with the account."""
+    emulator = _emulator(request)
+    changes = _changes(await _json_body(request), _ACCOUNT_CHANGES)
+    cluster_id, name = request.match_info["cluster"], request.match_info["name"]
+
+    def patch() -> dict[str, Any]:
+        account = emulator.model.patch_account(cluster_id, name, changes)
+        emulator.persist()
+        return account_view(emulator.model.clusters[cluster_id], account)
+
+    return web.json_response(await emulator.run(patch))
+
+
+@routes.post(f"{ADMIN_PREFIX}/clusters/{{cluster}}/accounts/{{name}}/verify-password")
+async def verify_password(request: web.Request) -> web.Response:
+    """Whether a password is the account's current one."""
+    emulator = _emulator(request)
+    password = _changes(await _json_body(request), {"password"}).get("password")
+    if not isinstance(password, str):
+        raise ValueError("password must be a string")
+    match = await emulator.run(
+        emulator.model.verify_password,
+        request.match_info["cluster"],
+        request.match_info["name"],
+        password,
+    )
+    return web.json_response({"match": match})

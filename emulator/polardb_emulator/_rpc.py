@@ -1,0 +1,175 @@
+"""The signed RPC endpoint ``POST /``.
+
+Flow of an API request: parse the query (and form body) → find the action
+and version → authenticate → apply an injected fault, if any → call the
+domain model → render JSON. Every API request, including rejected ones, is
+recorded in the request log with secrets redacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from . import _actions
+from ._auth import SignedRequest
+from ._emulator import EMULATOR_KEY, Emulator
+from ._exceptions import ApiError, AuthError, api_error, missing_parameter
+from ._faults import Fault
+from ._requestlog import redact
+
+log = logging.getLogger("polardb_emulator")
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One API request, parsed: what it asks for and what was signed."""
+
+    request_id: str
+    signed: SignedRequest
+    params: dict[str, str]
+    scheme: str | None  # "v3" | "v1" | None (unsigned)
+    action: str | None
+    version: str | None
+    access_key_id: str | None
+
+    def log_entry(self) -> dict[str, Any]:
+        """The request-log fields known before the request is handled."""
+        return {
+            "action": self.action,
+            "params": redact(self.params),
+            "request_id": self.request_id,
+            "signature": self.scheme,
+            "access_key_id": self.access_key_id,
+        }
+
+
+async def read_call(request: web.Request) -> ApiCall:
+    """Parse an HTTP request into an :class:`ApiCall` (no authentication yet)."""
+    body = await request.read()
+    query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
+    headers = {name.lower(): request.headers.getall(name) for name in request.headers}
+    params = dict(query)
+    content_type = request.headers.get("content-type", "")
+    if body and content_type.startswith("application/x-www-form-urlencoded"):
+        # RPC parameters may also travel as a form body (signed via the body hash
+        # in V3, as extra parameters in V1).
+        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    authorization = request.headers.get("authorization", "")
+    is_v3 = authorization.startswith("ACS3-")
+    # V3 names the action in a header, V1 in the query; unsigned requests may
+    # use either, so that they still get the signature error they deserve.
+    use_headers = is_v3 or "Action" not in params
+    source: Mapping[str, str] = request.headers if use_headers else params
+    return ApiCall(
+        request_id=str(uuid.uuid4()).upper(),
+        signed=SignedRequest(request.method, request.path, query, headers, body),
+        params=params,
+        scheme="v3" if is_v3 else ("v1" if "Signature" in params else None),
+        action=source.get("x-acs-action" if use_headers else "Action"),
+        version=source.get("x-acs-version" if use_headers else "Version"),
+        access_key_id=(
+            authorization.partition("Credential=")[2].split(",")[0] or None
+            if is_v3
+            else params.get("AccessKeyId")
+        ),
+    )
+
+
+def find_handler(call: ApiCall) -> _actions.Handler:
+    """The action's handler, or the gateway's error for a missing/unknown action or version."""
+    if not call.action:
+        raise missing_parameter("Action")
+    if call.version != _actions.API_VERSION:
+        raise api_error(
+            "InvalidVersion",
+            f"Specified parameter Version is not valid: this endpoint serves "
+            f"{_actions.API_VERSION}.",
+        )
+    handler = _actions.ACTIONS.get(call.action)
+    if handler is None:
+        raise api_error(
+            "InvalidAction.NotFound",
+            f"Specified api is not found, please check your url and method: {call.action}.",
+            status=404,
+        )
+    return handler
+
+
+class _DroppedError(Exception):
+    """Raised to abandon a request whose connection a fault dropped."""
+
+
+async def apply_fault(fault: Fault, request: web.Request) -> None:
+    """Wait (latency), drop the connection (drop) or raise the fault's API error."""
+    if fault.kind == "latency":
+        await asyncio.sleep((fault.latency_ms or 0) / 1000)
+        return
+    if fault.kind == "drop":
+        transport = request.transport
+        if transport is not None:
+            transport.abort()  # close without sending a single byte
+        raise _DroppedError
+    assert fault.code is not None
+    error = api_error(fault.code, fault.message, fault.status)
+    error.retry_after_ms = fault.retry_after_ms
+    raise error
+
+
+def _call_action(emulator: Emulator, handler: _actions.Handler, call: ApiCall) -> dict[str, Any]:
+    # Tasks due by now finish first, so that no answer shows a stale status.
+    emulator.tick()
+    document = handler(emulator.model, call.params, call.request_id)
+    if call.action in _actions.WRITE_ACTIONS:
+        emulator.persist()
+    return document
+
+
+def error_response(error: ApiError, request_id: str) -> web.Response:
+    """``{"RequestId", "Code", "Message"}`` with the error's status (and retry-after)."""
+    headers = {"x-acs-request-id": request_id}
+    if error.retry_after_ms:
+        headers["x-acs-retry-after"] = str(error.retry_after_ms)
+    return web.json_response(
+        {"RequestId": request_id, "Code": error.code, "Message": error.message},
+        status=error.status,
+        headers=headers,
+    )
+
+
+async def handle_api(request: web.Request) -> web.StreamResponse:
+    """``POST /``: one RPC call, from parsing to the JSON answer (logged either way)."""
+    emulator = request.app[EMULATOR_KEY]
+    call = await read_call(request)
+    entry = call.log_entry()
+    await emulator.settle()
+    try:
+        handler = find_handler(call)
+        emulator.verifier.verify(call.signed)
+        fault = emulator.faults.take(call.action or "")
+        if fault is not None:
+            await apply_fault(fault, request)
+        document = await emulator.run(_call_action, emulator, handler, call)
+    except _DroppedError:
+        emulator.requests.record(**entry, status=0, code="Fault.ConnectionDropped")
+        log.info("%s dropped (fault)", call.action)
+        # The transport is already aborted: this response is never sent.
+        return web.Response(status=500)
+    except ApiError as error:
+        emulator.requests.record(**entry, status=error.status, code=error.code)
+        auth = " (auth)" if isinstance(error, AuthError) else ""
+        log.info("%s %s %s%s", call.action, error.status, error.code, auth)
+        return error_response(error, call.request_id)
+    emulator.requests.record(**entry, status=200, code=None)
+    log.info("%s 200", call.action)
+    response_id = document.pop("RequestId", call.request_id)
+    return web.json_response(
+        {"RequestId": response_id, **document}, headers={"x-acs-request-id": response_id}
+    )
