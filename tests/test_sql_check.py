@@ -797,3 +797,66 @@ def test_show_grants_fallback_and_secrets_never_reach_results_or_logs(
         for text in texts:
             assert secret not in text
     assert "SQL check of" in caplog.text  # the check does log, without secrets
+
+
+# -- the provider's check, end to end against the TLS MariaDB -------------------------------
+
+
+def test_provider_refresh_verifies_the_sql_endpoint_with_the_configured_ca(
+    mariadb: MariaDB, emu: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``polardbReset:sqlCaBundle`` reaches the SQL login: verified TLS, drift recorded."""
+    import json
+
+    from pulumi.dynamic import ConfigureRequest
+    from pulumi.dynamic.config import Config
+
+    from pulumi_polardb_reset import PrivilegedAccountResetProvider, _fingerprint
+    from pulumi_polardb_reset import _props as p
+
+    password = "Adm1n!pass"  # the emulator's seed password of dbadmin
+    mariadb.admin(
+        ("CREATE OR REPLACE USER 'dbadmin'@'%%' IDENTIFIED BY %s", (password,)),
+        f"GRANT {ALL_DOCUMENTED} ON *.* TO 'dbadmin'@'%' WITH GRANT OPTION",
+    )
+    outputs = {
+        p.DB_CLUSTER_ID: "pc-mysql00000001",
+        p.ACCOUNT_NAME: "dbadmin",
+        p.TIMEOUT_SECONDS: 30,
+        p.PASSWORD_FINGERPRINT: _fingerprint.fingerprint(password),
+        p.CHECK_PRIVILEGES: True,
+        p.SQL_ENDPOINT: f"localhost:{mariadb.port}",  # the name the certificate carries
+        p.SQL_CHECK_PASSWORD: password,
+    }
+
+    def refresh(ca_file: str) -> dict[str, Any]:
+        config = {
+            "alicloud:accessKey": "LTAI5tEmulatorKey01",
+            "alicloud:secretKey": "emulator-secret-01",
+            "alicloud:region": "cn-hangzhou",
+            "alicloud:endpoints": json.dumps([{"polardb": emu.base_url}]),
+            "polardbReset:sqlCaBundle": ca_file,
+        }
+        provider = PrivilegedAccountResetProvider()
+        provider.configure(ConfigureRequest(Config(config, "polardb-reset")))
+        outs = provider.read("pc-mysql00000001:dbadmin", dict(outputs)).outs
+        assert outs is not None
+        return outs
+
+    caplog.set_level(logging.DEBUG)
+    outs = refresh(mariadb.ca_file)
+    assert (outs[p.PRIVILEGES_OK], outs[p.PASSWORD_OK]) == (True, True)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == []
+
+    mariadb.admin("REVOKE CREATE ROUTINE ON *.* FROM 'dbadmin'@'%'")
+    outs = refresh(mariadb.ca_file)
+    assert (outs[p.PRIVILEGES_OK], outs[p.MISSING_PRIVILEGES]) == (False, ["CREATE ROUTINE"])
+
+    caplog.clear()
+    outs = refresh(mariadb.wrong_ca_file)  # not verifiable: unknown, not drift
+    assert (outs[p.PRIVILEGES_OK], outs[p.PASSWORD_OK]) == (None, None)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert f"localhost:{mariadb.port}" in warning and "could not be verified" in warning
+    for secret in (password, _native_hash(password), _native_hash(password)[1:]):
+        assert secret not in caplog.text
