@@ -436,16 +436,17 @@ except ConfigurationError as exc:
     assert emu.requests() == []
 
 
-@pytest.fixture(scope="module")
-def tls_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    seed = write_seed(tmp_path_factory.mktemp("tls") / "seed.yaml")
+@pytest.fixture
+def tls_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
+    """A TLS emulator of this test's own: a new port, so the SDK's pool of verified
+    connections (per host and port) never carries over from another test, in any order."""
+    seed = write_seed(tmp_path / "seed.yaml")
     process = EmulatorProcess(seed, tls=True)
     yield process
     process.stop()
 
 
 def test_tls_without_the_ca_is_refused(tls_emulator: EmulatorProcess) -> None:
-    # Runs before the CA test: the SDK pools verified connections per host.
     prov = PrivilegedAccountResetProvider()
     prov.configure(ConfigureRequest(Config(stack_config(tls_emulator), "polardb-reset")))
     with pytest.raises(ResetError, match="could not be reached") as info:
