@@ -7,7 +7,11 @@ emulator's request log witnesses every API call the engine caused.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
+import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -341,3 +345,74 @@ def test_malformed_targets_name_entry_and_key(
     assert needle in output, output
     assert "Traceback" not in output
     assert emu.requests() == []
+
+
+def _processes_mentioning(needle: str) -> list[int]:
+    """PIDs whose command line contains ``needle`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if needle in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _kill_plugins_of(project_dir: Path) -> None:
+    """Kill the language host and provider a killed CLI left behind (they share its port)."""
+    ports = set()
+    for pid in _processes_mentioning(str(project_dir)):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ports.update(a.decode() for a in cmdline if a.startswith(b"127.0.0.1:"))
+    for port in ports:
+        for pid in _processes_mentioning(port):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_kill_9_mid_reset_then_documented_recovery(
+    emu: EmulatorProcess, project: MakeProject
+) -> None:
+    """`pulumi up` killed while ResetAccount runs: the README's recovery converges.
+
+    What a user sees and does: the next `pulumi up` refuses (the stack is locked);
+    `pulumi cancel`, `pulumi refresh --clear-pending-creates`, `pulumi up`: at most one
+    more ResetAccount, the resource in state, no pending operation left.
+    """
+    proj = project([TARGETS[0]])
+    proj.run("stack", "select", proj.stack_name)  # the stack exists before the kill
+    emu.hold_tasks()
+    killed = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive"],
+        cwd=proj.dir,
+        env=proj.environ(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        emu.wait_for(lambda: len(emu.resets()) == 1, timeout=300, what="the first ResetAccount")
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait()
+        _kill_plugins_of(proj.dir)
+    emu.release_tasks()  # the interrupted reset completes on the service side
+
+    assert_one_line_failure(proj.fail("up"), "the stack is currently locked")
+    proj.run("cancel", "--yes")
+    proj.refresh("--clear-pending-creates")
+    assert proj.up() == {"create": 1, "same": 1}
+    assert [c["status"] for c in emu.resets()] == [200, 200]  # at most one more
+    assert proj.export().get("pending_operations") in (None, [])
+    assert proj.outputs()["main"]["account_status"] == "Available"
+
+    emu.clear_requests()
+    assert proj.up() == {"same": 2}
+    assert emu.writes() == []
