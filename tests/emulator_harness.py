@@ -8,11 +8,14 @@ independent V3 signer for hand-crafted requests.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,6 +121,37 @@ def sign_v3(
     return out
 
 
+# --- an independent V1 (HMAC-SHA1 RPC) signer ------------------------------------------
+
+
+def v1_params(action: str, key_id: str = "", **params: str) -> dict[str, str]:
+    """The common V1 parameters (fresh nonce, current time) plus ``params``."""
+    return {
+        "Action": action,
+        "Version": API_VERSION,
+        "Format": "JSON",
+        "AccessKeyId": key_id or ACCESS_KEY_ID,
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "SignatureNonce": uuid.uuid4().hex,
+        "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **params,
+    }
+
+
+def sign_v1(secret: str, params: dict[str, str], method: str = "POST") -> str:
+    """The V1 ``Signature`` of ``params`` (every request parameter, query and form alike)."""
+    canonical = "&".join(f"{_pe(k)}={_pe(v)}" for k, v in sorted(params.items()))
+    to_sign = f"{method}&{_pe('/')}&{_pe(canonical)}"
+    digest = hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def form(params: dict[str, str]) -> bytes:
+    """``params`` as an ``application/x-www-form-urlencoded`` body."""
+    return "&".join(f"{_pe(k)}={_pe(v)}" for k, v in params.items()).encode()
+
+
 def raw_post(
     base_url: str, query: dict[str, str], headers: dict[str, str], body: bytes = b""
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -144,7 +178,10 @@ __all__ = [
     "EmulatorProcess",
     "EmulatorThread",
     "SdkClientFactory",
+    "form",
     "raw_post",
+    "sign_v1",
     "sign_v3",
+    "v1_params",
     "write_seed",
 ]

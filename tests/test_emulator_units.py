@@ -244,6 +244,17 @@ def test_v1_accepts_and_rejects() -> None:
     assert _code(lambda: v.verify(_v1_request(missing))) == "IncompleteSignature"
 
 
+def test_v1_signature_covers_the_form_body() -> None:
+    v = _verifier()
+    params = V1_BASE | {"SignatureNonce": "v1-form"}
+    signed = _v1_request(params | {"AccountName": "dbadmin"})
+    in_query = [(k, val) for k, val in signed.query if k != "AccountName"]
+    split = SignedRequest("POST", "/", in_query, {}, b"x", [("AccountName", "dbadmin")])
+    assert v.verify(split).scheme == "v1"
+    extra = SignedRequest("POST", "/", signed.query, {}, b"x", [("DBClusterId", "pc-other")])
+    assert _code(lambda: v.verify(extra)) == "SignatureDoesNotMatch"
+
+
 def test_unsigned_request_is_incomplete() -> None:
     assert _code(lambda: _verifier().verify(SignedRequest("POST", "/", [], {}))) == (
         "IncompleteSignature"

@@ -49,7 +49,9 @@ class SignedRequest:
     """The parts of an HTTP request that take part in signing.
 
     ``query`` is the *decoded* query string as ordered pairs; ``headers`` maps
-    lowercased header names to all their values.
+    lowercased header names to all their values; ``form`` holds the decoded
+    pairs of an ``application/x-www-form-urlencoded`` body (V3 covers them
+    through the body hash, V1 signs them like query parameters).
     """
 
     method: str
@@ -57,6 +59,12 @@ class SignedRequest:
     query: Sequence[tuple[str, str]]
     headers: Mapping[str, Sequence[str]]
     body: bytes = b""
+    form: Sequence[tuple[str, str]] = ()
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every request parameter: the query's, then the form body's."""
+        return [*self.query, *self.form]
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), if present."""
@@ -64,9 +72,9 @@ class SignedRequest:
         return values[0] if values else None
 
     def param(self, name: str) -> str | None:
-        """The last value of query parameter ``name``, if present."""
+        """The last value of request parameter ``name`` (query or form body), if present."""
         found = None
-        for key, value in self.query:
+        for key, value in self.pairs:
             if key == name:
                 found = value
         return found
@@ -313,8 +321,9 @@ class Verifier:
         key = self._key(request.param("AccessKeyId") or "")
         self._check_token(key, request.param("SecurityToken"))
         self._check_time(request.param("Timestamp") or "", "Timestamp")
-        params = list(request.query)
-        expected = signature_v1(key.secret, string_to_sign_v1(request.method, params))
+        # Every parameter the handler will read, query and form body alike: an
+        # unsigned body must not add to (or override) what was signed.
+        expected = signature_v1(key.secret, string_to_sign_v1(request.method, request.pairs))
         if not hmac.compare_digest(expected.encode(), (request.param("Signature") or "").encode()):
             raise auth_error("SignatureDoesNotMatch")
         self._check_nonce(key.id, request.param("SignatureNonce") or "")

@@ -56,12 +56,14 @@ async def read_call(request: web.Request) -> ApiCall:
     body = await request.read()
     query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
     headers = {name.lower(): request.headers.getall(name) for name in request.headers}
-    params = dict(query)
-    content_type = request.headers.get("content-type", "")
-    if body and content_type.startswith("application/x-www-form-urlencoded"):
-        # RPC parameters may also travel as a form body (signed via the body hash
-        # in V3, as extra parameters in V1).
-        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    form: list[tuple[str, str]] = []
+    if body and request.content_type == "application/x-www-form-urlencoded":
+        # RPC parameters may also travel as a form body: V3 signs it through the
+        # body hash, V1 as parameters; the verifier checks both before any use.
+        form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    signed = SignedRequest(request.method, request.path, query, headers, body, form)
+    # The handler reads exactly what the verifier checked.
+    params = dict(signed.pairs)
     authorization = request.headers.get("authorization", "")
     is_v3 = authorization.startswith("ACS3-")
     # V3 names the action in a header, V1 in the query; unsigned requests may
@@ -70,7 +72,7 @@ async def read_call(request: web.Request) -> ApiCall:
     source: Mapping[str, str] = request.headers if use_headers else params
     return ApiCall(
         request_id=str(uuid.uuid4()).upper(),
-        signed=SignedRequest(request.method, request.path, query, headers, body),
+        signed=signed,
         params=params,
         scheme="v3" if is_v3 else ("v1" if "Signature" in params else None),
         action=source.get("x-acs-action" if use_headers else "Action"),
