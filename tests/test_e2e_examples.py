@@ -5,6 +5,10 @@ The emulator's request log witnesses every API call the engine caused.
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -194,3 +198,74 @@ def test_pipeline_usage_errors(drift: PulumiProject) -> None:
     assert code == 2 and "run ID" in output and "Traceback" not in output
     code, output, _ = run_pipeline(drift, "--run-id", "x", "--work-dir", str(drift.root))
     assert code == 2 and "Pulumi.yaml" in output and "Traceback" not in output
+
+
+# --- drift-remediation: the README's permission-drift walkthrough, as a user runs it -----
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _readme_block(text: str, marker: str) -> str:
+    """The fenced bash block right after ``<!-- marker -->``."""
+    after = text.split(f"<!-- {marker} -->", 1)[1]
+    return after.split("```bash\n", 1)[1].split("\n```", 1)[0]
+
+
+def test_drift_walkthrough_runs_as_written(tmp_path: Path) -> None:
+    """Revoke a privilege with the admin SQL login, run the pipeline, see it fixed."""
+    if not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")):
+        reason = "mariadbd not found (PATH, /usr/sbin): the walkthrough needs MariaDB"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+    copy = tmp_path / "my-stack"  # outside the repository, as a user copies it
+    shutil.copytree(
+        EXAMPLES / "drift-remediation",
+        copy,
+        ignore=shutil.ignore_patterns("venv", "__pycache__", "Pulumi.*.yaml"),
+    )
+    # Its own port, so that it never meets another emulator on the README's 18080.
+    port = str(_free_port())
+    example_config = copy / "Pulumi.dev.yaml.example"
+    example_config.write_text(example_config.read_text().replace("18080", port))
+    script = _readme_block((copy / "README.md").read_text(), "drift-walkthrough")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "PULUMI_"))
+    }
+    env.update(
+        PATH=os.pathsep.join([pulumi_bin(), env["PATH"]]),
+        POLARDB_RESET_SRC=str(REPO),
+        PULUMI_HOME=str(tmp_path / "home"),
+        PULUMI_BACKEND_URL=f"file://{tmp_path / 'state'}",
+        PULUMI_CONFIG_PASSPHRASE="examples-passphrase",
+        PULUMI_SKIP_UPDATE_CHECK="true",
+        NO_COLOR="1",
+    )
+    (tmp_path / "state").mkdir()
+    seed = EXAMPLES / "emulator-seed.yaml"
+    with EmulatorProcess(seed, backend="mariadb", extra_args=("--port", port)) as emu:
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script.replace("18080", port)],
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        calls = emu.resets()
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    # The first up resets both (in either order), then orders twice: revoke, password.
+    names = [c["params"]["AccountName"] for c in calls]
+    assert sorted(names[:2]) == ["dbadmin", "polar_super"] and names[2:] == ["dbadmin"] * 2
+    assert [c["status"] for c in calls] == [200] * 4, output
+    assert "privileges(RELOAD)  reset" in output, output
+    assert "1 to update" in output and "password drift" in output, output
+    assert "Traceback" not in output and "error:" not in output, output

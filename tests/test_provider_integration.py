@@ -319,6 +319,34 @@ def test_read_reports_drift_and_disappearance(emu: EmulatorProcess, provider: Ma
     assert prov.read(f"pc-deleted00001:{ACCOUNT}", gone).id == ""
 
 
+def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The provider's warnings (outside the provider host they go to its log)."""
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_privilege_check_without_a_sql_server_is_a_warning_not_drift(
+    emu: EmulatorProcess, provider: MakeProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The memory backend's endpoints never connect: create and refresh warn and succeed."""
+    prov = provider()
+    outs = prov.create(inputs(account_password=NEW_PASSWORD)).outs or {}
+    assert outs[p.PRIVILEGES_OK] is None and outs[p.PRIVILEGES_CHECKED_AT]
+    assert [r["action"] for r in emu.requests()][-1] == "DescribeDBClusterEndpoints"
+    # (plus, once per process, the warning that this endpoint is not verified TLS)
+    (warning,) = [w for w in warnings_in(caplog) if "not checked" in w]
+    assert f"{CLUSTER}.emulator.invalid:3306" in warning and "not drift" in warning
+
+    emu.clear_requests()
+    caplog.clear()
+    emu.add_fault(action="DescribeDBClusterEndpoints", kind="error", code="Forbidden.RAM")
+    read = prov.read(f"{CLUSTER}:{ACCOUNT}", {**outs, "__provider": "blob"}).outs or {}
+    assert read[p.PRIVILEGES_OK] is None and read[p.ACCOUNT_STATUS] == "Available"
+    (warning,) = warnings_in(caplog)
+    assert "could not be looked up" in warning and "polardb:DescribeDBClusterEndpoints" in warning
+    assert emu.writes() == []
+    assert NEW_PASSWORD not in caplog.text
+
+
 def test_delete_makes_no_api_call(emu: EmulatorProcess, provider: MakeProvider) -> None:
     prov = provider()
     outs = prov.create(inputs()).outs or {}
