@@ -6,18 +6,78 @@ finding it covers is in its name and docstring.
 
 from __future__ import annotations
 
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
 from emulator_harness import (
+    ACCESS_KEY_ID,
     ACCESS_KEY_SECRET,
+    API_VERSION,
     EmulatorProcess,
     form,
     raw_post,
     sign_v1,
+    sign_v3,
     v1_params,
 )
 
 MYSQL = "pc-mysql00000001"
 MYSQL2 = "pc-mysql00000002"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
+JSON = {"content-type": "application/json"}
+
+
+def http(
+    url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request with urllib; status, headers and body whatever the status."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def raw_exchange(endpoint: str, data: bytes, timeout: float = 10) -> bytes:
+    """Send raw bytes on a new connection; everything the server answers until it closes."""
+    host, port = endpoint.rsplit(":", 1)
+    chunks = []
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (ConnectionResetError, TimeoutError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def signed_v3(emu: EmulatorProcess, action: str, query: dict[str, str]) -> tuple[int, Any]:
+    """A hand-signed V3 request; its status and JSON answer."""
+    headers = sign_v3(
+        ACCESS_KEY_SECRET,
+        ACCESS_KEY_ID,
+        query,
+        {
+            "host": emu.endpoint,
+            "x-acs-action": action,
+            "x-acs-version": API_VERSION,
+            "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "x-acs-signature-nonce": f"hardening-{time.monotonic_ns()}",
+        },
+    )
+    status, answer, _ = raw_post(emu.base_url, query, headers)
+    return status, answer
 
 
 # --- finding 1: V1 signatures cover every parameter, query and form body ---------------
@@ -63,3 +123,119 @@ def test_f1_v1_parameters_signed_in_the_form_body_are_accepted(emu: EmulatorProc
     [entry] = emu.requests("ResetAccount")
     assert entry["params"]["DBClusterId"] == MYSQL2
     assert entry["params"]["AccountPassword"] == "***REDACTED***"
+
+
+# --- finding 3: no request content on stderr, and no echo of the request line -----------
+
+MALFORMED = [
+    # a raw non-ASCII byte in the request line
+    b"POST /?Action=ResetAccount&AccountPassword=Raw!Secret1\xff HTTP/1.1\r\nHost: x\r\n\r\n",
+    # a raw space in the request target
+    b"POST /?Action=ResetAccount&AccountPassword=Raw!Secret2 x HTTP/1.1\r\nHost: x\r\n\r\n",
+    # a request line over 8,190 bytes
+    b"POST /?AccountPassword=Raw!Secret3&pad=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    # a header line over 8,190 bytes
+    b"POST / HTTP/1.1\r\nHost: x\r\nX-Pass: Raw!Secret4" + b"b" * 9000 + b"\r\n\r\n",
+]
+
+
+@pytest.mark.parametrize("quiet", [True, False], ids=["quiet", "verbose"])
+def test_f3_malformed_requests_leave_no_password_on_stderr_or_in_the_answer(
+    seed_file: Path, quiet: bool
+) -> None:
+    """aiohttp used to log the whole request line (even with --quiet) and echo it in a
+    plain-text 400."""
+    process = EmulatorProcess(seed_file, quiet=quiet)
+    try:
+        for data in MALFORMED:
+            answer = raw_exchange(process.endpoint, data)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.split(b" ")[1] == b"400", head
+            assert b"application/json" in head
+            document = json.loads(body)
+            assert document["Code"] == "MalformedRequest" and document["RequestId"]
+            assert b"Raw!Secret" not in answer
+    finally:
+        process.stop()
+    stderr = process.stderr_text()
+    assert "Raw!Secret" not in stderr and "Traceback" not in stderr
+    assert ("HTTP 400" in stderr) is not quiet
+
+
+# --- finding 7: numbers, framework errors and log lines ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "query", "code"),
+    [
+        ("DescribeAccounts", {"DBClusterId": MYSQL, "PageNumber": "\u00b2"}, "InvalidPageNumber"),
+        ("DescribeAccounts", {"DBClusterId": MYSQL, "PageSize": "9" * 4301}, "InvalidPageSize"),
+        ("DescribeAccounts", {"DBClusterId": MYSQL, "PageSize": "+30"}, "InvalidPageSize"),
+        ("DescribeAccounts", {"DBClusterId": MYSQL, "PageNumber": "-1"}, "InvalidPageNumber"),
+        ("DescribeAccounts", {"DBClusterId": MYSQL, "PageNumber": " 1"}, "InvalidPageNumber"),
+        ("DescribeAccounts", {"DBClusterId": MYSQL, "PageNumber": "0"}, "InvalidPageNumber"),
+        (
+            "DescribeDBClusters",
+            {"RegionId": "cn-hangzhou", "PageNumber": "99999999999"},
+            "InvalidPageNumber",
+        ),
+        (
+            "DescribeDBClusters",
+            {"RegionId": "cn-hangzhou", "PageSize": "\u0661\u0660"},
+            "InvalidPageSize",
+        ),
+    ],
+)
+def test_f7_numbers_are_ascii_digits_in_range_or_a_json_400(
+    emu: EmulatorProcess, action: str, query: dict[str, str], code: str
+) -> None:
+    """'\u00b2' (isdigit) and 4,301 digits (int() refuses them) used to be plain-text 500s."""
+    status, answer = signed_v3(emu, action, query)
+    assert (status, answer["Code"]) == (400, f"{code}.Malformed")
+    assert "must be an integer from 1 to" in answer["Message"]
+
+
+def test_f7_admin_bodies_nested_too_deeply_or_with_huge_numbers_are_400(
+    emu: EmulatorProcess,
+) -> None:
+    """100,000 '[' used to be a 500 (RecursionError)."""
+    for body in (b"[" * 100_000, b'{"action": "*", "kind": "drop", "count": ' + b"9" * 4301 + b"}"):
+        status, _, answer = http(emu.admin_url + "/faults", "POST", body, JSON)
+        assert status == 400
+        assert json.loads(answer)["error"].startswith("body must be valid JSON")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("GET", "/", None, 405, "UnsupportedHTTPMethod"),
+        ("POST", "/nope", b"", 404, "InvalidAction.NotFound"),
+        ("POST", "/", b"x" * (300 * 1024), 413, "RequestEntityTooLarge"),
+        ("GET", "/_emulator/nope", None, 404, None),
+        ("DELETE", "/_emulator/state", None, 405, None),
+        ("POST", "/_emulator/faults", b"x" * (300 * 1024), 413, None),
+    ],
+)
+def test_f7_framework_errors_have_the_documented_json_shape(
+    emu: EmulatorProcess, method: str, path: str, body: bytes | None, status: int, code: str | None
+) -> None:
+    """aiohttp's own 404/405/413 used to be plain text."""
+    got, headers, answer = http(emu.base_url + path, method, body, JSON if body else None)
+    assert got == status
+    assert headers["Content-Type"].startswith("application/json")
+    document = json.loads(answer)
+    if code is None:  # the admin API's shape
+        assert set(document) == {"error"}
+    else:
+        assert set(document) == {"RequestId", "Code", "Message"} and document["Code"] == code
+
+
+def test_f7_control_characters_never_reach_a_log_line(emu: EmulatorProcess) -> None:
+    """Action=Nope%0Apolardb-emulator: ResetAccount 200 FORGED used to write a forged line."""
+    forged = "Nope\npolardb-emulator: ResetAccount 200 FORGED"
+    status, answer, _ = raw_post(emu.base_url, {"Action": forged, "Version": API_VERSION}, {})
+    assert (status, answer["Code"]) == (404, "InvalidAction.NotFound")
+    emu.wait_for(lambda: "FORGED" in emu.stderr_text(), timeout=10, what="the log line")
+    lines = emu.stderr_text().splitlines()
+    assert not any(line.startswith("polardb-emulator: ResetAccount 200 FORGED") for line in lines)
+    assert any("Nope\\x0apolardb-emulator: ResetAccount 200 FORGED" in line for line in lines)

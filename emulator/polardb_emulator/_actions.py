@@ -6,6 +6,7 @@ field names as the SDK models parse them) and the domain :class:`Model`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,22 +29,36 @@ def _required(params: Params, name: str) -> str:
     return value
 
 
+#: An integer parameter: ASCII digits only, at most 10 (str.isdigit() also takes
+#: '²' and int() refuses more than 4,300 digits: both used to be 500s).
+_INTEGER = re.compile(r"[0-9]{1,10}")
+MAX_PAGE_NUMBER = 2**31 - 1
+
+
+def _integer(params: Params, name: str, default: int, low: int, high: int, code: str) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    value = int(raw) if _INTEGER.fullmatch(raw) else None
+    if value is None or not low <= value <= high:
+        raise api_error(
+            code,
+            f"The specified parameter {name} is not valid: it must be an integer from "
+            f"{low} to {high}.",
+        )
+    return value
+
+
 def _page(params: Params, allowed: tuple[int, ...] | None) -> tuple[int, int]:
-    raw_number = params.get("PageNumber", "1")
-    if not raw_number.isdigit() or int(raw_number) < 1:
-        raise api_error("InvalidPageNumber.Malformed")
-    raw_size = params.get("PageSize", "30")
-    if not raw_size.isdigit():
-        raise api_error("InvalidPageSize.Malformed")
-    size = int(raw_size)
-    if (allowed is not None and size not in allowed) or not 1 <= size <= 100:
+    number = _integer(params, "PageNumber", 1, 1, MAX_PAGE_NUMBER, "InvalidPageNumber.Malformed")
+    size = _integer(params, "PageSize", 30, 1, 100, "InvalidPageSize.Malformed")
+    if allowed is not None and size not in allowed:
+        choices = ", ".join(map(str, allowed))
         raise api_error(
             "InvalidPageSize.Malformed",
-            "The specified parameter PageSize is not valid: it must be 30, 50 or 100."
-            if allowed
-            else "The specified parameter PageSize is not valid: it must be 1 to 100.",
+            f"The specified parameter PageSize is not valid: it must be one of {choices}.",
         )
-    return int(raw_number), size
+    return number, size
 
 
 def reset_account(model: Model, params: Params, request_id: str) -> dict[str, Any]:

@@ -14,12 +14,13 @@ from typing import Any
 from aiohttp import web
 
 from ._backend import BackendError, StartupFailedError
-from ._emulator import EMULATOR_KEY, Emulator
+from ._emulator import ADMIN_PREFIX, EMULATOR_KEY, Emulator
 from ._exceptions import ApiError
+from ._http import read_body
 from ._seed import SeedError, parse_cluster
 from ._views import account_view
 
-ADMIN_PREFIX = "/_emulator"
+__all__ = ["ADMIN_PREFIX", "admin_guard", "is_loopback", "routes"]
 
 routes = web.RouteTableDef()
 
@@ -45,10 +46,13 @@ def admin_error(status: int, message: str, code: str | None = None) -> web.Respo
 async def _json_body(request: web.Request) -> Any:
     if not request.can_read_body:
         return {}
+    body = await read_body(request)
     try:
-        return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ValueError("body must be valid JSON") from None
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("body must be valid JSON: it is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a 4,301-digit number
+        raise ValueError(f"body must be valid JSON: {type(exc).__name__}") from None
 
 
 def _changes(body: object, allowed: set[str]) -> dict[str, Any]:

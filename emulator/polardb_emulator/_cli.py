@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import _logs
 from ._runner import ServeOptions, StartupError, prepare, ready_info
 from ._server import serve
 
@@ -70,11 +70,7 @@ def _set_signals(handler: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``polardb-emulator`` console script."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="polardb-emulator: %(message)s",
-        stream=sys.stderr,
-    )
+    _logs.configure(quiet=args.quiet)
     options = ServeOptions(
         seed_path=args.seed,
         state_path=args.state,

@@ -28,6 +28,9 @@ from ._views import state_view
 log = logging.getLogger("polardb_emulator")
 _T = TypeVar("_T")
 
+#: Where the admin API lives.
+ADMIN_PREFIX = "/_emulator"
+
 
 class Emulator:
     """The running emulator: model, verifier, request log, faults and persistence.

@@ -104,6 +104,11 @@ CATALOG: Final[dict[str, tuple[int, str]]] = {
         400,
         "The specified SecurityToken mismatch with the AccessKey.",
     ),
+    # --- HTTP-level errors (emulator choices: the reference documents none) --
+    "MalformedRequest": (400, "The request is not valid HTTP (request line, headers or body)."),
+    "UnsupportedHTTPMethod": (405, "The HTTP method is not supported: the API takes POST /."),
+    "RequestTimeout": (408, "The request was not received in time."),
+    "RequestEntityTooLarge": (413, "The request is too large."),
     # --- service-wide ------------------------------------------------------
     "Throttling.User": (400, "Request was denied due to user flow control."),
     "ServiceUnavailable": (503, "The request has failed due to a temporary failure of the server."),

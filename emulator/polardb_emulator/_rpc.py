@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +22,14 @@ from ._auth import SignedRequest
 from ._emulator import EMULATOR_KEY, Emulator
 from ._exceptions import ApiError, AuthError, api_error, missing_parameter
 from ._faults import Fault
+from ._http import new_request_id, read_body
+from ._logs import escape
 from ._requestlog import redact
 
 log = logging.getLogger("polardb_emulator")
+#: Most parameters a request may carry (query and form body together); the
+#: API's actions take at most a dozen.
+MAX_PARAMS = 256
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class ApiCall:
     action: str | None
     version: str | None
     access_key_id: str | None
+    #: Why the parameters cannot be used (answered before anything else), if so.
+    problem: ApiError | None = None
 
     def log_entry(self) -> dict[str, Any]:
         """The request-log fields known before the request is handled."""
@@ -53,14 +59,19 @@ class ApiCall:
 
 async def read_call(request: web.Request) -> ApiCall:
     """Parse an HTTP request into an :class:`ApiCall` (no authentication yet)."""
-    body = await request.read()
-    query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
+    body = await read_body(request)
     headers = {name.lower(): request.headers.getall(name) for name in request.headers}
+    query: list[tuple[str, str]] = []
     form: list[tuple[str, str]] = []
-    if body and request.content_type == "application/x-www-form-urlencoded":
-        # RPC parameters may also travel as a form body: V3 signs it through the
-        # body hash, V1 as parameters; the verifier checks both before any use.
-        form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    problem = None
+    try:
+        query = _pairs(request.rel_url.raw_query_string)
+        if body and request.content_type == "application/x-www-form-urlencoded":
+            # RPC parameters may also travel as a form body: V3 signs it through the
+            # body hash, V1 as parameters; the verifier checks both before any use.
+            form = _pairs(body.decode("utf-8", "replace"), MAX_PARAMS - len(query))
+    except ValueError:
+        problem = api_error("InvalidParameter", f"A request takes at most {MAX_PARAMS} parameters.")
     signed = SignedRequest(request.method, request.path, query, headers, body, form)
     # The handler reads exactly what the verifier checked.
     params = dict(signed.pairs)
@@ -71,7 +82,7 @@ async def read_call(request: web.Request) -> ApiCall:
     use_headers = is_v3 or "Action" not in params
     source: Mapping[str, str] = request.headers if use_headers else params
     return ApiCall(
-        request_id=str(uuid.uuid4()).upper(),
+        request_id=new_request_id(),
         signed=signed,
         params=params,
         scheme="v3" if is_v3 else ("v1" if "Signature" in params else None),
@@ -82,11 +93,20 @@ async def read_call(request: web.Request) -> ApiCall:
             if is_v3
             else params.get("AccessKeyId")
         ),
+        problem=problem,
     )
+
+
+def _pairs(text: str, limit: int = MAX_PARAMS) -> list[tuple[str, str]]:
+    # max_num_fields counts the separators first: a body of 100,000 keys is
+    # refused before any of them is decoded.
+    return parse_qsl(text, keep_blank_values=True, max_num_fields=max(limit, 1))
 
 
 def find_handler(call: ApiCall) -> _actions.Handler:
     """The action's handler, or the gateway's error for a missing/unknown action or version."""
+    if call.problem is not None:
+        raise call.problem
     if not call.action:
         raise missing_parameter("Action")
     if call.version != _actions.API_VERSION:
@@ -161,16 +181,16 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         document = await emulator.run(_call_action, emulator, handler, call)
     except _DroppedError:
         emulator.requests.record(**entry, status=0, code="Fault.ConnectionDropped")
-        log.info("%s dropped (fault)", call.action)
+        log.info("%s dropped (fault)", escape(call.action))
         # The transport is already aborted: this response is never sent.
         return web.Response(status=500)
     except ApiError as error:
         emulator.requests.record(**entry, status=error.status, code=error.code)
         auth = " (auth)" if isinstance(error, AuthError) else ""
-        log.info("%s %s %s%s", call.action, error.status, error.code, auth)
+        log.info("%s %s %s%s", escape(call.action), error.status, escape(error.code), auth)
         return error_response(error, call.request_id)
     emulator.requests.record(**entry, status=200, code=None)
-    log.info("%s 200", call.action)
+    log.info("%s 200", escape(call.action))
     response_id = document.pop("RequestId", call.request_id)
     return web.json_response(
         {"RequestId": response_id, **document}, headers={"x-acs-request-id": response_id}

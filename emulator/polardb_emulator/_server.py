@@ -2,7 +2,8 @@
 
 The pieces live in their own modules: ``_emulator`` (the facade over model,
 verifier, request log, faults and persistence), ``_rpc`` (the signed API
-endpoint), ``_admin`` (the admin API), ``_faults`` and ``_requestlog``.
+endpoint), ``_admin`` (the admin API), ``_http`` (listening sockets,
+connection handling, HTTP-level errors), ``_faults`` and ``_requestlog``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from ._admin import admin_guard, routes
 from ._emulator import EMULATOR_KEY, Emulator
+from ._http import MAX_BODY, Listener, json_errors
 from ._rpc import handle_api
 
 __all__ = ["EMULATOR_KEY", "Emulator", "build_app", "serve", "start_site"]
@@ -24,7 +26,7 @@ __all__ = ["EMULATOR_KEY", "Emulator", "build_app", "serve", "start_site"]
 
 def build_app(emulator: Emulator) -> web.Application:
     """The aiohttp application serving ``emulator``."""
-    app = web.Application(middlewares=[admin_guard], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[json_errors, admin_guard], client_max_size=MAX_BODY)
     app[EMULATOR_KEY] = emulator
     app.add_routes(routes)
     app.router.add_post("/", handle_api)
@@ -46,20 +48,9 @@ async def start_site(
     host: str,
     port: int,
     ssl_context: ssl.SSLContext | None,
-) -> tuple[web.AppRunner, int]:
-    """Start serving ``emulator``; return the runner (to clean up) and the bound port."""
-    # access_log=None: aiohttp's access log would print query strings, which
-    # carry passwords.
-    runner = web.AppRunner(build_app(emulator), access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
-        await site.start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    bound_port = int(runner.addresses[0][1])
-    return runner, bound_port
+) -> Listener:
+    """Start serving ``emulator`` on ``host:port``; :meth:`Listener.close` stops it."""
+    return await Listener.start(build_app(emulator), host=host, port=port, ssl_context=ssl_context)
 
 
 async def serve(
@@ -72,14 +63,14 @@ async def serve(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Serve until ``stop`` is set (default: until SIGTERM/SIGINT); ``on_ready(port)`` once listening."""
-    runner, bound_port = await start_site(emulator, host=host, port=port, ssl_context=ssl_context)
+    listener = await start_site(emulator, host=host, port=port, ssl_context=ssl_context)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    on_ready(bound_port)
+    on_ready(int(listener.addresses[0][1]))
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()
+        await listener.close()
