@@ -262,6 +262,9 @@ def test_warnings_say_what_happened() -> None:
     assert "password drift" in str(_check.warning_for(REFUSED, managed, **where))
     assert "check_password was refused" in str(_check.warning_for(REFUSED, given, **where))
     skipped = _check.plan_from_outputs(OLD_STATE)
+    assert "not stored in its state" in str(_check.warning_for(None, skipped, **where))
+    unmanaged = {**CHECKED, p.SQL_CHECK_PASSWORD: None}
+    skipped = _check.plan_from_outputs(unmanaged)
     assert "no password to log in with" in str(_check.warning_for(None, skipped, **where))
     lookup = _check.warning_for(
         None, managed, cause="its SQL endpoint could not be looked up", **where
@@ -503,7 +506,7 @@ def test_read_uses_the_endpoint_override_and_skips_without_login(
     outs = read(provider, dict(OLD_STATE))
     assert all(outs[k] is None for k in p.CHECK_RESULT_OUTPUTS)
     assert len(calls.logins) == 1  # no login without a password
-    assert any("no password to log in with" in w for w in warnings_of(caplog))
+    assert any("not stored in its state" in w for w in warnings_of(caplog))
 
     caplog.clear()
     outs = read(provider, {**CHECKED, p.CHECK_PRIVILEGES: False})
@@ -611,12 +614,17 @@ def test_cleartext_warning_once_per_non_loopback_endpoint(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(_check, "_warned_cleartext", set())
-    _check._warn_cleartext_once("127.0.0.1", 3306, None)  # loopback: never leaves the machine
-    _check._warn_cleartext_once("10.0.0.5", 3306, "/etc/polardb-ca.pem")  # verified TLS
+    clear = result(transport="cleartext")
+    _check._warn_cleartext_once("127.0.0.1", 3306, None, clear)  # never leaves the machine
+    _check._warn_cleartext_once("10.0.0.5", 3306, "/etc/polardb-ca.pem", clear)  # verified
+    _check._warn_cleartext_once("10.0.0.9", 3306, None, UNREACHABLE)  # nothing was sent
     assert warnings_of(caplog) == []
     for _ in range(3):
-        _check._warn_cleartext_once("10.0.0.5", 3306, None)
-    _check._warn_cleartext_once("pc-x.rwlb.rds.aliyuncs.com", 3306, None)
-    first, second = warnings_of(caplog)
-    assert "10.0.0.5:3306" in first and "polardbReset:sqlCaBundle" in first
-    assert "pc-x.rwlb.rds.aliyuncs.com:3306" in second
+        _check._warn_cleartext_once("10.0.0.5", 3306, None, clear)
+    unverified = result(transport="unverified-tls")
+    _check._warn_cleartext_once("pc-x.rwlb.rds.aliyuncs.com", 3306, None, unverified)
+    _check._warn_cleartext_once("10.0.0.7", 3306, None, REFUSED)  # a login was attempted
+    first, second, third = warnings_of(caplog)
+    assert "10.0.0.5:3306 in cleartext" in first and "polardbReset:sqlCaBundle" in first
+    assert "pc-x.rwlb.rds.aliyuncs.com:3306 over an encrypted but unverified" in second
+    assert "10.0.0.7:3306 without verified TLS" in third

@@ -332,7 +332,6 @@ def test_privilege_check_without_a_sql_server_is_a_warning_not_drift(
     outs = prov.create(inputs(account_password=NEW_PASSWORD)).outs or {}
     assert outs[p.PRIVILEGES_OK] is None and outs[p.PRIVILEGES_CHECKED_AT]
     assert [r["action"] for r in emu.requests()][-1] == "DescribeDBClusterEndpoints"
-    # (plus, once per process, the warning that this endpoint is not verified TLS)
     (warning,) = [w for w in warnings_in(caplog) if "not checked" in w]
     assert f"{CLUSTER}.emulator.invalid:3306" in warning and "not drift" in warning
 

@@ -74,6 +74,12 @@ _SKIPPED_WITHOUT_LOGIN: Final = (
 )
 
 
+_SKIPPED_NOT_STORED: Final = (
+    "the password this resource set is not stored in its state (written before the privilege "
+    "check existed); it is from the next reset on, or set check_password"
+)
+
+
 def plan_from_outputs(outputs: Mapping[str, Any]) -> CheckPlan:
     """The check a refresh makes, from the resource's outputs alone (pure)."""
     if not _enabled(outputs.get(p.CHECK_PRIVILEGES)):
@@ -81,7 +87,10 @@ def plan_from_outputs(outputs: Mapping[str, Any]) -> CheckPlan:
     password = p.plain(outputs.get(p.SQL_CHECK_PASSWORD))
     endpoint = _endpoint(outputs.get(p.SQL_ENDPOINT))
     if not password:
-        return CheckPlan(enabled=True, sql_endpoint=endpoint, skip_reason=_SKIPPED_WITHOUT_LOGIN)
+        # A fingerprint without a stored login: a state from before the check.
+        legacy = p.CHECK_PRIVILEGES not in outputs and outputs.get(p.PASSWORD_FINGERPRINT)
+        reason = _SKIPPED_NOT_STORED if legacy else _SKIPPED_WITHOUT_LOGIN
+        return CheckPlan(enabled=True, sql_endpoint=endpoint, skip_reason=reason)
     managed = _fingerprint.matches(password, p.plain(outputs.get(p.PASSWORD_FINGERPRINT)))
     return CheckPlan(True, password, managed, endpoint)
 
@@ -215,19 +224,30 @@ def drift_error(
     return None
 
 
-def _warn_cleartext_once(host: str, port: int, ca_bundle: str | None) -> None:
+def _warn_cleartext_once(
+    host: str, port: int, ca_bundle: str | None, result: SqlCheckResult
+) -> None:
+    """Warn once per endpoint when a login went to another machine without verified TLS."""
     if ca_bundle or is_loopback_host(host):
         return
+    if result.transport is None and result.password_ok is None:
+        return  # nothing reached a server (unreachable, refused before the login)
     endpoint = format_endpoint(host, port)
     with _warned_lock:
         if endpoint in _warned_cleartext:
             return
         _warned_cleartext.add(endpoint)
+    how = (
+        "over an encrypted but unverified TLS session"
+        if result.transport == "unverified-tls"
+        else "in cleartext (the server offered no TLS)"
+        if result.transport == "cleartext"
+        else "without verified TLS"
+    )
     _host.warn(
-        f"the privilege check logs in to {endpoint} without a CA bundle: the session is not "
-        "verified and, when the server offers no TLS, the login and the grants travel in "
-        "cleartext. Set config polardbReset:sqlCaBundle (or POLARDB_RESET_SQL_CA_BUNDLE) to "
-        "PolarDB's SSL CA certificate."
+        f"the privilege check logged in to {endpoint} {how}: the login and the grants can be "
+        "read or altered on the way. Set config polardbReset:sqlCaBundle (or "
+        "POLARDB_RESET_SQL_CA_BUNDLE) to PolarDB's SSL CA certificate to require verified TLS."
     )
 
 
@@ -250,7 +270,6 @@ def perform(
                 f"its SQL endpoint could not be looked up ({exc}); set sql_endpoint, or grant "
                 "polardb:DescribeDBClusterEndpoints"
             )
-    _warn_cleartext_once(host, port, ca_bundle)
     remaining = resetter.deadline.remaining()
     result = check_account(
         host,
@@ -263,4 +282,5 @@ def perform(
         # Within the operation's deadline, but never too short to log in at all.
         deadline=min(CHECK_DEADLINE_SECONDS, max(remaining, CONNECT_TIMEOUT_SECONDS)),
     )
+    _warn_cleartext_once(host, port, ca_bundle, result)
     return result, None
