@@ -131,7 +131,11 @@ class PrivilegedAccountResetProvider(ResourceProvider):
 
     @_reported
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Refresh live status, type and lock state; a blank ID when cluster or account is gone."""
+        """Refresh status, type, lock state and the SQL check; a blank ID when the account is gone.
+
+        The check's outcome is recorded (drift makes the next diff an update); one that
+        cannot tell (unreachable, timeout) records null and warns, and the refresh succeeds.
+        """
         inputs = {k: p.plain(v) for k, v in props.items() if not k.startswith("__")}
         cluster, account = _target_names(inputs, id_)
         settings = _resolve(inputs)
