@@ -6,6 +6,7 @@ finding it covers is in its name and docstring.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -33,7 +34,7 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 JSON = {"content-type": "application/json"}
 
 
-def http(
+def http_call(
     url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], bytes]:
     """One HTTP request with urllib; status, headers and body whatever the status."""
@@ -200,7 +201,7 @@ def test_f7_admin_bodies_nested_too_deeply_or_with_huge_numbers_are_400(
 ) -> None:
     """100,000 '[' used to be a 500 (RecursionError)."""
     for body in (b"[" * 100_000, b'{"action": "*", "kind": "drop", "count": ' + b"9" * 4301 + b"}"):
-        status, _, answer = http(emu.admin_url + "/faults", "POST", body, JSON)
+        status, _, answer = http_call(emu.admin_url + "/faults", "POST", body, JSON)
         assert status == 400
         assert json.loads(answer)["error"].startswith("body must be valid JSON")
 
@@ -220,7 +221,7 @@ def test_f7_framework_errors_have_the_documented_json_shape(
     emu: EmulatorProcess, method: str, path: str, body: bytes | None, status: int, code: str | None
 ) -> None:
     """aiohttp's own 404/405/413 used to be plain text."""
-    got, headers, answer = http(emu.base_url + path, method, body, JSON if body else None)
+    got, headers, answer = http_call(emu.base_url + path, method, body, JSON if body else None)
     assert got == status
     assert headers["Content-Type"].startswith("application/json")
     document = json.loads(answer)
@@ -239,3 +240,65 @@ def test_f7_control_characters_never_reach_a_log_line(emu: EmulatorProcess) -> N
     lines = emu.stderr_text().splitlines()
     assert not any(line.startswith("polardb-emulator: ResetAccount 200 FORGED") for line in lines)
     assert any("Nope\\x0apolardb-emulator: ResetAccount 200 FORGED" in line for line in lines)
+
+
+# --- finding 2: unsigned requests cannot grow the emulator's memory -------------------------
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def _flood(endpoint: str, bodies: list[bytes]) -> dict[int, int]:
+    host, port = endpoint.rsplit(":", 1)
+    statuses: dict[int, int] = {}
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    query = f"/?Action=ResetAccount&Version={API_VERSION}&DBClusterId={MYSQL}"
+    for body in bodies:
+        conn.request("POST", query, body=body, headers=FORM)
+        response = conn.getresponse()
+        response.read()
+        statuses[response.status] = statuses.get(response.status, 0) + 1
+        if response.will_close:
+            conn.close()
+            conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    conn.close()
+    return statuses
+
+
+def test_f2_a_thousand_hostile_requests_leave_memory_and_the_log_bounded(
+    seed_file: Path,
+) -> None:
+    """1,000 unsigned requests with ~62 KiB of distinct parameters each (and 10 with 10,000
+    keys) used to be logged whole: memory grew by their size and GET /requests with it."""
+    value = "v" * 240
+    wide = [
+        "&".join(f"k{i}_{n}={value}" for n in range(250)).encode() + b"&AccountPassword=H0stile!"
+        for i in range(1000)
+    ]
+    many_keys = ["&".join(f"x{i}_{n}=1" for n in range(10_000)).encode() for i in range(10)]
+    process = EmulatorProcess(seed_file, quiet=True)
+    try:
+        assert process.pid is not None
+        before = _rss_mb(process.pid)
+        statuses = _flood(process.endpoint, wide + many_keys)
+        after = _rss_mb(process.pid)
+        started = time.monotonic()
+        status, _, listing = http_call(process.admin_url + "/requests")
+        listing_seconds = time.monotonic() - started
+    finally:
+        process.stop()
+    print(f"RSS {before:.1f} MB -> {after:.1f} MB; GET /requests {len(listing)} B")
+    assert statuses == {400: 1010}
+    assert after - before < 30, (before, after)
+    entries = json.loads(listing)["requests"]
+    assert status == 200 and len(entries) == 1010 and len(listing) < 4 * 1024 * 1024
+    assert listing_seconds < 5
+    first = entries[0]
+    assert first["code"] == "IncompleteSignature" and first["params_truncated"] is True
+    assert len(first["params"]) <= 16 and all(len(v) <= 67 for v in first["params"].values())
+    assert entries[-1]["code"] == "InvalidParameter"
+    assert "H0stile!" not in listing.decode()

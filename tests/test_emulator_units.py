@@ -28,7 +28,7 @@ from polardb_emulator._faults import parse_fault
 from polardb_emulator._models import TRANSITIONAL_STATUS, InMemoryAccountBackend
 from polardb_emulator._passwords import hash_password, verify_password
 from polardb_emulator._policy import account_name_problem, password_problem
-from polardb_emulator._requestlog import redact
+from polardb_emulator._requestlog import RequestLog, redact
 from polardb_emulator._seed import AccessKey, load_seed
 from polardb_emulator._state import StateError
 
@@ -592,6 +592,24 @@ def test_redaction_and_loopback() -> None:
     }
     assert is_loopback("127.0.0.1") and is_loopback("::1")
     assert not is_loopback("10.0.0.2") and not is_loopback(None) and not is_loopback("junk")
+
+
+def test_request_log_is_bounded_in_entries_bytes_and_parameters() -> None:
+    log = RequestLog(lambda: NOW, max_entries=5, max_bytes=4000)
+    wide = {f"k{n}": "v" * 5000 for n in range(100)} | {"AccountPassword": "x"}
+    log.record(action="A" * 500, params=wide, authenticated=False, status=400)
+    [entry] = log.entries()
+    assert len(entry["action"]) == 67 and entry["params_truncated"] is True
+    assert len(entry["params"]) == 16 and all(len(v) == 67 for v in entry["params"].values())
+    log.record(action="B", params=wide, authenticated=True, status=200)
+    assert log.size <= 4000 and log.entries() == []  # 64 values of 1 KiB: over the byte cap
+    roomy = RequestLog(lambda: NOW)
+    roomy.record(action="B", params=wide, authenticated=True, status=200)
+    assert len(roomy.entries()[0]["params"]) == 64
+    for _ in range(9):
+        log.record(action="C", params={"AccountPassword": "x"}, authenticated=True)
+    assert len(log) == 5 and log.entries()[0]["params"] == {"AccountPassword": "***REDACTED***"}
+    assert log.entries()[-1]["seq"] == 11
 
 
 def test_fault_spec_validation() -> None:

@@ -24,7 +24,6 @@ from ._exceptions import ApiError, AuthError, api_error, missing_parameter
 from ._faults import Fault
 from ._http import new_request_id, read_body
 from ._logs import escape
-from ._requestlog import redact
 
 log = logging.getLogger("polardb_emulator")
 #: Most parameters a request may carry (query and form body together); the
@@ -46,11 +45,12 @@ class ApiCall:
     #: Why the parameters cannot be used (answered before anything else), if so.
     problem: ApiError | None = None
 
-    def log_entry(self) -> dict[str, Any]:
-        """The request-log fields known before the request is handled."""
+    def log_fields(self) -> dict[str, Any]:
+        """The request-log fields known before the request is handled (the log
+        summarises and redacts the parameters)."""
         return {
             "action": self.action,
-            "params": redact(self.params),
+            "params": self.params,
             "request_id": self.request_id,
             "signature": self.scheme,
             "access_key_id": self.access_key_id,
@@ -170,26 +170,32 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     """``POST /``: one RPC call, from parsing to the JSON answer (logged either way)."""
     emulator = request.app[EMULATOR_KEY]
     call = await read_call(request)
-    entry = call.log_entry()
     await emulator.settle()
+    # Until the signature is verified, the log keeps only a short summary.
+    verified = False
     try:
         handler = find_handler(call)
         emulator.verifier.verify(call.signed)
+        verified = True
         fault = emulator.faults.take(call.action or "")
         if fault is not None:
             await apply_fault(fault, request)
         document = await emulator.run(_call_action, emulator, handler, call)
     except _DroppedError:
-        emulator.requests.record(**entry, status=0, code="Fault.ConnectionDropped")
+        emulator.requests.record(
+            **call.log_fields(), authenticated=True, status=0, code="Fault.ConnectionDropped"
+        )
         log.info("%s dropped (fault)", escape(call.action))
         # The transport is already aborted: this response is never sent.
         return web.Response(status=500)
     except ApiError as error:
-        emulator.requests.record(**entry, status=error.status, code=error.code)
+        emulator.requests.record(
+            **call.log_fields(), authenticated=verified, status=error.status, code=error.code
+        )
         auth = " (auth)" if isinstance(error, AuthError) else ""
         log.info("%s %s %s%s", escape(call.action), error.status, escape(error.code), auth)
         return error_response(error, call.request_id)
-    emulator.requests.record(**entry, status=200, code=None)
+    emulator.requests.record(**call.log_fields(), authenticated=True, status=200, code=None)
     log.info("%s 200", escape(call.action))
     response_id = document.pop("RequestId", call.request_id)
     return web.json_response(
