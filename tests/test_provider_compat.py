@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib.metadata
 import inspect
 import pickletools
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,6 +107,18 @@ def test_unknown_keyword_argument_is_a_type_error() -> None:
         PrivilegedAccountReset("r", db_cluster="pc-abc123")  # type: ignore[call-arg]
 
 
+@pytest.fixture
+def current_event_loop() -> Iterator[None]:
+    """A current event loop: ``pulumi.Output`` needs one, and an earlier ``asyncio.run()``
+    in the same process (the emulator's async SDK tests) leaves none."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
+@pytest.mark.usefixtures("current_event_loop")
 def test_keywords_override_args_and_password_is_secret() -> None:
     args = PrivilegedAccountResetArgs(db_cluster_id="pc-abc123", account_name="dbadmin")
     props = resource_props(args, {"reset_nonce": "7", "account_name": None, "region": None})

@@ -7,6 +7,7 @@ these tests pin the semantics (what is recorded, what warns, what fails, what re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import types
@@ -343,6 +344,18 @@ def test_check_inputs_defaults_and_endpoint_parsing() -> None:
     assert validate_inputs(ok) == []
 
 
+@pytest.fixture
+def current_event_loop() -> Iterator[None]:
+    """A current event loop: ``pulumi.Output`` needs one, and an earlier ``asyncio.run()``
+    in the same process (the emulator's async SDK tests) leaves none."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
+@pytest.mark.usefixtures("current_event_loop")
 def test_check_password_is_registered_as_a_secret() -> None:
     props = resource_props(None, {p.CHECK_PASSWORD: GIVEN, p.CHECK_PRIVILEGES: False})
     assert isinstance(props[p.CHECK_PASSWORD], pulumi.Output)
