@@ -302,3 +302,58 @@ def test_f2_a_thousand_hostile_requests_leave_memory_and_the_log_bounded(
     assert len(first["params"]) <= 16 and all(len(v) <= 67 for v in first["params"].values())
     assert entries[-1]["code"] == "InvalidParameter"
     assert "H0stile!" not in listing.decode()
+
+
+# --- finding 4: no browser page can drive the admin API ------------------------------------
+
+EVIL = {"Origin": "http://evil.example"}
+TEXT = {"content-type": "text/plain"}
+
+
+def test_f4_cross_site_and_simple_requests_cannot_change_anything(emu: EmulatorProcess) -> None:
+    """POST /faults, /reset and verify-password with text/plain and a foreign Origin used
+    to be accepted (CSRF): a page can send those without a CORS preflight."""
+    admin = emu.admin_url
+    fault = json.dumps({"action": "*", "kind": "drop"}).encode()
+    status, _, answer = http_call(admin + "/faults", "POST", fault, TEXT | EVIL)
+    assert status == 403 and "Origin" in json.loads(answer)["error"]
+    status, _, answer = http_call(admin + "/faults", "POST", fault, TEXT)
+    assert status == 415 and "application/json" in json.loads(answer)["error"]
+    status, _, _ = http_call(admin + "/faults", "POST", fault, FORM)  # curl -d's default
+    assert status == 415
+    assert emu.faults() == []
+    emu.patch_account(MYSQL, "app_rw", lock_state="Lock")
+    assert http_call(admin + "/reset", "POST", None, EVIL)[0] == 403
+    assert http_call(admin + "/reset", "POST", b"{}", TEXT | {"Origin": "null"})[0] == 403
+    account = emu.account(MYSQL, "app_rw")
+    assert account is not None and account["lock_state"] == "Lock"
+    verify = admin + f"/clusters/{MYSQL}/accounts/dbadmin/verify-password"
+    guess = json.dumps({"password": "Adm1n!pass"}).encode()
+    assert http_call(verify, "POST", guess, TEXT)[0] == 415
+    assert http_call(verify, "POST", guess, JSON | EVIL)[0] == 403
+
+
+def test_f4_dns_rebinding_hosts_are_refused(emu: EmulatorProcess) -> None:
+    """GET /state with Host: attacker.example used to answer 200 (DNS rebinding)."""
+    port = emu.endpoint.rsplit(":", 1)[1]
+    for host in (f"attacker.example:{port}", "attacker.example", f"127.0.0.1.nip.io:{port}"):
+        status, _, answer = http_call(emu.admin_url + "/state", headers={"Host": host})
+        assert status == 403 and "Host" in json.loads(answer)["error"], host
+
+
+def test_f4_local_tools_still_work(emu: EmulatorProcess) -> None:
+    """curl, urllib and a page served from a loopback origin are served as before."""
+    port = emu.endpoint.rsplit(":", 1)[1]
+    for headers in (
+        {"Host": f"localhost:{port}"},
+        {"Host": f"[::1]:{port}"},
+        {"Host": f"127.0.0.1:{port}", "Origin": f"http://127.0.0.1:{port}"},
+        {"Origin": "http://localhost:3000"},
+        {"Origin": "https://[::1]"},
+    ):
+        assert http_call(emu.admin_url + "/state", headers=headers)[0] == 200, headers
+    body = json.dumps({"action": "*", "kind": "latency", "latency_ms": 1}).encode()
+    charset = {"content-type": "application/json; charset=utf-8"}
+    assert http_call(emu.admin_url + "/faults", "POST", body, charset)[0] == 201
+    assert http_call(emu.admin_url + "/reset", "POST")[0] == 200  # no body, no content type
+    assert emu.faults() == []

@@ -2,6 +2,14 @@
 
 Request log, faults, out-of-band changes, task hold/release, state and reset;
 see docs/emulator.md for the routes.
+
+Being unsigned, it must be out of reach of web pages the user's browser
+opens (they can send requests to 127.0.0.1 too). :func:`refusal` serves only
+requests a browser cannot forge: from a loopback peer, with a ``Host`` that
+names a loopback address or ``localhost`` (a DNS-rebinding page sends its own
+name), with no ``Origin`` or a loopback one (a cross-site page sends its own),
+and with a body only as ``application/json`` (which a page cannot send to
+another origin without a CORS preflight, which the emulator never grants).
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ import json
 from collections.abc import Awaitable, Callable
 from ipaddress import ip_address
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -20,7 +29,7 @@ from ._http import read_body
 from ._seed import SeedError, parse_cluster
 from ._views import account_view
 
-__all__ = ["ADMIN_PREFIX", "admin_guard", "is_loopback", "routes"]
+__all__ = ["ADMIN_PREFIX", "admin_guard", "is_loopback", "is_loopback_host", "refusal", "routes"]
 
 routes = web.RouteTableDef()
 
@@ -33,6 +42,58 @@ def is_loopback(remote: str | None) -> bool:
         return ip_address(remote.split("%")[0]).is_loopback
     except ValueError:
         return False
+
+
+def is_loopback_host(name: str | None) -> bool:
+    """Whether a host name (no port) is ``localhost`` or a loopback address."""
+    if not name:
+        return False
+    name = name.strip().rstrip(".").lower()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    return name == "localhost" or is_loopback(name)
+
+
+def _host_of(header: str) -> str:
+    """The host part of a ``Host`` header value (``name``, ``name:port``, ``[v6]:port``)."""
+    header = header.strip()
+    if header.startswith("["):
+        return header[: header.find("]") + 1] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def _is_loopback_origin(origin: str) -> bool:
+    try:
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and is_loopback_host(parts.hostname)
+    except ValueError:
+        return False
+
+
+def refusal(request: web.Request) -> tuple[int, str] | None:
+    """Why the admin API refuses ``request`` (status, message), or None to serve it."""
+    if not is_loopback(request.remote):
+        return 403, "the admin API is only served to loopback clients"
+    host = request.headers.get("Host")
+    if host is None or not is_loopback_host(_host_of(host)):
+        return 403, (
+            "the admin API is only served with a Host header naming localhost or a loopback "
+            "address (DNS-rebinding protection)"
+        )
+    origin = request.headers.get("Origin")
+    if origin is not None and not _is_loopback_origin(origin):
+        return 403, (
+            "the admin API refuses requests from web pages: the Origin header, when sent, "
+            "must be a loopback origin (CSRF protection)"
+        )
+    has_body = request.body_exists or "Content-Type" in request.headers
+    if has_body and request.method not in ("GET", "HEAD") and not _is_json(request):
+        return 415, "admin request bodies must be sent as Content-Type: application/json"
+    return None
+
+
+def _is_json(request: web.Request) -> bool:
+    return request.content_type == "application/json"
 
 
 def admin_error(status: int, message: str, code: str | None = None) -> web.Response:
@@ -70,11 +131,12 @@ def _changes(body: object, allowed: set[str]) -> dict[str, Any]:
 async def admin_guard(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Admin routes: loopback peers only; domain errors become JSON 4xx."""
+    """Admin routes: only what :func:`refusal` lets through; domain errors become JSON 4xx."""
     if not request.path.startswith(ADMIN_PREFIX):
         return await handler(request)
-    if not is_loopback(request.remote):
-        return admin_error(403, "the admin API is only served to loopback clients")
+    refused = refusal(request)
+    if refused is not None:
+        return admin_error(*refused)
     try:
         await request.app[EMULATOR_KEY].settle()
         return await handler(request)
