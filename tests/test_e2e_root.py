@@ -364,7 +364,7 @@ def _processes_mentioning(needle: str) -> list[int]:
 
 def _kill_plugins_of(project_dir: Path) -> None:
     """Kill the language host and provider a killed CLI left behind (they share its port)."""
-    ports = set()
+    ports: set[str] = set()
     for pid in _processes_mentioning(str(project_dir)):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
