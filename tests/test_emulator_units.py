@@ -12,6 +12,7 @@ from emulator_harness import DEFAULT_SEED, sign_v3
 from polardb_emulator import ApiError, Model, SeedError, parse_seed
 from polardb_emulator._admin import is_loopback
 from polardb_emulator._auth import (
+    MAX_SKEW_SECONDS,
     NonceCache,
     SignedRequest,
     Verifier,
@@ -198,14 +199,49 @@ def test_v3_sts_token_must_match() -> None:
     )
 
 
-def test_nonce_cache_forgets_after_ttl_and_is_bounded() -> None:
-    cache = NonceCache(ttl=10, max_entries=3)
-    assert cache.check_and_add("a", 0)
-    assert not cache.check_and_add("a", 5)
-    assert cache.check_and_add("a", 11)
-    for i, key in enumerate("bcde"):
-        cache.check_and_add(key, 12 + i)
-    assert len(cache._seen) <= 3
+def test_f5_cache_pressure_cannot_make_a_replay_pass() -> None:
+    """Issue 13 #5: the nonce cache (shared, oldest evicted) forgot nonces still inside the
+    replay window: after enough other signed requests, a captured request replayed. Here the
+    cache holds 300 (the emulator's default is 100,000 per key)."""
+    clock = FakeClock()
+    keys = (*KEYS, AccessKey("AK3", "secret-3"))
+    v = Verifier(keys, clock=clock, nonces=NonceCache(max_entries=300))
+    captured = _v3_request(nonce="captured")
+    v.verify(captured)
+    clock.now += 74
+    stamp = "2023-11-14T22:14:34Z"
+    # Other key holders' traffic (400 requests) cannot flush it ...
+    sts = {"x-acs-accesskey-id": "STS.AK2", "x-acs-security-token": "token-2"}
+    for n in range(200):
+        v.verify(
+            _v3_request(key="STS.AK2", secret="secret-2", extra=sts, date=stamp, nonce=f"o{n}")
+        )
+        v.verify(_v3_request(key="AK3", secret="secret-3", date=stamp, nonce=f"o{n}"))
+    assert _code(lambda: v.verify(captured)) == "SignatureNonceUsed"
+    # ... nor the key's own: once its cache is full, new nonces wait (a clear error).
+    accepted = 0
+    with pytest.raises(ApiError) as full:
+        for n in range(400):
+            v.verify(_v3_request(date=stamp, nonce=f"mine-{n}"))
+            accepted += 1
+    assert accepted == 299 and full.value.code == "Throttling.User"
+    assert "replay window" in full.value.message
+    assert _code(lambda: v.verify(captured)) == "SignatureNonceUsed"
+    # Once the captured timestamp has left the window, its nonce may go: the timestamp
+    # check refuses the replay by itself, and the key has room again.
+    clock.now = NOW + MAX_SKEW_SECONDS + 1
+    assert _code(lambda: v.verify(captured)) == "InvalidTimeStamp.Expired"
+    v.verify(_v3_request(date="2023-11-14T22:28:21Z", nonce="after"))
+
+
+def test_nonce_cache_defaults_hold_200000_requests_of_other_keys() -> None:
+    cache = NonceCache()
+    assert cache.add("AK1", "captured", expires=NOW + 900, now=NOW) == "ok"
+    for n in range(200_000):
+        cache.add(f"AK{n % 7 + 2}", f"n{n}", expires=NOW + 900, now=NOW + 74)
+    assert cache.add("AK1", "captured", expires=NOW + 900, now=NOW + 74) == "replay"
+    assert cache.add("AK1", "x" * 10, expires=NOW + 900, now=NOW + 901) == "ok"
+    assert cache.add("AK1", "captured", expires=NOW + 1800, now=NOW + 901) == "ok"  # expired
 
 
 # --- V1 -------------------------------------------------------------------------

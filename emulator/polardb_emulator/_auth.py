@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 import hmac
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from ._exceptions import auth_error
+from ._exceptions import api_error, auth_error
 from ._seed import AccessKey
 
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
@@ -42,6 +42,8 @@ V1_REQUIRED_PARAMS = (
     "Signature",
 )
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+#: Longest signature nonce accepted (the SDK sends 32 hex digits).
+MAX_NONCE = 128
 
 
 @dataclass(frozen=True)
@@ -178,35 +180,53 @@ def parse_authorization(value: str) -> tuple[str, str, list[str], str]:
 
 
 @dataclass
-class NonceCache:
-    """Remembers nonces for ``ttl`` seconds, at most ``max_entries`` (oldest dropped).
+class _KeyNonces:
+    """One AccessKey's nonces and when each may be forgotten (a heap, soonest first)."""
 
-    Entries older than the accepted clock skew can be forgotten safely: a
-    replay of such a request is already refused for its stale timestamp.
+    expiry: dict[str, float] = field(default_factory=dict)
+    heap: list[tuple[float, str]] = field(default_factory=list)
+
+    def forget_expired(self, now: float) -> None:
+        while self.heap and self.heap[0][0] <= now:
+            expires, nonce = heapq.heappop(self.heap)
+            if self.expiry.get(nonce) == expires:
+                del self.expiry[nonce]
+
+
+@dataclass
+class NonceCache:
+    """The nonces of accepted requests, per AccessKey, for as long as a replay could pass.
+
+    A nonce is remembered until its request's timestamp leaves the accepted
+    window (``expires`` = timestamp + the allowed skew): after that the
+    timestamp check refuses a replay by itself. Nothing is ever dropped
+    earlier, so no amount of other traffic can make a replay pass. Each key
+    holds at most ``max_entries`` live nonces; a key whose cache is full gets
+    ``"full"`` (its new requests are refused until some expire), which only its
+    own holder can cause.
     """
 
-    ttl: float = MAX_SKEW_SECONDS * 2
-    max_entries: int = 200_000
-    _seen: OrderedDict[str, float] = field(default_factory=OrderedDict)
+    max_entries: int = 100_000
+    _keys: dict[str, _KeyNonces] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def check_and_add(self, key: str, now: float) -> bool:
-        """Record ``key``; return False when it was already seen (a replay)."""
+    def add(self, key_id: str, nonce: str, *, expires: float, now: float) -> str:
+        """Record ``nonce`` for ``key_id``: ``"ok"``, ``"replay"`` (seen) or ``"full"``."""
         with self._lock:
-            while self._seen:
-                oldest, at = next(iter(self._seen.items()))
-                if at + self.ttl > now and len(self._seen) < self.max_entries:
-                    break
-                del self._seen[oldest]
-            if key in self._seen:
-                return False
-            self._seen[key] = now
-            return True
+            nonces = self._keys.setdefault(key_id, _KeyNonces())
+            nonces.forget_expired(now)
+            if nonce in nonces.expiry:
+                return "replay"
+            if len(nonces.expiry) >= self.max_entries:
+                return "full"
+            nonces.expiry[nonce] = expires
+            heapq.heappush(nonces.heap, (expires, nonce))
+            return "ok"
 
     def clear(self) -> None:
         """Forget everything (emulator reset)."""
         with self._lock:
-            self._seen.clear()
+            self._keys.clear()
 
 
 # --- the verifier ---------------------------------------------------------------
@@ -282,7 +302,7 @@ class Verifier:
             )
         key = self._key(key_id)
         self._check_token(key, request.header("x-acs-security-token"))
-        self._check_time(request.header("x-acs-date") or "", "x-acs-date")
+        stamp = self._check_time(request.header("x-acs-date") or "", "x-acs-date")
         payload_hash = hashlib.sha256(request.body).hexdigest()
         claimed_hash = (request.header("x-acs-content-sha256") or "").lower()
         if not hmac.compare_digest(claimed_hash, payload_hash):
@@ -296,7 +316,7 @@ class Verifier:
         expected = signature_v3(key.secret, string_to_sign_v3(canonical))
         if not hmac.compare_digest(expected, signature.lower()):
             raise auth_error("SignatureDoesNotMatch")
-        self._check_nonce(key.id, request.header("x-acs-signature-nonce") or "")
+        self._check_nonce(key.id, request.header("x-acs-signature-nonce") or "", stamp)
         return Identity(key.id, "v3")
 
     # V1 -----------------------------------------------------------------------
@@ -320,13 +340,13 @@ class Verifier:
             )
         key = self._key(request.param("AccessKeyId") or "")
         self._check_token(key, request.param("SecurityToken"))
-        self._check_time(request.param("Timestamp") or "", "Timestamp")
+        stamp = self._check_time(request.param("Timestamp") or "", "Timestamp")
         # Every parameter the handler will read, query and form body alike: an
         # unsigned body must not add to (or override) what was signed.
         expected = signature_v1(key.secret, string_to_sign_v1(request.method, request.pairs))
         if not hmac.compare_digest(expected.encode(), (request.param("Signature") or "").encode()):
             raise auth_error("SignatureDoesNotMatch")
-        self._check_nonce(key.id, request.param("SignatureNonce") or "")
+        self._check_nonce(key.id, request.param("SignatureNonce") or "", stamp)
         return Identity(key.id, "v1")
 
     # shared ---------------------------------------------------------------------
@@ -354,7 +374,7 @@ class Verifier:
         if not hmac.compare_digest(token.encode(), key.security_token.encode()):
             raise auth_error("InvalidSecurityToken.MismatchWithAccessKey")
 
-    def _check_time(self, value: str, name: str) -> None:
+    def _check_time(self, value: str, name: str) -> float:
         try:
             stamp = datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC).timestamp()
         except ValueError:
@@ -367,7 +387,26 @@ class Verifier:
                 "InvalidTimeStamp.Expired",
                 f"Specified {name} {value} is more than 15 minutes away from the server time.",
             )
+        return stamp
 
-    def _check_nonce(self, key_id: str, nonce: str) -> None:
-        if not self.nonces.check_and_add(f"{key_id}\n{nonce}", self._clock()):
+    def _check_nonce(self, key_id: str, nonce: str, stamp: float) -> None:
+        if not nonce or len(nonce) > MAX_NONCE:
+            raise auth_error(
+                "IncompleteSignature",
+                f"The signature nonce must be 1 to {MAX_NONCE} characters.",
+            )
+        # Remembered while a replay would pass the time check: until the
+        # request's timestamp is more than the allowed skew in the past.
+        outcome = self.nonces.add(
+            key_id, nonce, expires=stamp + self._max_skew + 1, now=self._clock()
+        )
+        if outcome == "replay":
             raise auth_error("SignatureNonceUsed")
+        if outcome == "full":
+            raise api_error(
+                "Throttling.User",
+                f"Request was denied due to user flow control: AccessKey {key_id} already has "
+                f"{self.nonces.max_entries} signature nonces inside the 15-minute replay window, "
+                "the most the emulator remembers per key. Wait for older ones to leave the "
+                "window, or POST /_emulator/reset.",
+            )
