@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
 import socket
 import time
 import urllib.error
@@ -357,3 +358,106 @@ def test_f4_local_tools_still_work(emu: EmulatorProcess) -> None:
     assert http_call(emu.admin_url + "/faults", "POST", body, charset)[0] == 201
     assert http_call(emu.admin_url + "/reset", "POST")[0] == 200  # no body, no content type
     assert emu.faults() == []
+
+
+# --- finding 6: slow and idle clients are dropped; running out of descriptors is one line ---
+
+needs_prlimit = pytest.mark.skipif(shutil.which("prlimit") is None, reason="needs prlimit")
+
+
+class LimitedEmulator(EmulatorProcess):
+    """An emulator started under ``prlimit --nofile=N:N``."""
+
+    def __init__(self, seed: Path, nofile: int, **kwargs: Any) -> None:
+        self.nofile = nofile
+        super().__init__(seed, **kwargs)
+
+    def command(self) -> list[str]:
+        """``prlimit`` in front of the usual command line."""
+        return ["prlimit", f"--nofile={self.nofile}:{self.nofile}", "--", *super().command()]
+
+
+def _open_idle(endpoint: str, count: int) -> list[socket.socket]:
+    host, port = endpoint.rsplit(":", 1)
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex((host, int(port)))
+        sockets.append(sock)
+    return sockets
+
+
+def _signed_ok(process: EmulatorProcess) -> float:
+    started = time.monotonic()
+    status, answer = signed_v3(process, "DescribeAccounts", {"DBClusterId": MYSQL})
+    assert status == 200, answer
+    return time.monotonic() - started
+
+
+@needs_prlimit
+def test_f6_idle_sockets_cannot_lock_out_signed_clients(seed_file: Path) -> None:
+    """With the common 1,024 open-files limit, 1,100 idle sockets used to make signed
+    requests time out (and fill stderr with accept() tracebacks)."""
+    process = LimitedEmulator(seed_file, 1024, quiet=True)
+    idle: list[socket.socket] = []
+    try:
+        idle = _open_idle(process.endpoint, 1100)
+        time.sleep(3)  # every socket has connected (or been refused) by now
+        waits = [_signed_ok(process) for _ in range(3)]
+        assert max(waits) < 5, waits
+    finally:
+        for sock in idle:
+            sock.close()
+        process.stop()
+    stderr = process.stderr_text()
+    assert "Traceback" not in stderr
+    assert len(stderr.splitlines()) <= 2, stderr
+    assert "connection limit (480) reached" in stderr
+
+
+@needs_prlimit
+def test_f6_running_out_of_descriptors_is_one_line_and_recovers(seed_file: Path) -> None:
+    """Past the open-files limit (here forced: --max-connections above it), one line, not
+    one traceback per failed accept(); serving resumes once descriptors are free."""
+    process = LimitedEmulator(seed_file, 128, quiet=True, extra_args=("--max-connections", "1000"))
+    idle: list[socket.socket] = []
+    try:
+        idle = _open_idle(process.endpoint, 300)
+        time.sleep(3.5)  # asyncio retries accept() every second
+        for sock in idle:
+            sock.close()
+        idle = []
+        process.wait_for(lambda: _try_signed(process), timeout=20, what="service again")
+    finally:
+        for sock in idle:
+            sock.close()
+        process.stop()
+    stderr = process.stderr_text()
+    assert "Traceback" not in stderr
+    assert stderr.count("out of file descriptors (EMFILE)") == 1, stderr
+
+
+def _try_signed(process: EmulatorProcess) -> bool:
+    try:
+        return signed_v3(process, "DescribeAccounts", {"DBClusterId": MYSQL})[0] == 200
+    except (OSError, ValueError):
+        return False
+
+
+def test_f6_slow_and_idle_connections_are_closed(seed_file: Path) -> None:
+    """Idle and half-sent connections used to be kept forever."""
+    with EmulatorProcess(seed_file, extra_args=("--client-timeout", "1")) as process:
+        started = time.monotonic()
+        answers = {}
+        for name, data in (
+            ("idle", b""),
+            ("half-sent headers", b"POST / HTTP/1.1\r\nHost: x\r\n"),
+            ("half-sent body", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab"),
+        ):
+            answers[name] = raw_exchange(process.endpoint, data, timeout=15)
+        assert time.monotonic() - started < 15  # each closed after about a second
+        assert answers["idle"] == answers["half-sent headers"] == b""
+        head, _, body = answers["half-sent body"].partition(b"\r\n\r\n")
+        assert head.split(b" ")[1] == b"408" and json.loads(body)["Code"] == "RequestTimeout"
+        assert _signed_ok(process) < 5  # prompt clients are served as before

@@ -44,6 +44,22 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="the mariadbd binary for --backend mariadb (default: PATH, then /usr/sbin)",
     )
+    run.add_argument(
+        "--client-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="a client has this long to send its request headers (from connecting or from "
+        "the previous response) and its body; idle connections are closed after it "
+        "(default 30)",
+    )
+    run.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="connections kept at once; the one idle longest is closed for a new one "
+        "(default: half the open-files limit, at most 1024)",
+    )
     run.add_argument("--quiet", action="store_true", help="no per-request log lines on stderr")
     return parser
 
@@ -80,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         task_seconds=args.task_seconds,
         backend=args.backend,
         mariadbd=args.mariadbd,
+        client_timeout=args.client_timeout,
+        max_connections=args.max_connections,
     )
     _set_signals(_interrupt)
     try:
@@ -105,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 port=args.port,
                 ssl_context=prepared.ssl_context,
                 on_ready=ready,
+                limits=options.limits,
             )
         )
     except OSError as exc:

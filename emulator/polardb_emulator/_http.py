@@ -12,15 +12,30 @@ by :class:`ConnectionHandler`, aiohttp's ``RequestHandler`` with two changes:
 
 Errors aiohttp raises inside the application (404, 405, 413) become the same
 JSON through :func:`json_errors`.
+
+Slow or idle clients cannot hold the server (:class:`HttpLimits`): a
+connection that does not complete its request headers within the client
+timeout, or stays idle that long between requests, is closed (aiohttp's
+keep-alive timer, armed from the start of each connection); a body must
+arrive within it too (``408``). At most ``max_connections`` are kept: when a
+new one comes, the connection idle longest is closed to make room (idle: no
+request being handled), so idle sockets can never lock out a client that
+sends a request. Running out of file descriptors anyway is logged once a
+minute, not once per failed ``accept()``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import json
 import logging
+import resource
 import ssl
+import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -37,6 +52,56 @@ _NO_ACCESS_LOG = logging.getLogger("polardb_emulator.access")
 _NO_ACCESS_LOG.disabled = True
 #: Largest request body (RPC form bodies and admin JSON alike), in bytes.
 MAX_BODY = 256 * 1024
+#: Seconds between two log lines about the same resource problem.
+_LOG_EVERY = 60.0
+
+
+def default_max_connections() -> int:
+    """Half the open-files limit left after a reserve (for the state file, database
+    connections, ...), between 16 and 1,024."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1024
+    return max(16, min(1024, (soft - 64) // 2))
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """How long clients may take and how many connections are kept."""
+
+    #: Seconds a client has to send its request headers (from connecting, or from
+    #: the previous response on a keep-alive connection) and, separately, its body.
+    client_timeout: float = 30.0
+    #: Connections kept open at once (None: from the open-files limit).
+    max_connections: int | None = None
+
+    def connection_limit(self) -> int:
+        """``max_connections`` or :func:`default_max_connections`."""
+        return self.max_connections or default_max_connections()
+
+
+LIMITS_KEY = web.AppKey("http_limits", HttpLimits)
+
+
+class _Throttled:
+    """Logs a warning at most once per :data:`_LOG_EVERY` seconds per topic."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+        self._skipped: dict[str, int] = {}
+
+    def warning(self, topic: str, message: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self._last.get(topic, -_LOG_EVERY) < _LOG_EVERY:
+            self._skipped[topic] = self._skipped.get(topic, 0) + 1
+            return
+        skipped = self._skipped.pop(topic, 0)
+        suffix = f" ({skipped} more since the last line)" if skipped else ""
+        self._last[topic] = now
+        log.warning(message + "%s", *args, suffix)
+
+
+_throttled = _Throttled()
 
 # aiohttp's own error statuses -> the catalogue code the emulator answers with.
 _CODES = {
@@ -84,13 +149,39 @@ async def json_errors(
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The request body (``413`` past :data:`MAX_BODY`, through aiohttp's own check)."""
-    return await request.read()
+    """The request body: ``413`` past :data:`MAX_BODY` (aiohttp's own check), ``408`` when
+    it does not arrive within the client timeout."""
+    timeout = request.app[LIMITS_KEY].client_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            return await request.read()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout() from None
+
+
+@web.middleware
+async def count_in_flight(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Marks the connection busy while a request is handled (busy ones are never evicted)."""
+    connection = request.protocol
+    if not isinstance(connection, ConnectionHandler):
+        return await handler(request)
+    connection.in_flight += 1
+    try:
+        return await handler(request)
+    finally:
+        connection.in_flight -= 1
 
 
 class ConnectionHandler(web.RequestHandler):
     """aiohttp's connection handler, answering HTTP-level errors with JSON and logging
     them without request content (see the module doc)."""
+
+    def __init__(self, manager: web.Server, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        #: Requests being handled on this connection (see :func:`count_in_flight`).
+        self.in_flight = 0
 
     def handle_error(
         self,
@@ -119,6 +210,66 @@ class ConnectionHandler(web.RequestHandler):
         log.warning("connection handler: %s", name)
 
 
+_BUSY = json.dumps(
+    {"Code": "ServiceUnavailable", "Message": "Too many connections are busy; retry later."}
+).encode()
+
+
+class _Refused(asyncio.Protocol):
+    """A connection over the limit when none can be closed instead: 503, then closed."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(_BUSY)}\r\nConnection: close\r\n\r\n".encode()
+            + _BUSY
+        )
+        transport.close()
+
+
+class _Gate:
+    """The protocol factory: a :class:`ConnectionHandler` per accepted connection, at most
+    ``limit`` at once (the connection idle longest is closed to make room)."""
+
+    def __init__(
+        self, manager: web.Server, make: Callable[[], ConnectionHandler], limit: int
+    ) -> None:
+        self._manager = manager
+        self._make = make
+        self.limit = limit
+
+    def __call__(self) -> asyncio.Protocol:
+        open_ = [c for c in self._manager.connections if c.transport is not None]
+        if len(open_) >= self.limit:
+            # Oldest first: the manager keeps connections in the order they came.
+            idle = [c for c in open_ if isinstance(c, ConnectionHandler) and not c.in_flight]
+            _throttled.warning(
+                "limit",
+                "connection limit (%d) reached: closing the connections idle longest",
+                self.limit,
+            )
+            if not idle:
+                return _Refused()
+            idle[0].force_close()
+        return self._make()
+
+
+def _loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The event loop's errors as throttled one-liners (no traceback, no request content)."""
+    exc = context.get("exception")
+    message = str(context.get("message", "event loop error"))
+    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+        _throttled.warning(
+            "descriptors",
+            "cannot accept connections: out of file descriptors (%s); retrying every second; "
+            "raise the open-files limit (ulimit -n) or lower --max-connections",
+            errno.errorcode.get(exc.errno or 0, "?"),
+        )
+        return
+    _throttled.warning(message, "event loop: %s (%s)", escape(message), type(exc).__name__)
+
+
 class Listener:
     """An application served on listening sockets (stop it with :meth:`close`)."""
 
@@ -130,20 +281,37 @@ class Listener:
     async def start(
         cls, app: web.Application, *, host: str, port: int, ssl_context: ssl.SSLContext | None
     ) -> Listener:
-        """Set the application up and listen on ``host:port``."""
+        """Set the application up and listen on ``host:port`` (limits from ``app``)."""
+        limits = app.get(LIMITS_KEY) or HttpLimits()
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         manager = runner.server
         assert manager is not None
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(_loop_exception)
 
         def connection() -> ConnectionHandler:
             return ConnectionHandler(
-                manager, loop=loop, access_log=_NO_ACCESS_LOG, logger=log, auto_decompress=False
+                manager,
+                loop=loop,
+                access_log=_NO_ACCESS_LOG,
+                logger=log,
+                auto_decompress=False,
+                # Armed when a connection opens and after each response: also the
+                # deadline for a request's headers.
+                keepalive_timeout=limits.client_timeout,
+                lingering_time=min(2.0, limits.client_timeout),
             )
 
+        gate = _Gate(manager, connection, limits.connection_limit())
         try:
-            server = await loop.create_server(connection, host, port, ssl=ssl_context)
+            server = await loop.create_server(
+                gate,
+                host,
+                port,
+                ssl=ssl_context,
+                ssl_handshake_timeout=limits.client_timeout if ssl_context else None,
+            )
         except BaseException:
             await runner.cleanup()
             raise

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ._backend import Databases, InMemoryDatabases, StartupFailedError
 from ._emulator import Emulator
+from ._http import HttpLimits
 from ._seed import SeedError, load_seed
 from ._server import serve
 from ._state import StateError
@@ -38,6 +39,15 @@ class ServeOptions:
     backend: str | None = None
     #: The ``mariadbd`` binary (default: from PATH, then /usr/sbin).
     mariadbd: Path | None = None
+    #: Seconds a client has for its request headers, and for its body (idle too).
+    client_timeout: float = 30.0
+    #: Connections kept at once (None: from the open-files limit).
+    max_connections: int | None = None
+
+    @property
+    def limits(self) -> HttpLimits:
+        """The HTTP limits these options ask for."""
+        return HttpLimits(self.client_timeout, self.max_connections)
 
 
 @dataclass
@@ -56,6 +66,10 @@ def prepare(options: ServeOptions) -> Prepared:
     """
     if options.task_seconds is not None and options.task_seconds < 0:
         raise StartupError("error: --task-seconds must be >= 0")
+    if not options.client_timeout > 0:
+        raise StartupError("error: --client-timeout must be > 0")
+    if options.max_connections is not None and options.max_connections < 1:
+        raise StartupError("error: --max-connections must be >= 1")
     try:
         seed = load_seed(options.seed_path)
     except SeedError as exc:
@@ -147,6 +161,7 @@ def serve_in_thread(
                 ssl_context=prepared.ssl_context,
                 on_ready=on_ready,
                 stop=stop,
+                limits=options.limits,
             )
         finally:
             prepared.emulator.close()

@@ -18,16 +18,19 @@ from aiohttp import web
 
 from ._admin import admin_guard, routes
 from ._emulator import EMULATOR_KEY, Emulator
-from ._http import MAX_BODY, Listener, json_errors
+from ._http import LIMITS_KEY, MAX_BODY, HttpLimits, Listener, count_in_flight, json_errors
 from ._rpc import handle_api
 
-__all__ = ["EMULATOR_KEY", "Emulator", "build_app", "serve", "start_site"]
+__all__ = ["EMULATOR_KEY", "Emulator", "HttpLimits", "build_app", "serve", "start_site"]
 
 
-def build_app(emulator: Emulator) -> web.Application:
-    """The aiohttp application serving ``emulator``."""
-    app = web.Application(middlewares=[json_errors, admin_guard], client_max_size=MAX_BODY)
+def build_app(emulator: Emulator, limits: HttpLimits | None = None) -> web.Application:
+    """The aiohttp application serving ``emulator`` (``limits``: default :class:`HttpLimits`)."""
+    app = web.Application(
+        middlewares=[count_in_flight, json_errors, admin_guard], client_max_size=MAX_BODY
+    )
     app[EMULATOR_KEY] = emulator
+    app[LIMITS_KEY] = limits or HttpLimits()
     app.add_routes(routes)
     app.router.add_post("/", handle_api)
     app.cleanup_ctx.append(_task_finisher)
@@ -48,9 +51,11 @@ async def start_site(
     host: str,
     port: int,
     ssl_context: ssl.SSLContext | None,
+    limits: HttpLimits | None = None,
 ) -> Listener:
     """Start serving ``emulator`` on ``host:port``; :meth:`Listener.close` stops it."""
-    return await Listener.start(build_app(emulator), host=host, port=port, ssl_context=ssl_context)
+    app = build_app(emulator, limits)
+    return await Listener.start(app, host=host, port=port, ssl_context=ssl_context)
 
 
 async def serve(
@@ -61,9 +66,12 @@ async def serve(
     ssl_context: ssl.SSLContext | None,
     on_ready: Callable[[int], None],
     stop: asyncio.Event | None = None,
+    limits: HttpLimits | None = None,
 ) -> None:
     """Serve until ``stop`` is set (default: until SIGTERM/SIGINT); ``on_ready(port)`` once listening."""
-    listener = await start_site(emulator, host=host, port=port, ssl_context=ssl_context)
+    listener = await start_site(
+        emulator, host=host, port=port, ssl_context=ssl_context, limits=limits
+    )
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
