@@ -9,7 +9,9 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
+import signal
 import socket
+import stat
 import time
 import urllib.error
 import urllib.request
@@ -461,3 +463,74 @@ def test_f6_slow_and_idle_connections_are_closed(seed_file: Path) -> None:
         head, _, body = answers["half-sent body"].partition(b"\r\n\r\n")
         assert head.split(b" ")[1] == b"408" and json.loads(body)["Code"] == "RequestTimeout"
         assert _signed_ok(process) < 5  # prompt clients are served as before
+
+
+# --- finding 8: files, the advertised endpoint, IPv4-mapped loopback ----------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_f8_tls_temp_dir_is_removed_on_signal_and_never_reused(
+    seed_file: Path, tmp_path: Path, signum: int
+) -> None:
+    """--tls without --state used to leave its polardb-emulator-* directory behind."""
+    tmp = tmp_path / "tmp"
+    stale = tmp / "polardb-emulator-stale"  # what a killed run leaves
+    stale.mkdir(parents=True)
+    process = EmulatorProcess(seed_file, tls=True, env={"TMPDIR": str(tmp)})
+    try:
+        assert process.ca_file is not None
+        ca_dir = Path(process.ca_file).parent
+        assert ca_dir.parent == tmp and ca_dir != stale
+        assert stat.S_IMODE(ca_dir.stat().st_mode) == 0o700
+        process.signal(signum)
+        assert process.stop() == 0
+    finally:
+        process.stop()
+    assert sorted(p.name for p in tmp.iterdir()) == ["polardb-emulator-stale"]
+
+
+def test_f8_the_ca_file_is_never_written_through_a_symlink(seed_file: Path, tmp_path: Path) -> None:
+    """A symlink planted at the CA path used to be followed (the CA overwrote its target)."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    (state_dir / "polardb-emulator-ca.pem").symlink_to(victim)
+    with EmulatorProcess(seed_file, tls=True, state_path=state_dir / "state.json") as process:
+        assert process.ca_file == str(state_dir / "polardb-emulator-ca.pem")
+        ca = Path(process.ca_file)
+        assert not ca.is_symlink() and ca.read_text().startswith("-----BEGIN CERTIFICATE-----")
+        assert process.state()["clusters"]
+    assert victim.read_text() == "precious\n"
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
+def test_f8_the_advertised_endpoint_is_the_bound_one(seed_file: Path) -> None:
+    """--host :: listened on IPv6 only but advertised 127.0.0.1:PORT."""
+    with EmulatorProcess(seed_file, extra_args=("--host", "::")) as process:
+        port = process.endpoint.rsplit(":", 1)[1]
+        assert process.endpoint == f"[::1]:{port}"
+        assert process.admin_url == f"http://[::1]:{port}/_emulator"
+        assert process.state()["clusters"]
+        assert _signed_ok(process) < 5
+    with EmulatorProcess(seed_file, extra_args=("--host", "0.0.0.0")) as process:  # noqa: S104
+        assert process.endpoint.startswith("127.0.0.1:")
+        assert process.state()["clusters"]
+
+
+def test_f8_ipv4_mapped_loopback_is_loopback() -> None:
+    """A peer ::ffff:127.0.0.1 was not treated as loopback."""
+    from polardb_emulator._admin import is_loopback, is_loopback_host
+
+    assert is_loopback("::ffff:127.0.0.1") and is_loopback("::ffff:127.0.0.2")
+    assert is_loopback_host("[::ffff:127.0.0.1]")
+    assert not is_loopback("::ffff:10.0.0.1") and not is_loopback("::ffff:7f00:1x")

@@ -39,9 +39,13 @@ def is_loopback(remote: str | None) -> bool:
     if not remote:
         return False
     try:
-        return ip_address(remote.split("%")[0]).is_loopback
+        address = ip_address(remote.split("%")[0])
     except ValueError:
         return False
+    # ::ffff:127.0.0.1 (a dual-stack socket's IPv4 peer) is 127.0.0.1; Python 3.11's
+    # is_loopback says False for it.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool((mapped or address).is_loopback)
 
 
 def is_loopback_host(name: str | None) -> bool:

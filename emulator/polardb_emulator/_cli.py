@@ -111,8 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"interrupted by signal {exc.signum} while starting", file=sys.stderr)
         return 128 + exc.signum
 
-    def ready(port: int) -> None:
-        sys.stdout.write(json.dumps(ready_info(options, prepared, port)) + "\n")
+    def ready(address: tuple[str, int]) -> None:
+        sys.stdout.write(json.dumps(ready_info(options, prepared, address)) + "\n")
         sys.stdout.flush()
 
     try:
@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         # Stopping the servers must not be cut short by a second signal.
         _set_signals(signal.SIG_IGN)
-        prepared.emulator.close()
+        prepared.close()  # databases stopped, this run's temporary directory removed
     return 0
 
 

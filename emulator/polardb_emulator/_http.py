@@ -322,6 +322,15 @@ class Listener:
         """``getsockname()`` of every listening socket."""
         return [tuple(sock.getsockname()) for sock in self._server.sockets]
 
+    @property
+    def endpoint(self) -> tuple[str, int]:
+        """Where clients should connect: a bound address (IPv4 first, when a name bound
+        several), a wildcard replaced by the loopback address of its family."""
+        addresses = sorted(self.addresses, key=len)  # (host, port) before IPv6's 4-tuples
+        host, port = str(addresses[0][0]), int(addresses[0][1])
+        wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104
+        return wildcard.get(host, host), port
+
     async def close(self) -> None:
         """Stop listening, close connections, run the application's cleanup."""
         self._server.close()

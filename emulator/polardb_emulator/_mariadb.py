@@ -222,7 +222,9 @@ class MariaDBServer:
         self.port = _free_port()
         self.password = secrets.token_urlsafe(24)
         init = self.rundir / f"{self.cluster_id}.init.sql"
-        fd = os.open(init, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        init.unlink(missing_ok=True)
+        # A new file of our own (never through a link planted at its path).
+        fd = os.open(init, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(
                 f"CREATE OR REPLACE USER '{ADMIN_USER}'@'%' IDENTIFIED BY PASSWORD "

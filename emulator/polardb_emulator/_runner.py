@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import ssl
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +59,16 @@ class Prepared:
     emulator: Emulator
     ssl_context: ssl.SSLContext | None
     ca_file: Path | None
+    #: A private directory made for this run (the CA without --state); removed by close().
+    temp_dir: Path | None = None
+
+    def close(self) -> None:
+        """Stop the emulator's databases and remove this run's temporary directory."""
+        try:
+            self.emulator.close()
+        finally:
+            if self.temp_dir is not None:
+                shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 def prepare(options: ServeOptions) -> Prepared:
@@ -87,18 +99,22 @@ def prepare(options: ServeOptions) -> Prepared:
         raise StartupError(f"state error: {exc}") from None
     except StartupFailedError as exc:
         raise StartupError(f"error: {exc}", exit_code=1) from None
+    prepared = Prepared(emulator, None, None)
     try:
-        ssl_context, ca_file = None, None
         if options.tls:
             from ._tls import make_server_context
 
-            ssl_context, ca_file = make_server_context(
-                options.state_path.parent if options.state_path else None
-            )
+            if options.state_path is not None:
+                ca_dir = options.state_path.parent
+            else:
+                # Fresh, private (0700) and never reused: a directory a killed run
+                # left behind is never written to again.
+                prepared.temp_dir = ca_dir = Path(tempfile.mkdtemp(prefix="polardb-emulator-"))
+            prepared.ssl_context, prepared.ca_file = make_server_context(ca_dir)
     except BaseException:
-        emulator.close()
+        prepared.close()
         raise
-    return Prepared(emulator, ssl_context, ca_file)
+    return prepared
 
 
 def _databases(backend: str, options: ServeOptions) -> Databases:
@@ -117,11 +133,13 @@ def _databases(backend: str, options: ServeOptions) -> Databases:
         raise StartupError(f"error: {exc}") from None
 
 
-def ready_info(options: ServeOptions, prepared: Prepared, port: int) -> dict[str, str]:
-    """The first-line JSON document: endpoint, protocol, admin URL, CA file."""
-    host = options.host
-    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
-    host_port = f"[{shown}]:{port}" if ":" in shown else f"{shown}:{port}"
+def ready_info(
+    options: ServeOptions, prepared: Prepared, address: tuple[str, int]
+) -> dict[str, str]:
+    """The first-line JSON document: endpoint (``address``, where the emulator listens),
+    protocol, admin URL, CA file."""
+    host, port = address
+    host_port = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     scheme = "https" if options.tls else "http"
     info = {
         "endpoint": host_port,
@@ -149,8 +167,8 @@ def serve_in_thread(
         stop = asyncio.Event()
         holder["stop"] = (asyncio.get_running_loop(), stop)
 
-        def on_ready(port: int) -> None:
-            outcome["info"] = ready_info(options, prepared, port)
+        def on_ready(address: tuple[str, int]) -> None:
+            outcome["info"] = ready_info(options, prepared, address)
             ready.set()
 
         try:
@@ -164,7 +182,7 @@ def serve_in_thread(
                 limits=options.limits,
             )
         finally:
-            prepared.emulator.close()
+            prepared.close()
 
     def run() -> None:
         try:

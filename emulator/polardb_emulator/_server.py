@@ -64,11 +64,12 @@ async def serve(
     host: str,
     port: int,
     ssl_context: ssl.SSLContext | None,
-    on_ready: Callable[[int], None],
+    on_ready: Callable[[tuple[str, int]], None],
     stop: asyncio.Event | None = None,
     limits: HttpLimits | None = None,
 ) -> None:
-    """Serve until ``stop`` is set (default: until SIGTERM/SIGINT); ``on_ready(port)`` once listening."""
+    """Serve until ``stop`` is set (default: until SIGTERM/SIGINT); once listening,
+    ``on_ready((host, port))`` with the address clients should use (:meth:`Listener.endpoint`)."""
     listener = await start_site(
         emulator, host=host, port=port, ssl_context=ssl_context, limits=limits
     )
@@ -77,7 +78,7 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    on_ready(int(listener.addresses[0][1]))
+    on_ready(listener.endpoint)
     try:
         await stop.wait()
     finally:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ._files import write_replacing
 
 STATE_FORMAT = 2
 # Format 1 kept password hashes inside the accounts; the model upgrades it.
@@ -18,20 +18,9 @@ class StateError(ValueError):
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    """Write ``state`` atomically: temp file in the same directory, fsync, ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``state`` atomically (new file, fsync, rename; never through a symlink)."""
     payload = json.dumps({"format": STATE_FORMAT, **state}, indent=1, sort_keys=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)  # holds password hashes
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_replacing(path, payload.encode("utf-8"), 0o600)  # holds password hashes
 
 
 def load_state(path: Path) -> dict[str, Any] | None:

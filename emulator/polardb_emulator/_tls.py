@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import ssl
-import tempfile
 from pathlib import Path
 
 import trustme
 
+from ._files import write_replacing
 
-def make_server_context(ca_dir: Path | None = None) -> tuple[ssl.SSLContext, Path]:
+CA_FILE_NAME = "polardb-emulator-ca.pem"
+
+
+def make_server_context(ca_dir: Path) -> tuple[ssl.SSLContext, Path]:
     """Return a server SSL context for 127.0.0.1/localhost/::1 and the CA PEM path.
 
-    The CA is written to ``ca_dir`` (created if needed) or a fresh temp dir.
+    The CA is written to ``ca_dir`` (created if needed), replacing whatever is
+    at its path without following a symlink.
     """
     ca = trustme.CA(organization_name="PolarDB emulator")
     cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
-    directory = ca_dir if ca_dir is not None else Path(tempfile.mkdtemp(prefix="polardb-emulator-"))
-    directory.mkdir(parents=True, exist_ok=True)
-    ca_file = directory / "polardb-emulator-ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
+    ca_file = ca_dir / CA_FILE_NAME
+    write_replacing(ca_file, ca.cert_pem.bytes(), 0o644)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(context)
     return context, ca_file
