@@ -35,5 +35,7 @@ for name, reset in resets_from_config(pulumi.Config()).items():
             "last_reset_request_id": reset.last_reset_request_id,
             "reset_count": reset.reset_count,
             "reset_nonce": reset.reset_nonce,
+            "privileges_ok": reset.privileges_ok,
+            "missing_privileges": reset.missing_privileges,
         },
     )

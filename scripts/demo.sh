@@ -8,7 +8,10 @@
 # 3. `pulumi up`: one ResetAccount per target;
 # 4. bumps one target's resetNonce with `pulumi config set --type int` and runs
 #    `pulumi up` again: exactly one more ResetAccount;
-# 5. prints `pulumi stack output` and the emulator's request log as the witness.
+# 5. with MariaDB installed (the emulator's `--backend mariadb`: each cluster is a real
+#    server): revokes a privilege of one account over SQL, out of band; `pulumi preview
+#    --refresh` names the drift, `pulumi up --refresh` resets exactly that account;
+# 6. prints `pulumi stack output` and the emulator's request log as the witness.
 #
 # Env: PULUMI_BIN (directory of the pulumi CLI; default: scripts/install-pulumi),
 #      PYTHON (default: .venv/bin/python).
@@ -26,9 +29,11 @@ work="$repo/.demo/root"
 rm -rf "$work" "$repo/Pulumi.demo.yaml"
 mkdir -p "$work/state" "$work/home"
 
-say "starting the PolarDB emulator (seed: demo/seed.yaml)"
+backend=memory
+if command -v mariadbd >/dev/null || [[ -x /usr/sbin/mariadbd ]]; then backend=mariadb; fi
+say "starting the PolarDB emulator (seed: demo/seed.yaml, backend: $backend)"
 exec {emu_out}< <(exec "$python" -m polardb_emulator serve --seed demo/seed.yaml --quiet \
-  2>"$work/emulator.log")
+  --backend "$backend" 2>"$work/emulator.log")
 emu_pid=$!
 trap 'kill "$emu_pid" 2>/dev/null || true' EXIT
 # The first stdout line is JSON: {"endpoint": ..., "admin_url": ...}; read blocks until
@@ -66,6 +71,9 @@ run pulumi config set --path 'polardb-reset:targets[1].accountName' polar_root
 run pulumi config set --path --type int 'polardb-reset:targets[1].resetNonce' 1
 printf '$ pulumi config set --secret --path polardb-reset:passwords.main   # stdin\n'
 printf 'Demo!Passw0rd1' | pulumi config set --secret --path polardb-reset:passwords.main
+# 'second' keeps its password; the privilege check logs in with it (never sets it).
+printf '$ pulumi config set --secret --path polardb-reset:checkPasswords.second   # stdin\n'
+printf 'Seed!Passw0rd2' | pulumi config set --secret --path polardb-reset:checkPasswords.second
 
 resets() {
   "$python" - "$admin_url" <<'PY'
@@ -94,8 +102,29 @@ run pulumi up --yes
 total="$(resets)"
 run pulumi stack output second
 
+expected=3
+if [[ "$backend" == mariadb ]]; then
+  say "out of band: REVOKE RELOAD from the privileged account of pc-demo0000000001 (SQL)"
+  "$python" - "$admin_url" <<'PY'
+import json, sys, urllib.request
+import pymysql
+with urllib.request.urlopen(sys.argv[1] + "/clusters/pc-demo0000000001/sql", timeout=30) as r:
+    login = json.load(r)  # the emulator's administrative SQL login
+with pymysql.connect(**login, autocommit=True) as conn, conn.cursor() as cursor:
+    cursor.execute("REVOKE RELOAD ON *.* FROM 'dbadmin'@'%'")
+print("REVOKE RELOAD ON *.* FROM 'dbadmin'@'%'  -- the API still says Available")
+PY
+  say "refresh sees the drift; preview names it and writes nothing"
+  run pulumi preview --refresh
+  say "up --refresh resets exactly the drifted account, then checks it again over SQL"
+  run pulumi up --refresh --yes
+  run pulumi stack output main
+  expected=4
+fi
+total="$(resets)"
+
 say "witness: the emulator's request log"
-echo "ResetAccount calls: $first after the first up, $total in all (expected 2 and 3)"
-[[ "$first" == 2 && "$total" == 3 ]]
+echo "ResetAccount calls: $first after the first up, $total in all (expected 2 and $expected)"
+[[ "$first" == 2 && "$total" == "$expected" ]]
 echo
 echo "State: $work/state (passphrase demo-passphrase). Clean up with: rm -rf .demo/root Pulumi.demo.yaml"
