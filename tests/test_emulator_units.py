@@ -660,3 +660,30 @@ def test_fault_spec_validation() -> None:
     ):
         with pytest.raises(ValueError):
             parse_fault(bad, 1)
+
+
+def test_model_calls_and_hashing_run_off_the_event_loop(seed: Any) -> None:
+    import asyncio
+    import threading
+
+    from polardb_emulator import Emulator
+
+    emulator = Emulator(seed)
+
+    async def go() -> tuple[str, str, bool]:
+        model_thread = await emulator.run(lambda: threading.current_thread().name)
+        prehashed = await emulator.prehash("pc-mysql00000001", "N3w!passw0rd")
+        assert prehashed is not None and prehashed.db_type == "MySQL"
+        await emulator.run(
+            emulator.model.reset_account, "pc-mysql00000001", "dbadmin", "N3w!passw0rd", prehashed
+        )
+        ok = await emulator.run(
+            emulator.model.verify_password, "pc-mysql00000001", "dbadmin", "N3w!passw0rd"
+        )
+        return model_thread, threading.current_thread().name, ok
+
+    try:
+        model_thread, loop_thread, ok = asyncio.run(go())
+    finally:
+        emulator.close()
+    assert model_thread.startswith("polardb-model") and model_thread != loop_thread and ok

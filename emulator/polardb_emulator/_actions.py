@@ -11,15 +11,22 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._exceptions import api_error, missing_parameter
-from ._models import Account, Cluster, Model
+from ._models import Account, Cluster, Model, Prehashed
 
 Params = Mapping[str, str]
-Handler = Callable[[Model, Params, str], dict[str, Any]]
+#: (model, parameters, request ID, the password's credential computed ahead or None).
+Handler = Callable[[Model, Params, str, Prehashed | None], dict[str, Any]]
 
 API_VERSION = "2017-08-01"
 WRITE_ACTIONS = frozenset(
     {"ResetAccount", "CreateAccount", "DeleteAccount", "ModifyAccountPassword"}
 )
+#: The parameter carrying a new password, per action (hashed ahead, off the model's thread).
+PASSWORD_PARAMS = {
+    "ResetAccount": "AccountPassword",
+    "CreateAccount": "AccountPassword",
+    "ModifyAccountPassword": "NewAccountPassword",
+}
 
 
 def _required(params: Params, name: str) -> str:
@@ -61,17 +68,22 @@ def _page(params: Params, allowed: tuple[int, ...] | None) -> tuple[int, int]:
     return number, size
 
 
-def reset_account(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+def reset_account(
+    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+) -> dict[str, Any]:
     """ResetAccount(DBClusterId, AccountName, AccountPassword?)."""
     model.reset_account(
         _required(params, "DBClusterId"),
         _required(params, "AccountName"),
         params.get("AccountPassword") or None,
+        prehashed,
     )
     return {}
 
 
-def create_account(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+def create_account(
+    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+) -> dict[str, Any]:
     """CreateAccount; AccountType omitted means Super."""
     earlier = model.create_account(
         _required(params, "DBClusterId"),
@@ -83,22 +95,28 @@ def create_account(model: Model, params: Params, request_id: str) -> dict[str, A
         privilege=params.get("AccountPrivilege") or None,
         client_token=params.get("ClientToken") or None,
         request_id=request_id,
+        prehashed=prehashed,
     )
     return {"RequestId": earlier} if earlier else {}
 
 
-def delete_account(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+def delete_account(
+    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+) -> dict[str, Any]:
     """DeleteAccount(DBClusterId, AccountName)."""
     model.delete_account(_required(params, "DBClusterId"), _required(params, "AccountName"))
     return {}
 
 
-def modify_account_password(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+def modify_account_password(
+    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+) -> dict[str, Any]:
     """ModifyAccountPassword(DBClusterId, AccountName, NewAccountPassword)."""
     model.modify_account_password(
         _required(params, "DBClusterId"),
         _required(params, "AccountName"),
         _required(params, "NewAccountPassword"),
+        prehashed,
     )
     return {}
 
@@ -115,7 +133,9 @@ def _account_doc(account: Account) -> dict[str, Any]:
     }
 
 
-def describe_accounts(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+def describe_accounts(
+    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+) -> dict[str, Any]:
     """DescribeAccounts(DBClusterId, AccountName?, PageNumber, PageSize 30/50/100)."""
     cluster_id = _required(params, "DBClusterId")
     number, size = _page(params, (30, 50, 100))
@@ -167,7 +187,9 @@ def _node(cluster: Cluster) -> dict[str, Any]:
     }
 
 
-def describe_dbcluster_attribute(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+def describe_dbcluster_attribute(
+    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+) -> dict[str, Any]:
     """DescribeDBClusterAttribute(DBClusterId)."""
     # The reference documents InvalidDBClusterId.Malformed as 400 for this action.
     cluster = model.cluster(_required(params, "DBClusterId"), malformed_status=400)
@@ -184,7 +206,9 @@ def describe_dbcluster_attribute(model: Model, params: Params, request_id: str) 
     }
 
 
-def describe_dbclusters(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+def describe_dbclusters(
+    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+) -> dict[str, Any]:
     """DescribeDBClusters(RegionId, DBClusterIds?, DBType?, DBClusterStatus?, paging)."""
     region = _required(params, "RegionId")
     number, size = _page(params, None)
@@ -253,7 +277,9 @@ def _endpoint_item(cluster: Cluster, kind: str, host: str, ip: str, port: int) -
     }
 
 
-def describe_dbcluster_endpoints(model: Model, params: Params, request_id: str) -> dict[str, Any]:
+def describe_dbcluster_endpoints(
+    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+) -> dict[str, Any]:
     """DescribeDBClusterEndpoints(DBClusterId, DBEndpointId?): Cluster and Primary endpoints.
 
     With a SQL server (the mariadb backend, MySQL clusters) both point to its

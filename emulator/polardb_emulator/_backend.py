@@ -193,6 +193,14 @@ class Databases(Protocol):
         """Backends for ``(cluster_id, db_type)`` pairs; ``existing``: reuse saved data."""
         ...
 
+    def credential(self, db_type: str, password: str) -> str:
+        """What :meth:`AccountBackend.credential` of a ``db_type`` cluster's backend gives.
+
+        Pure and thread-safe: the emulator hashes passwords with it in a thread
+        pool, before the model (one thread) needs them.
+        """
+        ...
+
     def restore(self, cluster_id: str, data: dict[str, Any] | None) -> None:
         """Give a backend back what :meth:`AccountBackend.dump` saved."""
         ...
@@ -310,6 +318,10 @@ class InMemoryDatabases:
 
     def __init__(self) -> None:
         self.backends: dict[str, InMemoryAccountBackend] = {}
+
+    def credential(self, db_type: str, password: str) -> str:
+        """A salted PBKDF2 hash, whatever the engine."""
+        return hash_password(password)
 
     def open(
         self, clusters: Sequence[tuple[str, str]], *, existing: bool

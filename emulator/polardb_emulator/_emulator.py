@@ -8,9 +8,12 @@ through :class:`Emulator`; the aiohttp application stores it under
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,9 +22,9 @@ from aiohttp import web
 from ._auth import Verifier
 from ._backend import Databases, InMemoryDatabases
 from ._faults import Fault, Faults
-from ._models import Clock, Model
+from ._models import Clock, Model, Prehashed
 from ._requestlog import RequestLog
-from ._seed import Seed
+from ._seed import Seed, SeedCluster
 from ._state import load_state, save_state
 from ._views import state_view
 
@@ -30,14 +33,18 @@ _T = TypeVar("_T")
 
 #: Where the admin API lives.
 ADMIN_PREFIX = "/_emulator"
+#: Threads hashing passwords side by side (hashlib releases the GIL).
+HASH_WORKERS = min(4, os.cpu_count() or 2)
 
 
 class Emulator:
     """The running emulator: model, verifier, request log, faults and persistence.
 
-    Everything that touches the model goes through :meth:`run` (one caller at
-    a time; in a worker thread when the account backend blocks), so the model
-    never sees two threads and the event loop never waits on a database.
+    Everything that touches the model goes through :meth:`run`: one worker
+    thread, in order, so the model never sees two threads and the event loop
+    never waits on a database, a state-file write or a password hash. Passwords
+    are hashed before that, in a small pool of their own (:meth:`credential`),
+    so that hashing neither holds up the model for other clients nor the loop.
     """
 
     def __init__(
@@ -65,19 +72,39 @@ class Emulator:
         self.verifier = Verifier(seed.access_keys, clock=clock)
         self.requests = RequestLog(clock)
         self.faults = Faults()
-        self._lock: asyncio.Lock | None = None
+        self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="polardb-model")
+        self._hashing = ThreadPoolExecutor(HASH_WORKERS, thread_name_prefix="polardb-hash")
         self.persist()
 
     # --- the model, one caller at a time ------------------------------------------
 
     async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Call ``fn(*args)`` on the model, alone; off the event loop if the backend blocks."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            if self.blocking:
-                return await asyncio.to_thread(fn, *args)
-            return fn(*args)
+        """Call ``fn(*args)`` on the model's thread (calls run one at a time, in order)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._model_thread, functools.partial(fn, *args))
+
+    async def credential(self, db_type: str, password: str) -> str:
+        """``password``'s credential for a ``db_type`` cluster, hashed in the hashing pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._hashing, self.model.databases.credential, db_type, password
+        )
+
+    async def prehash(self, cluster_id: str, password: str) -> Prehashed | None:
+        """The credential of ``password`` for cluster ``cluster_id`` (None: no such cluster)."""
+        # A read from the loop's thread: a stale answer only means the model
+        # hashes again (it uses a Prehashed only for a cluster of that engine).
+        cluster = self.model.clusters.get(cluster_id)
+        if cluster is None:
+            return None
+        return Prehashed(cluster.db_type, await self.credential(cluster.db_type, password))
+
+    async def seed_credentials(self, cluster: SeedCluster) -> dict[str, str]:
+        """Every account's credential of a cluster in seed format, hashed side by side."""
+        hashes = await asyncio.gather(
+            *(self.credential(cluster.db_type, a.password) for a in cluster.accounts)
+        )
+        return {a.name: h for a, h in zip(cluster.accounts, hashes, strict=True)}
 
     def persisting(self, fn: Callable[..., _T]) -> Callable[..., _T]:
         """``fn`` followed by a save of the state file (for :meth:`run`)."""
@@ -128,7 +155,9 @@ class Emulator:
         self.persist()
 
     def close(self) -> None:
-        """Stop the account backend's databases (every server started)."""
+        """Stop the worker threads, then the account backend's databases (every server)."""
+        self._hashing.shutdown(wait=True, cancel_futures=True)
+        self._model_thread.shutdown(wait=True)
         self.model.close()
 
     def state_document(self) -> dict[str, Any]:

@@ -553,6 +553,12 @@ class MariaDBDatabases:
         self.memory = InMemoryDatabases()
         self._closed = False
 
+    def credential(self, db_type: str, password: str) -> str:
+        """MySQL clusters: the server's native hash; other engines: the memory backend's."""
+        if db_type == "MySQL":
+            return native_hash(password)
+        return self.memory.credential(db_type, password)
+
     def datadir(self, cluster_id: str) -> Path:
         """Where the cluster's server keeps its data."""
         return self.data_root / cluster_id

@@ -25,7 +25,7 @@ import copy
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -91,6 +91,15 @@ class Cluster:
             for f in fields(self)
             if f.name not in ("accounts", "database")
         }
+
+
+@dataclass(frozen=True)
+class Prehashed:
+    """A password's credential computed ahead (off the model's thread) for a ``db_type``
+    cluster; the model uses it only for a cluster of that engine."""
+
+    db_type: str
+    credential: str = field(repr=False)
 
 
 @dataclass
@@ -343,7 +352,13 @@ class Model:
 
     # --- actions -----------------------------------------------------------
 
-    def reset_account(self, cluster_id: str, name: str, password: str | None) -> None:
+    def reset_account(
+        self,
+        cluster_id: str,
+        name: str,
+        password: str | None,
+        prehashed: Prehashed | None = None,
+    ) -> None:
         """ResetAccount: restore the Super account's privileges, optionally set its password."""
         _check_name_shape(name)
         if password is not None:
@@ -364,7 +379,7 @@ class Model:
                 f"{account.type} account; only the privileged (Super) account can be reset.",
             )
         task = self._start_task(cluster, account, "ResetAccount", quota_status=None)
-        credential = cluster.database.credential(password) if password is not None else None
+        credential = self._credential(cluster, password, prehashed) if password else None
         self._write(cluster, account, task, credential)
         account.status = TRANSITIONAL_STATUS
 
@@ -379,6 +394,7 @@ class Model:
         privilege: str | None = None,
         client_token: str | None = None,
         request_id: str = "",
+        prehashed: Prehashed | None = None,
     ) -> str | None:
         """CreateAccount; returns the earlier request ID when ``client_token`` repeats."""
         token_key = f"{cluster_id}/{client_token}" if client_token else None
@@ -428,7 +444,7 @@ class Model:
         )
         task = self._start_task(cluster, account, "CreateAccount", quota_status=None)
         cluster.accounts[name] = account
-        self._write(cluster, account, task, cluster.database.credential(password))
+        self._write(cluster, account, task, self._credential(cluster, password, prehashed))
         if token_key:
             self._client_tokens[token_key] = request_id
         return None
@@ -443,7 +459,9 @@ class Model:
         self._start_task(cluster, account, "DeleteAccount", quota_status=400, outcome="delete")
         account.status = DELETING_STATUS
 
-    def modify_account_password(self, cluster_id: str, name: str, password: str) -> None:
+    def modify_account_password(
+        self, cluster_id: str, name: str, password: str, prehashed: Prehashed | None = None
+    ) -> None:
         """ModifyAccountPassword for any account type."""
         _check_name_shape(name)
         _check_password(password, parameter="NewAccountPassword")
@@ -451,7 +469,7 @@ class Model:
         self._require_running(cluster)
         account = self._account(cluster, name)
         task = self._start_task(cluster, account, "ModifyAccountPassword", quota_status=None)
-        self._write(cluster, account, task, cluster.database.credential(password))
+        self._write(cluster, account, task, self._credential(cluster, password, prehashed))
         account.status = TRANSITIONAL_STATUS
 
     # --- out-of-band changes (admin API) ----------------------------------
@@ -523,8 +541,14 @@ class Model:
                 setattr(cluster, key, changes[key])
         return cluster
 
-    def add_cluster(self, seed_cluster: SeedCluster) -> Cluster:
-        """Add a cluster declared in seed format (starting its database)."""
+    def add_cluster(
+        self, seed_cluster: SeedCluster, credentials: Mapping[str, str] | None = None
+    ) -> Cluster:
+        """Add a cluster declared in seed format (starting its database).
+
+        ``credentials``: each account's credential, computed ahead with
+        ``databases.credential`` (else computed here).
+        """
         if seed_cluster.id in self.clusters:
             raise ValueError(f"cluster {seed_cluster.id} already exists")
         backend = self.databases.open([(seed_cluster.id, seed_cluster.db_type)], existing=False)
@@ -532,8 +556,12 @@ class Model:
         snapshot = _cluster_snapshot(seed_cluster, self._now_iso())
         cluster = _cluster_from(snapshot, db)
         try:
+            ahead = credentials or {}
             db.load_accounts(
-                [SeedUser(a.name, a.type, db.credential(a.password)) for a in seed_cluster.accounts]
+                [
+                    SeedUser(a.name, a.type, ahead.get(a.name) or db.credential(a.password))
+                    for a in seed_cluster.accounts
+                ]
             )
         except BaseException:
             self.databases.discard(seed_cluster.id)
@@ -559,6 +587,12 @@ class Model:
         return login
 
     # --- helpers -----------------------------------------------------------
+
+    @staticmethod
+    def _credential(cluster: Cluster, password: str, prehashed: Prehashed | None) -> str:
+        if prehashed is not None and prehashed.db_type == cluster.db_type:
+            return prehashed.credential
+        return cluster.database.credential(password)
 
     def _now_iso(self) -> str:
         return datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -689,5 +723,6 @@ __all__ = [
     "Cluster",
     "InMemoryAccountBackend",
     "Model",
+    "Prehashed",
     "Task",
 ]

@@ -24,6 +24,8 @@ from ._exceptions import ApiError, AuthError, api_error, missing_parameter
 from ._faults import Fault
 from ._http import new_request_id, read_body
 from ._logs import escape
+from ._models import Prehashed
+from ._policy import password_problem
 
 log = logging.getLogger("polardb_emulator")
 #: Most parameters a request may carry (query and form body together); the
@@ -145,10 +147,22 @@ async def apply_fault(fault: Fault, request: web.Request) -> None:
     raise error
 
 
-def _call_action(emulator: Emulator, handler: _actions.Handler, call: ApiCall) -> dict[str, Any]:
+async def _prehash(emulator: Emulator, call: ApiCall) -> Prehashed | None:
+    """The new password's credential, hashed off the model's thread (None: nothing to hash)."""
+    name = _actions.PASSWORD_PARAMS.get(call.action or "")
+    password = call.params.get(name) if name else None
+    # Hash only what the model will accept; it refuses the rest without hashing.
+    if not password or password_problem(password):
+        return None
+    return await emulator.prehash(call.params.get("DBClusterId", ""), password)
+
+
+def _call_action(
+    emulator: Emulator, handler: _actions.Handler, call: ApiCall, prehashed: Prehashed | None
+) -> dict[str, Any]:
     # Tasks due by now finish first, so that no answer shows a stale status.
     emulator.tick()
-    document = handler(emulator.model, call.params, call.request_id)
+    document = handler(emulator.model, call.params, call.request_id, prehashed)
     if call.action in _actions.WRITE_ACTIONS:
         emulator.persist()
     return document
@@ -180,7 +194,8 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         fault = emulator.faults.take(call.action or "")
         if fault is not None:
             await apply_fault(fault, request)
-        document = await emulator.run(_call_action, emulator, handler, call)
+        prehashed = await _prehash(emulator, call)
+        document = await emulator.run(_call_action, emulator, handler, call, prehashed)
     except _DroppedError:
         emulator.requests.record(
             **call.log_fields(), authenticated=True, status=0, code="Fault.ConnectionDropped"
