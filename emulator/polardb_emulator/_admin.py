@@ -209,7 +209,8 @@ async def state(request: web.Request) -> web.Response:
 async def reset(request: web.Request) -> web.Response:
     """Back to the seed."""
     emulator = _emulator(request)
-    await emulator.run(emulator.reset)
+    await emulator.run(emulator.reset_model)
+    emulator.clear_activity()
     return web.json_response({"reset": True})
 
 

@@ -148,11 +148,20 @@ class Emulator:
 
     def reset(self) -> None:
         """Back to the seed: state (databases too), request log, faults and nonce cache."""
+        self.reset_model()
+        self.clear_activity()
+
+    def reset_model(self) -> None:
+        """The model back to the seed, saved (on the model's thread: see :meth:`run`)."""
         self.model.reset()
+        self.persist()
+
+    def clear_activity(self) -> None:
+        """Empty the request log, faults and nonce cache (on the event loop's thread,
+        where requests are logged)."""
         self.requests.clear()
         self.faults.clear()
         self.verifier.nonces.clear()
-        self.persist()
 
     def close(self) -> None:
         """Stop the worker threads, then the account backend's databases (every server)."""
