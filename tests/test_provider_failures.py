@@ -129,7 +129,8 @@ def test_a_bug_inside_the_sdk_request_loop_is_not_a_network_error(
         calls.append(1)
         raise TypeError("'NoneType' object is not subscriptable")
 
-    monkeypatch.setattr(DaraCore, "do_action", staticmethod(broken))
+    # compose_url runs inside the request loop, in the SDK's transport and the provider's.
+    monkeypatch.setattr(DaraCore, "compose_url", staticmethod(broken))
     with pytest.raises(TypeError, match="not subscriptable"):
         client().reset_account("pc-abc123", "dbadmin", PASSWORD)
     assert calls == [1]

@@ -1,4 +1,4 @@
-"""The PolarDB API client wrapper: the only module that talks to the network.
+"""The PolarDB API client wrapper: the only module that talks to the PolarDB API.
 
 The Alibaba Cloud SDK is imported lazily, on the first call, so that importing
 this package (in the Pulumi program, or when the engine unpickles the
@@ -7,6 +7,11 @@ transport failure (connection, TLS, timeout) or a non-API answer becomes an
 :class:`ApiError` carrying an SDK-free :class:`ApiFailure`, with secrets
 scrubbed from the text. Any other exception is a bug: it propagates as it is
 (scrubbed), so it is neither retried nor reported as a network failure.
+
+Every call is bounded (``_transport``): by what remains of the deadline of the retry
+policy it runs under (:func:`._retry.current_deadline`), at most
+``_transport.ATTEMPT_SECONDS``, at least ``_transport.LAST_ATTEMPT_SECONDS``; its answer by
+``_transport.MAX_BODY_BYTES``. The SDK stack's loggers are scrubbed (``_scrub``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
+from . import _scrub
 from ._errors import (
     INVALID_RESPONSE_CODE,
     TRANSPORT_CODE,
@@ -29,6 +35,7 @@ from ._errors import (
     ConfigurationError,
     redact,
 )
+from ._retry import current_deadline
 from ._settings import ChainCredentials, ConnectionSettings
 from ._version import __version__
 
@@ -38,23 +45,8 @@ T = TypeVar("T")
 USER_AGENT = f"pulumi-polardb-reset/{__version__}"
 _QUERY = re.compile(r"\?[^\s'\"]*")
 
-
-class _QueryScrubber(logging.Filter):
-    """Drops query strings from HTTP library log records.
-
-    RPC-style PolarDB calls carry every parameter in the URL, AccountPassword
-    included; urllib3 logs that URL at DEBUG level.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if "?" in text:
-            record.msg, record.args = _QUERY.sub("?...", text), ()
-        return True
-
-
-for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry"):
-    logging.getLogger(_name).addFilter(_QueryScrubber())
+# Before the SDK is even imported: urllib3 may already log a request URL (query included).
+_scrub.install()
 
 
 @dataclass(frozen=True)
@@ -105,6 +97,8 @@ class PolarDBClient:
     ):
         self._settings = settings
         self._secrets = (*settings.secrets, *(s for s in extra_secrets if s))
+        # Whatever the SDK stack logs while this client lives is scrubbed of its secrets.
+        _scrub.register(self, self._secrets)
         self._sdk = _build_sdk_client(settings, connect_timeout_ms, read_timeout_ms)
 
     @property
@@ -186,8 +180,10 @@ class PolarDBClient:
     def _call(self, fn: Callable[[], T]) -> T:
         from alibabacloud_tea_openapi import exceptions as sdk_errors
 
+        from . import _transport  # imports requests: only once a call is made
+
         try:
-            return fn()
+            return _transport.run_bounded(fn, _transport.CallBudget(self._attempt_seconds()))
         except sdk_errors.AlibabaCloudException as exc:
             raise ApiError(self._failure_from_sdk(exc)) from None
         except Exception as exc:
@@ -200,8 +196,25 @@ class PolarDBClient:
         _scrub_exception(bug, self._scrub)
         raise bug
 
+    @staticmethod
+    def _attempt_seconds() -> float:
+        """How long this attempt may take: what remains of the deadline, within bounds."""
+        from . import _transport
+
+        deadline = current_deadline()
+        if deadline is None:
+            return _transport.ATTEMPT_SECONDS
+        # At the deadline the policy still makes one last attempt: give it a short while.
+        remaining = max(deadline.remaining(), _transport.LAST_ATTEMPT_SECONDS)
+        return min(remaining, _transport.ATTEMPT_SECONDS)
+
     def _failure_without_answer(self, exc: Exception) -> ApiFailure | None:
         """An ApiFailure for a transport failure or a non-API answer; None for anything else."""
+        from . import _transport
+
+        unwrapped = unwrap_sdk_exception(exc)
+        if isinstance(unwrapped, _transport.ResponseTooLargeError):
+            return ApiFailure(code=INVALID_RESPONSE_CODE, message=str(unwrapped))
         cause = transport_cause(exc)
         if cause is not None:
             text = self._scrub(f"{type(cause).__name__}: {cause}")
@@ -350,6 +363,11 @@ def _build_sdk_client(
     from alibabacloud_polardb20170801.client import Client
     from alibabacloud_tea_openapi import models as openapi
 
+    from . import _transport
+
+    # The SDK is imported now: scrub its loggers (darabonba's, Tea's, ...) and bound its calls.
+    _scrub.install()
+    _transport.install()
     if settings.ca_file and not os.path.isfile(settings.ca_file):
         # requests would report it on every attempt as an I/O failure of the request.
         raise ConfigurationError(

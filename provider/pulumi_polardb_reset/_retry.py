@@ -4,12 +4,15 @@ Dynamic providers get no custom timeouts from the engine and cannot be
 cancelled, so each operation carries its own :class:`Deadline`
 (``timeout_seconds``). Retries and polls use all of it: a sleep is cut to what
 remains, so the last attempt starts at the deadline, and the policy gives up
-only once the deadline has passed. The deadline bounds when an attempt
-*starts*; the attempt itself is bounded by the client's socket timeouts.
+only once the deadline has passed. While a call runs under the policy, its
+deadline is the :func:`current_deadline`, which the client uses to bound the
+call itself (connect, read, body): an attempt ends by the deadline, and the
+last one, which starts there, shortly after.
 """
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,6 +81,16 @@ class Backoff:
         )
 
 
+_CURRENT: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "pulumi_polardb_reset_deadline", default=None
+)
+
+
+def current_deadline() -> Deadline | None:
+    """The deadline of the :func:`call_with_retries` running in this thread, if any."""
+    return _CURRENT.get()
+
+
 #: Backoff between retries of a failed call (busy cluster, throttling, 5xx, network).
 CALL_BACKOFF = Backoff(initial=1.0, maximum=20.0)
 #: Backoff between polls while waiting for an account to settle: fast first, then slower.
@@ -140,7 +153,11 @@ def call_with_retries(
         before_sleep=before_sleep,
         reraise=True,
     )
-    return retrying(call)
+    token = _CURRENT.set(deadline)
+    try:
+        return retrying(call)
+    finally:
+        _CURRENT.reset(token)
 
 
 def wait_until(
@@ -169,4 +186,12 @@ def _raise_timeout(state: tenacity.RetryCallState) -> None:
     raise WaitTimeoutError(last)
 
 
-__all__ = ["CALL_BACKOFF", "POLL_BACKOFF", "Backoff", "Deadline", "call_with_retries", "wait_until"]
+__all__ = [
+    "CALL_BACKOFF",
+    "POLL_BACKOFF",
+    "Backoff",
+    "Deadline",
+    "call_with_retries",
+    "current_deadline",
+    "wait_until",
+]

@@ -9,7 +9,9 @@ Order, first match wins (documented in the README):
   ``ALIBABA_CLOUD_PROFILE``, OIDC/RRSA, ini file, ECS RAM role).
 * region: resource ``region``; config ``alicloud:region``; ``ALIBABA_CLOUD_REGION``; ``ALICLOUD_REGION``.
 * endpoint: resource ``endpoint``; ``ALIBABA_CLOUD_ENDPOINT_POLARDB``; the ``polardb`` entry
-  of config ``alicloud:endpoints``; otherwise the SDK's own region mapping.
+  of config ``alicloud:endpoints``; otherwise the SDK's own region mapping. Plain ``http://``
+  only to this machine, unless config ``polardbReset:allowInsecureEndpoint`` or
+  ``POLARDB_RESET_ALLOW_INSECURE_ENDPOINT`` is true.
 * CA bundle of the clusters' SQL endpoints (the privilege check): config
   ``polardbReset:sqlCaBundle``; ``POLARDB_RESET_SQL_CA_BUNDLE``; otherwise none (TLS when the
   server offers it, unverified).
@@ -34,7 +36,10 @@ CONFIG_KEYS: Final = (
     "alicloud:endpoints",
     "polardbReset:caBundle",
     "polardbReset:sqlCaBundle",
+    _validation.INSECURE_ENDPOINT_CONFIG,
 )
+_TRUE: Final = frozenset({"true", "1", "yes"})
+_FALSE: Final = frozenset({"false", "0", "no"})
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,43 @@ def _credentials(
     return ChainCredentials(profile=profile[1] if profile else None)
 
 
+def allow_insecure_endpoint(config: Mapping[str, Any], env: Mapping[str, str]) -> bool:
+    """The opt-in to a plain-http endpoint on another machine: config, then environment.
+
+    ``true``/``false`` (also ``1``/``0``, ``yes``/``no``, any case, or a YAML boolean); unset
+    is false. Raises :class:`ConfigurationError` for anything else, naming the source.
+    """
+    for source, value in (
+        (
+            f"config {_validation.INSECURE_ENDPOINT_CONFIG}",
+            config.get(_validation.INSECURE_ENDPOINT_CONFIG),
+        ),
+        (_validation.INSECURE_ENDPOINT_ENV, env.get(_validation.INSECURE_ENDPOINT_ENV)),
+    ):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ConfigurationError(f"{source} must be true or false (got {str(value)[:32]!r})")
+    return False
+
+
+def insecure_endpoint_allowed(config: Mapping[str, Any], env: Mapping[str, str]) -> bool:
+    """:func:`allow_insecure_endpoint`, with a malformed setting taken as false (for preview).
+
+    ``resolve`` reports the malformed setting when it matters.
+    """
+    try:
+        return allow_insecure_endpoint(config, env)
+    except ConfigurationError:
+        return False
+
+
 def resolve(
     inputs: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str, str]
 ) -> ConnectionSettings:
@@ -184,7 +226,11 @@ def resolve(
     protocol = "https"
     if endpoint_value is not None:
         source, text = endpoint_value
-        reason = _validation.validate_endpoint(text)
+        reason = _validation.validate_endpoint(text, allow_insecure=True)
+        if reason is None and text.lower().startswith("http://"):
+            # Read only when it matters: a malformed opt-in is an error only here.
+            allow = allow_insecure_endpoint(config, env)
+            reason = _validation.validate_endpoint(text, allow_insecure=allow)
         if reason:
             raise ConfigurationError(f"{reason} (from {source})")
         if "://" in text:

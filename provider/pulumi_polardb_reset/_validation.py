@@ -13,17 +13,21 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from . import _props as p
+from ._sql import is_loopback_host
 
 CLUSTER_ID_PATTERN: Final = re.compile(r"^pc-[a-z0-9]{1,64}$")
 ACCOUNT_NAME_PATTERN: Final = re.compile(r"^[a-z](?:[a-z0-9_]{0,14}[a-z0-9])$")
 REGION_PATTERN: Final = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
 ENDPOINT_PATTERN: Final = re.compile(
-    r"^(?:(?P<scheme>https?)://)?(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::(?P<port>\d{1,5}))?/?$"
+    r"^(?:(?P<scheme>https?)://)?(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?/?$"
 )
 SQL_ENDPOINT_PATTERN: Final = re.compile(
     r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?$"
 )
 PASSWORD_SPECIALS: Final = "!@#$%^&*()_+-="  # noqa: S105
+#: The opt-in to a plain-http endpoint on another machine: stack config, then environment.
+INSECURE_ENDPOINT_CONFIG: Final = "polardbReset:allowInsecureEndpoint"
+INSECURE_ENDPOINT_ENV: Final = "POLARDB_RESET_ALLOW_INSECURE_ENDPOINT"
 RESERVED_ACCOUNT_NAMES: Final = frozenset({"root", "admin"})
 
 
@@ -163,18 +167,33 @@ def validate_region(value: Any) -> str | None:
     return None
 
 
-def validate_endpoint(value: Any) -> str | None:
-    """Return a reason when ``value`` is not ``[http(s)://]host[:port]``, else ``None``."""
+def validate_endpoint(value: Any, *, allow_insecure: bool = False) -> str | None:
+    """Return a reason when ``value`` is not a usable ``[http(s)://]host[:port]``, else ``None``.
+
+    Plain ``http://`` is refused unless the host is this machine (``localhost``, 127.0.0.0/8,
+    ``::1``, IPv4-mapped loopback) or ``allow_insecure`` is set: the request is signed with
+    the AccessKey and ResetAccount carries the password in its query string, so over
+    plain http anyone on the way reads the password and can replay or alter the request.
+    """
     if value is None:
         return None
-    if not isinstance(value, str) or not ENDPOINT_PATTERN.match(value):
+    match = ENDPOINT_PATTERN.match(value) if isinstance(value, str) else None
+    if match is None:
         return (
             f"endpoint {value!r} must be a host name with an optional port and scheme, "
             "e.g. 'polardb.aliyuncs.com' or 'http://127.0.0.1:8080'"
         )
-    match = ENDPOINT_PATTERN.match(value)
-    if match and match.group("port") and not 0 < int(match.group("port")) < 65536:
+    if match.group("port") and not 0 < int(match.group("port")) < 65536:
         return f"endpoint {value!r} has an invalid port"
+    cleartext = match.group("scheme") == "http" and not is_loopback_host(match.group("host"))
+    if cleartext and not allow_insecure:
+        return (
+            f"endpoint {value!r} is plain http to another machine: the signed request and "
+            "the password (ResetAccount sends it in the query string) would cross the "
+            "network in cleartext. Use https://, or, only on a network path you trust, "
+            f"opt in with stack config {INSECURE_ENDPOINT_CONFIG}=true or "
+            f"{INSECURE_ENDPOINT_ENV}=true"
+        )
     return None
 
 
@@ -240,14 +259,23 @@ _VALIDATORS: Final = {
 }
 
 
-def validate_inputs(news: Mapping[str, Any]) -> list[Failure]:
-    """Validate every known input; values unknown at preview are accepted as they are."""
+def validate_inputs(
+    news: Mapping[str, Any], *, allow_insecure_endpoint: bool = False
+) -> list[Failure]:
+    """Validate every known input; values unknown at preview are accepted as they are.
+
+    ``allow_insecure_endpoint`` is the user's opt-in to a plain-http ``endpoint`` on another
+    machine (see :func:`validate_endpoint`).
+    """
     failures: list[Failure] = []
     for name, validator in _VALIDATORS.items():
         value = p.plain(news.get(name))
         if p.is_unknown(value):
             continue
-        reason = validator(value)
+        if name == p.ENDPOINT:
+            reason = validate_endpoint(value, allow_insecure=allow_insecure_endpoint)
+        else:
+            reason = validator(value)
         if reason:
             failures.append(Failure(name, reason))
     unexpected = sorted(k for k in news if k not in p.INPUTS and not k.startswith("__"))

@@ -94,7 +94,8 @@ class PrivilegedAccountResetProvider(ResourceProvider):
     @_reported
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate inputs per property (no API call); unknown values pass."""
-        failures = [CheckFailure(f.property, f.reason) for f in _validation.validate_inputs(news)]
+        found = _validation.validate_inputs(news, allow_insecure_endpoint=_allow_insecure())
+        failures = [CheckFailure(f.property, f.reason) for f in found]
         return CheckResult(_validation.normalize_inputs(news), failures)
 
     @_reported
@@ -183,6 +184,13 @@ def _target_names(inputs: Mapping[str, Any], id_: str) -> tuple[str, str]:
     return str(cluster), str(account)
 
 
+def _allow_insecure() -> bool:
+    """The opt-in to a plain-http endpoint on another machine (config, then environment)."""
+    with _CONFIG_LOCK:
+        config = dict(_STACK_CONFIG)
+    return _settings.insecure_endpoint_allowed(config, os.environ)
+
+
 def _resolve(inputs: Mapping[str, Any]) -> _settings.ConnectionSettings:
     with _CONFIG_LOCK:
         config = dict(_STACK_CONFIG)
@@ -192,7 +200,8 @@ def _resolve(inputs: Mapping[str, Any]) -> _settings.ConnectionSettings:
 def _reset(news: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[str, Any]:
     inputs = {k: p.plain(v) for k, v in _validation.normalize_inputs(news).items()}
     failures = _validation.validate_inputs(
-        {k: v for k, v in inputs.items() if not k.startswith("__")}
+        {k: v for k, v in inputs.items() if not k.startswith("__")},
+        allow_insecure_endpoint=_allow_insecure(),
     )
     if failures:
         raise ResetError("; ".join(f.reason for f in failures), code=ErrorCode.INVALID_INPUT)
