@@ -284,6 +284,25 @@ def test_the_last_attempt_at_the_deadline_is_bounded_too(
     assert elapsed < 1 + OVERRUN
 
 
+def test_the_privilege_check_after_a_reset_stays_within_the_deadline(
+    emu: EmulatorProcess, hostile: Callable[..., HostileServer]
+) -> None:
+    """The reset works; the SQL endpoint never greets: create still ends by the deadline."""
+    server = hostile("silent")  # waits for a request; a MySQL client waits for a greeting
+    sql_endpoint = server.url.removeprefix("http://")
+    timeout = 3
+    props = inputs(
+        timeout_seconds=timeout,
+        account_password=PASSWORD,
+        check_privileges=True,
+        sql_endpoint=sql_endpoint,
+    )
+    elapsed, error = timed_create(configured(emu.base_url), props, give_up_after=120)
+    assert error is None, error
+    assert len(emu.resets()) == 1
+    assert elapsed < timeout + OVERRUN, f"{elapsed:.2f} s for timeout_seconds={timeout}"
+
+
 _RSS_SCRIPT: Final = """
 import json, os, resource, sys
 os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"

@@ -10,7 +10,7 @@ scrubbed from the text. Any other exception is a bug: it propagates as it is
 
 Every call is bounded (``_transport``): by what remains of the deadline of the retry
 policy it runs under (:func:`._retry.current_deadline`), at most
-``_transport.ATTEMPT_SECONDS``, at least ``_transport.LAST_ATTEMPT_SECONDS``; its answer by
+``_transport.ATTEMPT_SECONDS``, at least ``_retry.LAST_ATTEMPT_SECONDS``; its answer by
 ``_transport.MAX_BODY_BYTES``. The SDK stack's loggers are scrubbed (``_scrub``).
 """
 
@@ -35,7 +35,7 @@ from ._errors import (
     ConfigurationError,
     redact,
 )
-from ._retry import current_deadline
+from ._retry import LAST_ATTEMPT_SECONDS, current_deadline
 from ._settings import ChainCredentials, ConnectionSettings
 from ._version import __version__
 
@@ -205,7 +205,7 @@ class PolarDBClient:
         if deadline is None:
             return _transport.ATTEMPT_SECONDS
         # At the deadline the policy still makes one last attempt: give it a short while.
-        remaining = max(deadline.remaining(), _transport.LAST_ATTEMPT_SECONDS)
+        remaining = max(deadline.remaining(), LAST_ATTEMPT_SECONDS)
         return min(remaining, _transport.ATTEMPT_SECONDS)
 
     def _failure_without_answer(self, exc: Exception) -> ApiFailure | None:

@@ -81,6 +81,11 @@ class Backoff:
         )
 
 
+#: An attempt that starts at (or just before) the deadline still gets this long, so that the
+#: last retry and the last poll, which run at the deadline, can complete: an operation ends
+#: at most this long after its deadline (plus bookkeeping).
+LAST_ATTEMPT_SECONDS: Final = 1.0
+
 _CURRENT: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
     "pulumi_polardb_reset_deadline", default=None
 )
@@ -188,6 +193,7 @@ def _raise_timeout(state: tenacity.RetryCallState) -> None:
 
 __all__ = [
     "CALL_BACKOFF",
+    "LAST_ATTEMPT_SECONDS",
     "POLL_BACKOFF",
     "Backoff",
     "Deadline",

@@ -45,14 +45,24 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from ._retry import LAST_ATTEMPT_SECONDS
+
+__all__ = [
+    "ATTEMPT_SECONDS",
+    "LAST_ATTEMPT_SECONDS",
+    "MAX_BODY_BYTES",
+    "CallBudget",
+    "DeadlineExceededError",
+    "ResponseTooLargeError",
+    "install",
+    "run_bounded",
+]
+
 log = logging.getLogger("pulumi_polardb_reset")
 T = TypeVar("T")
 
 #: Upper bound of one attempt (connect, request, headers, body), when the deadline is further.
 ATTEMPT_SECONDS: Final = 30.0
-#: An attempt that starts at (or just before) the deadline still gets this long: the last
-#: retry and the last poll run at the deadline, so this is how far past it an operation ends.
-LAST_ATTEMPT_SECONDS: Final = 1.0
 #: The largest response body accepted. PolarDB answers are a few KiB (DescribeAccounts with
 #: 100 accounts is about 50 KiB).
 MAX_BODY_BYTES: Final = 2 * 1024 * 1024

@@ -212,7 +212,9 @@ def _reset(news: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[
     timeout = float(inputs[p.TIMEOUT_SECONDS])
     client = PolarDBClient(settings, extra_secrets=_secrets(password, plan.password))
     target = Target(inputs[p.DB_CLUSTER_ID], inputs[p.ACCOUNT_NAME], settings.region, timeout)
-    outcome = Resetter(client, target).run(password)
+    # One resetter, so one deadline: the check after the reset uses what remains of it.
+    resetter = Resetter(client, target)
+    outcome = resetter.run(password)
 
     if password is not None:
         fingerprint = _fingerprint.fingerprint(password)
@@ -238,7 +240,7 @@ def _reset(news: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[
         **_check_settings(inputs, plan),
     }
     # Once the reset has settled: are the privileges (and the password) really back?
-    result = _run_check(Resetter(client, target), plan)
+    result = _run_check(resetter, plan)
     if result is not None:
         error = _check.drift_error(
             result,
