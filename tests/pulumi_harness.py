@@ -237,11 +237,14 @@ class PulumiProject:
 
 
 def emulator_config(emu: EmulatorProcess, targets: Any, *, namespace: str) -> dict[str, Any]:
-    """Plain stack config for ``emu`` (the secret key is set separately, encrypted)."""
+    """Plain stack config for ``emu`` (the secret key is set separately, encrypted), K = 1."""
     config: dict[str, Any] = {
         "alicloud:region": "cn-hangzhou",
         "alicloud:accessKey": ACCESS_KEY_ID,
         "alicloud:endpoints": json.dumps([{"polardb": emu.base_url}]),
+        # One provider process (no shard providers), so the resource counts these tests
+        # assert do not depend on where names hash; tests/test_e2e_sharding.py covers shards.
+        "polardbReset:providerProcesses": "1",
     }
     if targets is not None:
         config[f"{namespace}:targets"] = (

@@ -4,10 +4,12 @@ Public surface::
 
     from pulumi_polardb_reset import PrivilegedAccountReset, PrivilegedAccountResetArgs
     from pulumi_polardb_reset import resets_from_config  # targets from stack config
+    from pulumi_polardb_reset import shard_of  # the stable placement of a name on N shards
 """
 
 from ._errors import ApiCallError, ConfigurationError, ErrorCode, ResetError, ResetTimeoutError
 from ._resource import PrivilegedAccountReset, PrivilegedAccountResetArgs
+from ._sharding import ShardingConfigError, shard_of
 from ._targets import ResetTarget, TargetConfigError, parse_targets, resets_from_config
 from ._version import __version__
 from .provider import PrivilegedAccountResetProvider
@@ -22,8 +24,10 @@ __all__ = [
     "ResetError",
     "ResetTarget",
     "ResetTimeoutError",
+    "ShardingConfigError",
     "TargetConfigError",
     "__version__",
     "parse_targets",
     "resets_from_config",
+    "shard_of",
 ]

@@ -10,6 +10,7 @@ import pulumi
 import pulumi.dynamic
 
 from . import _props as p
+from . import _sharding
 from .provider import PrivilegedAccountResetProvider
 
 
@@ -59,6 +60,10 @@ class PrivilegedAccountReset(
     changed, when ``reset_nonce`` changes, or when the last check (refresh) found permission
     or password drift; nothing else causes one. Deleting the resource makes no API call: a
     reset cannot be undone.
+
+    The resource runs in one of ``polardbReset:providerProcesses`` provider processes
+    (default 4), picked by a stable hash of its name, so more resets run at once than the
+    4 of a single process; pass ``opts.provider`` to choose the provider yourself.
     """
 
     db_cluster_id: pulumi.Output[str]
@@ -139,9 +144,17 @@ class PrivilegedAccountReset(
             p.CHECK_PASSWORD: check_password,
         }
         props = resource_props(args, given)
-        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=list(p.SECRET_OUTPUTS))
-        opts = pulumi.ResourceOptions.merge(opts, secret_opts)
+        extra = pulumi.ResourceOptions(additional_secret_outputs=list(p.SECRET_OUTPUTS))
+        # Past the 4 workers of one provider process: one of K shard providers, by a stable
+        # hash of the name (see _sharding), unless the user chose the provider.
+        extra.provider = _sharding.provider_for(resource_name, opts, self.type_token())
+        opts = pulumi.ResourceOptions.merge(opts, extra)
         super().__init__(PrivilegedAccountResetProvider(), resource_name, props, opts)
+
+    @classmethod
+    def type_token(cls) -> str:
+        """The resource type, ``pulumi-python:dynamic/polardb:PrivilegedAccountReset``."""
+        return f"pulumi-python:{cls._resource_type_name}"
 
 
 def resource_props(

@@ -1,0 +1,278 @@
+"""End to end: provider shards with the real Pulumi CLI in a shell, against the emulator.
+
+What stacks rely on: a stack deployed on the default provider (K = 1, as before sharding)
+moves onto the shards without a replace or a reset, and back; changing K or the targets
+resets only what is new; stack config (credentials as encrypted secrets) and the
+environment reach every shard; more than the 4 resets of one provider process run at once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
+from pulumi_harness import (
+    REPO,
+    PulumiProject,
+    assert_one_line_failure,
+    emulator_config,
+    pulumi_bin,
+    set_secret_key,
+)
+
+from pulumi_polardb_reset import shard_of
+from pulumi_polardb_reset._sharding import DEFAULT_PROVIDER_PROCESSES
+
+pytestmark = pytest.mark.e2e
+
+NAMESPACE = "polardb-reset"
+K_KEY = "polardbReset:providerProcesses"
+PROVIDER_TYPE = "pulumi:providers:pulumi-python"
+CLUSTERS = 14
+MakeProject = Callable[..., PulumiProject]
+
+
+def cluster(i: int) -> str:
+    return f"pc-shard{i:08d}"
+
+
+def target(i: int, nonce: str = "1") -> dict[str, Any]:
+    return {
+        "name": f"t{i}",
+        "dbClusterId": cluster(i),
+        "accountName": "dbadmin",
+        "resetNonce": nonce,
+    }
+
+
+@pytest.fixture(scope="module")
+def fleet_emulator() -> Iterator[EmulatorProcess]:
+    """An emulator with CLUSTERS MySQL clusters, one Super account each."""
+    seed = {
+        "access_keys": [{"id": ACCESS_KEY_ID, "secret": ACCESS_KEY_SECRET}],
+        "settings": {"task_seconds": 0.3, "concurrent_tasks_per_cluster": 1},
+        "clusters": [
+            {
+                "id": cluster(i),
+                "region": "cn-hangzhou",
+                "db_type": "MySQL",
+                "status": "Running",
+                "accounts": [{"name": "dbadmin", "type": "Super", "password": "Shard!Passw0rd"}],
+            }
+            for i in range(CLUSTERS)
+        ],
+    }
+    with EmulatorProcess(seed) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(fleet_emulator: EmulatorProcess) -> EmulatorProcess:
+    fleet_emulator.reset()
+    return fleet_emulator
+
+
+@pytest.fixture(scope="session")
+def bin_dir() -> str:
+    return pulumi_bin()
+
+
+@pytest.fixture
+def project(tmp_path: Path, bin_dir: str, emu: EmulatorProcess) -> MakeProject:
+    """Factory: the root project configured for the fleet emulator, K as the user sets it."""
+
+    def make(targets: list[dict[str, Any]], *, k: int | None = None) -> PulumiProject:
+        proj = PulumiProject(REPO, tmp_path, bin_dir=bin_dir, only=["Pulumi.yaml", "__main__.py"])
+        config = emulator_config(emu, targets, namespace=NAMESPACE)
+        # The harness pins K = 1 for the other tests; here K is what each test says.
+        config.pop(K_KEY, None)
+        proj.write_config(config)
+        set_k(proj, k)
+        set_secret_key(proj)
+        return proj
+
+    return make
+
+
+def set_k(proj: PulumiProject, k: int | None) -> None:
+    """Set K in the stack config, or remove it (None: the default)."""
+    path = proj.dir / f"Pulumi.{proj.stack_name}.yaml"
+    document = yaml.safe_load(path.read_text()) or {}
+    config = document.setdefault("config", {})
+    if k is None:
+        config.pop(K_KEY, None)
+    else:
+        config[K_KEY] = str(k)
+    path.write_text(yaml.safe_dump(document))
+
+
+def set_targets(proj: PulumiProject, targets: list[dict[str, Any]]) -> None:
+    proj.write_config({f"{NAMESPACE}:targets": targets})
+
+
+def resets_by_name(proj: PulumiProject) -> dict[str, dict[str, Any]]:
+    """The PrivilegedAccountReset resources of the state, by name."""
+    return {r["urn"].rsplit("::", 1)[-1]: r for r in proj.resources()}
+
+
+def provider_of(resource: dict[str, Any]) -> str:
+    """The name of the resource's provider (``default`` for the default provider)."""
+    urn = str(resource.get("provider", "")).rsplit("::", 1)[0]
+    return urn.rsplit("::", 1)[-1]
+
+
+def shard_providers(proj: PulumiProject) -> dict[str, dict[str, Any]]:
+    resources = proj.export().get("resources") or []
+    return {
+        r["urn"].rsplit("::", 1)[-1]: r
+        for r in resources
+        if r["type"] == PROVIDER_TYPE and r["urn"].rsplit("::", 1)[-1].startswith("polardb-")
+    }
+
+
+def kept(resource: dict[str, Any]) -> dict[str, Any]:
+    """What must not change when a resource moves between providers."""
+    outputs = resource["outputs"]
+    keys = ("last_reset_request_id", "reset_count", "last_reset_at", "reset_nonce")
+    return {"urn": resource["urn"], "id": resource["id"], **{k: outputs[k] for k in keys}}
+
+
+def test_upgrade_to_shards_and_changing_k_reset_nothing(
+    emu: EmulatorProcess, project: MakeProject
+) -> None:
+    """Deployed on the default provider (K = 1), then sharded, resharded, unsharded."""
+    names = [f"t{i}" for i in range(6)]
+    proj = project([target(i) for i in range(6)], k=1)
+    assert proj.up() == {"create": 7}
+    before = {name: kept(r) for name, r in resets_by_name(proj).items()}
+    assert all(provider_of(r) == "default" for r in resets_by_name(proj).values())
+    assert len(emu.resets()) == 6
+
+    # The upgrade: sharding on by default. Preview and up: provider creates only.
+    emu.clear_requests()
+    set_k(proj, None)
+    shards = {f"polardb-reset-shard-{shard_of(n, DEFAULT_PROVIDER_PROCESSES)}" for n in names}
+    assert proj.preview() == {"create": len(shards), "same": 7}
+    assert proj.up() == {"create": len(shards), "same": 7}
+    assert emu.requests() == []
+    after = resets_by_name(proj)
+    assert {name: kept(r) for name, r in after.items()} == before
+    assert {n: provider_of(r) for n, r in after.items()} == {
+        n: f"polardb-reset-shard-{shard_of(n, DEFAULT_PROVIDER_PROCESSES)}" for n in names
+    }
+    assert set(shard_providers(proj)) == shards
+
+    # K = 3, one target added, one removed: one ResetAccount (the new target), no replace.
+    set_k(proj, 3)
+    set_targets(proj, [target(i) for i in range(1, 7)])
+    changes = proj.up()
+    assert "replace" not in changes and "update" not in changes, changes
+    assert changes.get("delete", 0) >= 1  # t0 (no API call) and the shards no longer used
+    assert [c["params"]["DBClusterId"] for c in emu.resets()] == [cluster(6)]
+    assert [r["action"] for r in emu.writes()] == ["ResetAccount"]
+    now = resets_by_name(proj)
+    assert {n: kept(now[n]) for n in names[1:]} == {n: before[n] for n in names[1:]}
+    assert {n: provider_of(r) for n, r in now.items()} == {
+        n: f"polardb-reset-shard-{shard_of(n, 3)}" for n in now
+    }
+
+    # A nonce bump under shards: exactly that target.
+    emu.clear_requests()
+    set_targets(proj, [target(i, "2" if i == 4 else "1") for i in range(1, 7)])
+    assert proj.up()["update"] == 1
+    assert [c["params"]["DBClusterId"] for c in emu.resets()] == [cluster(4)]
+
+    # Back to one process: the default provider again, nothing reset.
+    emu.clear_requests()
+    set_k(proj, 1)
+    changes = proj.up()
+    assert set(changes) == {"same", "delete"}, changes
+    assert emu.requests() == []
+    assert all(provider_of(r) == "default" for r in resets_by_name(proj).values())
+    assert shard_providers(proj) == {}
+
+
+def test_shards_run_more_than_four_resets_at_once(
+    emu: EmulatorProcess, project: MakeProject
+) -> None:
+    """12 targets on 12 clusters: every shard runs up to 4 at once (one process: 4 in all).
+
+    ``--parallel`` above 4 x K: the CLI's default (4 x CPU cores) may be lower.
+    """
+    count = 12
+    by_shard = Counter(shard_of(f"t{i}", DEFAULT_PROVIDER_PROCESSES) for i in range(count))
+    at_once = sum(min(4, n) for n in by_shard.values())
+    assert at_once > 4
+    proj = project([target(i) for i in range(count)])
+    proj.run("stack", "select", proj.stack_name)
+    done: list[dict[str, int]] = []
+    emu.hold_tasks()
+    runner = threading.Thread(target=lambda: done.append(proj.up("--parallel", "64")))
+    runner.start()
+    try:
+        emu.wait_for(
+            lambda: len(emu.state()["tasks"]) == at_once,
+            timeout=300,
+            what=f"{at_once} ResetAccount tasks in flight at once",
+        )
+        time.sleep(1)  # no more start while every worker waits
+        assert len(emu.state()["tasks"]) == at_once
+    finally:
+        emu.release_tasks()
+        runner.join(timeout=600)
+    assert done == [{"create": 1 + count + len(by_shard)}]
+    assert len(emu.resets()) == count
+
+
+def test_stack_config_reaches_shards_as_secrets(emu: EmulatorProcess, project: MakeProject) -> None:
+    """Keys from encrypted stack config sign every shard's calls; state holds ciphertext."""
+    proj = project([target(i) for i in range(5)])
+    proj.up()
+    assert {c["access_key_id"] for c in emu.requests()} == {ACCESS_KEY_ID}
+    providers = shard_providers(proj)
+    assert len(providers) > 1
+    for provider in providers.values():
+        inputs = provider["inputs"]
+        assert inputs["alicloud:region"] == "cn-hangzhou"
+        assert "polardb-reset:targets" not in inputs  # only the keys the provider reads
+        for key in ("alicloud:accessKey", "alicloud:secretKey"):
+            assert "ciphertext" in json.dumps(inputs[key]), key
+    proj.refresh()  # the shards read their config from state: same keys
+    written = {**proj.written(), "stack export": json.dumps(proj.export())}
+    leaks = [where for where, text in written.items() if ACCESS_KEY_SECRET in text]
+    assert leaks == []
+    text = proj.preview_text()
+    assert ACCESS_KEY_SECRET not in text
+
+
+def test_environment_credentials_reach_shards(emu: EmulatorProcess, project: MakeProject) -> None:
+    """No credentials in stack config: the CLI's environment reaches every shard process."""
+    proj = project([target(i) for i in range(5)])
+    proj.remove_config("alicloud:secretKey")
+    proj.remove_config("alicloud:accessKey")
+    proj.env.update(
+        ALIBABA_CLOUD_ACCESS_KEY_ID=ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET=ACCESS_KEY_SECRET
+    )
+    proj.up()
+    assert len(emu.resets()) == 5
+    for provider in shard_providers(proj).values():
+        assert "alicloud:secretKey" not in provider["inputs"]
+    emu.clear_requests()
+    proj.destroy()
+    assert emu.requests() == []
+
+
+def test_bad_k_is_a_clear_error(emu: EmulatorProcess, project: MakeProject) -> None:
+    proj = project([target(0)], k=0)
+    output = proj.fail("preview")
+    assert_one_line_failure(output, "polardbReset:providerProcesses must be a whole number")
+    assert "Traceback" not in output
+    assert emu.requests() == []
