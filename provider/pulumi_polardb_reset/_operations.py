@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from ._client import AccountInfo, ClusterInfo, EndpointAddress, PolarDBClient
+from ._clusterqueue import QUEUE, ClusterQueue, TurnTimeoutError
 from ._errors import (
     ApiError,
     ApiFailure,
@@ -22,7 +23,8 @@ from ._errors import (
     WaitTimeoutError,
     describe_failure,
 )
-from ._retry import Deadline, call_with_retries, wait_until
+from ._pacing import RESET_BACKOFF, SETTLE_BACKOFF
+from ._retry import CALL_BACKOFF, POLL_BACKOFF, Backoff, Deadline, call_with_retries, wait_until
 
 log = logging.getLogger("pulumi_polardb_reset")
 T = TypeVar("T")
@@ -95,14 +97,22 @@ def choose_sql_address(addresses: list[EndpointAddress]) -> tuple[str, int] | No
 class Resetter:
     """Runs one reset of one privileged account against one client."""
 
-    def __init__(self, client: PolarDBClient, target: Target, *, deadline: Deadline | None = None):
+    def __init__(
+        self,
+        client: PolarDBClient,
+        target: Target,
+        *,
+        deadline: Deadline | None = None,
+        queue: ClusterQueue = QUEUE,
+    ):
         self.client = client
         self.target = target
         self.deadline = deadline or Deadline(target.timeout_seconds)
+        self.queue = queue
 
     # -- plumbing -------------------------------------------------------------
 
-    def _api(self, action: str, call: Callable[[], T]) -> T:
+    def _api(self, action: str, call: Callable[[], T], backoff: Backoff = CALL_BACKOFF) -> T:
         t = self.target
 
         def on_retry(failure: ApiFailure, delay: float) -> None:
@@ -116,7 +126,9 @@ class Resetter:
             )
 
         try:
-            return call_with_retries(call, deadline=self.deadline, on_retry=on_retry)
+            return call_with_retries(
+                call, deadline=self.deadline, backoff=backoff, on_retry=on_retry
+            )
         except ApiError as exc:
             raise describe_failure(
                 exc.failure,
@@ -129,9 +141,15 @@ class Resetter:
                 gave_up=exc.failure.retryable,
             ) from None
 
-    def _wait(self, probe: Callable[[], S], done: Callable[[S], bool], what: str) -> S:
+    def _wait(
+        self,
+        probe: Callable[[], S],
+        done: Callable[[S], bool],
+        what: str,
+        backoff: Backoff = POLL_BACKOFF,
+    ) -> S:
         try:
-            return wait_until(probe, done, deadline=self.deadline)
+            return wait_until(probe, done, deadline=self.deadline, backoff=backoff)
         except WaitTimeoutError as exc:
             last = f"status {getattr(exc.last, 'status', 'unknown')}"
             raise self._timeout(what, last) from None
@@ -204,9 +222,11 @@ class Resetter:
     def reset(self, password: str | None) -> str:
         """Call ResetAccount (with the password when one is set); return the request ID."""
         t = self.target
+        # Proportional jitter: resets of one cluster from other processes spread out.
         return self._api(
             "ResetAccount",
             lambda: self.client.reset_account(t.cluster_id, t.account_name, password),
+            RESET_BACKOFF,
         )
 
     def find_account(self) -> AccountInfo | None:
@@ -256,10 +276,39 @@ class Resetter:
                 )
             return match
 
-        return self._wait(probe, lambda a: a.status == AVAILABLE, "the account to be Available")
+        # Fast polls first (most tasks end within seconds), then fewer and fewer.
+        return self._wait(
+            probe, lambda a: a.status == AVAILABLE, "the account to be Available", SETTLE_BACKOFF
+        )
 
     def run(self, password: str | None) -> ResetOutcome:
-        """Pre-checks, then ResetAccount, then wait for the account to settle."""
+        """Pre-checks, then ResetAccount, then wait for the account to settle.
+
+        Resets of one cluster in this process take turns (see :mod:`._clusterqueue`): the
+        cluster runs one task at a time, so the next reset starts once this one settled.
+        """
+        t = self.target
+
+        def on_wait() -> None:
+            log.info(
+                "%s/%s: another reset of cluster %s runs in this process; waiting for its turn",
+                t.cluster_id,
+                t.account_name,
+                t.cluster_id,
+            )
+
+        try:
+            with self.queue.turn(
+                (t.region, t.cluster_id), timeout=self.deadline.remaining(), on_wait=on_wait
+            ):
+                return self._run(password)
+        except TurnTimeoutError:
+            raise self._timeout(
+                "the other resets of this cluster in this provider process to finish",
+                "still busy",
+            ) from None
+
+    def _run(self, password: str | None) -> ResetOutcome:
         self.cluster()
         self.account()
         request_id = self.reset(password)
