@@ -89,8 +89,11 @@ def drift_reasons(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]
     reasons: list[str] = []
     if _check_enabled(news.get(p.CHECK_PRIVILEGES)):
         if p.plain(olds.get(p.PRIVILEGES_OK)) is False:
-            missing = p.plain(olds.get(p.MISSING_PRIVILEGES)) or []
-            named = ", ".join(str(m) for m in missing) or "documented privileges"
+            missing = p.plain(olds.get(p.MISSING_PRIVILEGES))
+            # A list of names as the check records it; anything else (a hand-edited state)
+            # still means drift, just without names.
+            names = [str(m) for m in missing] if isinstance(missing, list | tuple) else []
+            named = ", ".join(names) or "documented privileges"
             reasons.append(f"permission drift: missing {named}")
         password = p.plain(news.get(p.ACCOUNT_PASSWORD))
         if p.plain(olds.get(p.PASSWORD_OK)) is False and password is not None:

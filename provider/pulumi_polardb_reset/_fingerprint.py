@@ -31,19 +31,31 @@ def fingerprint(password: str, *, salt: bytes | None = None) -> str:
     return f"{_PREFIX}${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
 
 
-def matches(password: str, stored: str | None) -> bool:
+#: The largest scrypt parameters a fingerprint may name: above what this provider writes,
+#: and far below what would cost seconds or gigabytes (a stored fingerprint comes from
+#: state, which may have been edited by hand).
+_MAX_N: Final = 2**16
+_MAX_R: Final = 16
+_MAX_P: Final = 4
+
+
+def matches(password: object, stored: object) -> bool:
     """Tell whether ``password`` is the one ``stored`` was computed from.
 
-    A missing or unreadable fingerprint never matches, so the caller resets.
+    A missing or unreadable fingerprint (not a string, not ``scrypt$n$r$p$salt$hash``,
+    parameters out of bounds) never matches, so the caller resets; neither does a
+    password that is not a string.
     """
-    if not stored:
+    if not isinstance(password, str) or not isinstance(stored, str) or not stored:
         return False
     try:
-        prefix, n, r, p, salt, digest = stored.split("$")
-        if prefix != _PREFIX:
+        prefix, n_text, r_text, p_text, salt, digest = stored.split("$")
+        n, r, p = int(n_text), int(r_text), int(p_text)
+        if prefix != _PREFIX or not (0 < n <= _MAX_N and 0 < r <= _MAX_R and 0 < p <= _MAX_P):
             return False
         expected = base64.urlsafe_b64decode(digest)
-        actual = _derive(password, base64.urlsafe_b64decode(salt), int(n), int(r), int(p))
-    except ValueError:
+        actual = _derive(password, base64.urlsafe_b64decode(salt), n, r, p)
+    except (ValueError, OverflowError, UnicodeError):
+        # Malformed text or parameters scrypt refuses (n not a power of two, ...).
         return False
     return hmac.compare_digest(expected, actual)

@@ -2,7 +2,9 @@
 
 The rules mirror the PolarDB API reference (account names, password policy,
 cluster ID format) so that mistakes are reported per property at preview,
-before any request reaches Alibaba Cloud. Messages never echo a password.
+before any request reaches Alibaba Cloud. Messages never echo a password, nor the
+value of an input the engine marks secret. Patterns are matched with ``fullmatch``:
+``$`` alone would accept a trailing newline.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def validate_db_cluster_id(value: Any) -> str | None:
     """Return a reason when ``value`` is not a PolarDB cluster ID, else ``None``."""
     if not isinstance(value, str) or not value:
         return "db_cluster_id is required: set it to the PolarDB cluster ID, e.g. 'pc-bp1abc...'"
-    if not CLUSTER_ID_PATTERN.match(value):
+    if not CLUSTER_ID_PATTERN.fullmatch(value):
         return (
             f"db_cluster_id {value!r} is not a PolarDB cluster ID: it must be 'pc-' followed by "
             "lowercase letters and digits (see DescribeDBClusters or the console)"
@@ -57,7 +59,7 @@ def validate_account_name(value: Any) -> str | None:
         return "account_name is required: set it to the name of the cluster's privileged account"
     if not 2 <= len(value) <= 16:
         return f"account_name {value!r} must be 2 to 16 characters long (it has {len(value)})"
-    if not ACCOUNT_NAME_PATTERN.match(value):
+    if not ACCOUNT_NAME_PATTERN.fullmatch(value):
         return (
             f"account_name {value!r} is invalid: use lowercase letters, digits and underscores, "
             "start with a lowercase letter and end with a letter or digit"
@@ -162,7 +164,7 @@ def validate_region(value: Any) -> str | None:
     """Return a reason when ``value`` is not an Alibaba Cloud region ID, else ``None``."""
     if value is None:
         return None
-    if not isinstance(value, str) or not REGION_PATTERN.match(value):
+    if not isinstance(value, str) or not REGION_PATTERN.fullmatch(value):
         return f"region {value!r} is not an Alibaba Cloud region ID such as 'cn-hangzhou'"
     return None
 
@@ -177,7 +179,7 @@ def validate_endpoint(value: Any, *, allow_insecure: bool = False) -> str | None
     """
     if value is None:
         return None
-    match = ENDPOINT_PATTERN.match(value) if isinstance(value, str) else None
+    match = ENDPOINT_PATTERN.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         return (
             f"endpoint {value!r} must be a host name with an optional port and scheme, "
@@ -269,13 +271,16 @@ def validate_inputs(
     """
     failures: list[Failure] = []
     for name, validator in _VALIDATORS.items():
-        value = p.plain(news.get(name))
+        raw = news.get(name)
+        value = p.plain(raw)
         if p.is_unknown(value):
             continue
         if name == p.ENDPOINT:
             reason = validate_endpoint(value, allow_insecure=allow_insecure_endpoint)
         else:
             reason = validator(value)
+        if reason and p.is_secret(raw):
+            reason = _hide(reason, value)
         if reason:
             failures.append(Failure(name, reason))
     unexpected = sorted(k for k in news if k not in p.INPUTS and not k.startswith("__"))
@@ -284,6 +289,15 @@ def validate_inputs(
             Failure(name, f"{name} is not an input of PrivilegedAccountReset; remove it")
         )
     return failures
+
+
+def _hide(reason: str, value: Any) -> str:
+    """``reason`` without the value of a secret input (the engine shows reasons in clear)."""
+    for shown in (repr(value), str(value)):
+        # A short value may also be a word or a number of the sentence: keep those.
+        if len(shown) >= 3:
+            reason = reason.replace(shown, "[secret]")
+    return reason
 
 
 def normalize_inputs(news: Mapping[str, Any]) -> dict[str, Any]:
@@ -295,10 +309,12 @@ def normalize_inputs(news: Mapping[str, Any]) -> dict[str, Any]:
     engine keeps their meaning.
     """
     out = dict(news)
-    if out.get(p.TIMEOUT_SECONDS) is None:
+    timeout = out.get(p.TIMEOUT_SECONDS)
+    if timeout is None:
         out[p.TIMEOUT_SECONDS] = p.DEFAULT_TIMEOUT_SECONDS
-    elif isinstance(out[p.TIMEOUT_SECONDS], float) and not p.is_unknown(out[p.TIMEOUT_SECONDS]):
-        out[p.TIMEOUT_SECONDS] = int(out[p.TIMEOUT_SECONDS])
+    elif isinstance(timeout, float) and timeout.is_integer():
+        # Only a whole number: inf, nan and 1.5 stay as they are (check reports them).
+        out[p.TIMEOUT_SECONDS] = int(timeout)
     if out.get(p.CHECK_PRIVILEGES) is None:
         out[p.CHECK_PRIVILEGES] = p.DEFAULT_CHECK_PRIVILEGES
     nonce = out.get(p.RESET_NONCE)
