@@ -25,6 +25,7 @@ from pulumi_harness import (
     assert_one_line_failure,
     emulator_config,
     pulumi_bin,
+    run_pipeline,
     set_secret_key,
 )
 
@@ -276,3 +277,72 @@ def test_bad_k_is_a_clear_error(emu: EmulatorProcess, project: MakeProject) -> N
     assert_one_line_failure(output, "polardbReset:providerProcesses must be a whole number")
     assert "Traceback" not in output
     assert emu.requests() == []
+
+
+# -- beyond one stack: the drift pipeline's --shard I/N, one stack per shard ---------------
+
+
+def test_pipeline_shards_split_the_fleet_across_stacks(
+    emu: EmulatorProcess, tmp_path: Path, bin_dir: str
+) -> None:
+    """CI jobs of a matrix: each resets only its shard's targets, in its own stack, one backend.
+
+    The fleet lives in project-level config (Pulumi.yaml), shared by every shard stack;
+    the credentials come from the environment, as CI secrets do. Then the matrix grows
+    from 2 to 3 jobs: only the targets the new shard takes are reset (by its stack), the
+    old stacks drop them without an API call.
+    """
+    proj = PulumiProject(REPO / "examples" / "drift-remediation", tmp_path, bin_dir=bin_dir)
+    fleet = [target(i) for i in range(8)]
+    project_file = proj.dir / "Pulumi.yaml"
+    document = yaml.safe_load(project_file.read_text())
+    document["config"] = {
+        "alicloud:region": {"value": "cn-hangzhou"},
+        "alicloud:endpoints": {"value": json.dumps([{"polardb": emu.base_url}])},
+        "polardb-drift:targets": {"value": fleet},
+        "polardbReset:providerProcesses": {"value": "2"},
+    }
+    project_file.write_text(yaml.safe_dump(document))
+    proj.env.update(
+        ALIBABA_CLOUD_ACCESS_KEY_ID=ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET=ACCESS_KEY_SECRET
+    )
+    names = [t["name"] for t in fleet]
+
+    def job(shard: str, run_id: str, *flags: str) -> dict[str, dict[str, Any]]:
+        stack = f"fleet-{shard.split('/')[0]}"
+        code, output, report = run_pipeline(
+            proj, "--stack", stack, "--shard", shard, "--run-id", run_id, *flags
+        )
+        assert code == 0, output
+        assert report["shard"] == shard
+        return {t["name"]: t for t in report["targets"]}
+
+    covered: list[str] = []
+    for index in range(2):
+        emu.clear_requests()
+        report = job(f"{index}/2", "run-1")
+        mine = [n for n in names if shard_of(n, 2) == index]
+        assert sorted(report) == sorted(mine)
+        assert all(t["result"] == "reset" for t in report.values())
+        reset = sorted(c["params"]["DBClusterId"] for c in emu.resets())
+        assert reset == sorted(cluster(int(n[1:])) for n in mine)
+        covered += mine
+    assert sorted(covered) == sorted(names)  # every target in exactly one stack
+
+    # Three jobs now: the new shard takes some targets; nothing else is reset.
+    moved = [n for n in names if shard_of(n, 3) == 2]
+    assert moved and all(shard_of(n, 3) == shard_of(n, 2) for n in names if n not in moved)
+    emu.clear_requests()
+    for index in range(2):
+        report = job(f"{index}/3", "run-2", "--only-drifted")
+        gone = {n for n, t in report.items() if t["result"] == "removed"}
+        assert gone == {n for n in moved if shard_of(n, 2) == index}
+        assert all(report[n]["moved_to"] == "2/3" for n in gone)
+        assert all(t["result"] == "unchanged" for n, t in report.items() if n not in gone)
+    assert emu.writes() == []  # refreshes read; dropping a target calls nothing
+    report = job("2/3", "run-2", "--only-drifted")
+    assert sorted(report) == sorted(moved)
+    assert all(t["drift"] == ["new"] and t["result"] == "reset" for t in report.values())
+    assert sorted(c["params"]["DBClusterId"] for c in emu.resets()) == sorted(
+        cluster(int(n[1:])) for n in moved
+    )

@@ -4,9 +4,12 @@ registers (Pulumi's mock monitor: no engine, no process)."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, cast
 
 import pulumi
@@ -21,8 +24,10 @@ from pulumi_polardb_reset._sharding import (
     DEFAULT_PROVIDER_PROCESSES,
     MAX_PROVIDER_PROCESSES,
     ShardingConfigError,
+    in_shard,
     jump_hash,
     parse_processes,
+    parse_shard,
     shard_of,
     stable_hash,
 )
@@ -300,3 +305,93 @@ def test_public_names() -> None:
     import pulumi_polardb_reset
 
     assert pulumi_polardb_reset.shard_of is _sharding.shard_of
+
+
+# -- one stack per shard: resets_from_config and the pipeline's --shard I/N ----------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "shard"), [(None, None), ("", None), ("0/1", (0, 1)), (" 3/4 ", (3, 4))]
+)
+def test_parse_shard(raw: str | None, shard: tuple[int, int] | None) -> None:
+    assert parse_shard(raw) == shard
+
+
+@pytest.mark.parametrize("raw", ["4/4", "1/0", "-1/4", "1", "1/4/2", "a/b", "1 / 4"])
+def test_bad_shard_names_the_key(raw: str) -> None:
+    with pytest.raises(ShardingConfigError, match=r"polardb-drift:shard must be I/N"):
+        parse_shard(raw, "polardb-drift:shard")
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 7])
+def test_shards_partition_the_fleet(count: int) -> None:
+    names = [f"db-{i}" for i in range(200)]
+    parts = [[n for n in names if in_shard(n, (i, count))] for i in range(count)]
+    assert sorted(n for part in parts for n in part) == sorted(names)  # each exactly once
+    assert all(part for part in parts)
+    assert all(in_shard(n, None) for n in names)
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_targets_of_one_shard_only() -> None:
+    targets = [
+        {"name": f"db{i}", "dbClusterId": f"pc-a{i}", "accountName": "dbadmin"} for i in range(9)
+    ]
+    config = {
+        "polardb-reset:targets": json.dumps(targets),
+        "polardb-reset:shard": "1/3",
+        "polardbReset:providerProcesses": "1",
+    }
+    mocks = run_program(lambda: list(resets_from_config(pulumi.Config()).values()), config)
+    declared = sorted(mocks.of_type(RESOURCE_TYPE))
+    assert declared == sorted(t["name"] for t in targets if shard_of(t["name"], 3) == 1)
+    # An explicit shard wins over config; every shard together declares every target.
+    every: list[str] = []
+    for i in range(3):
+        mocks = run_program(shard_program(f"{i}/3"), config)
+        every += mocks.of_type(RESOURCE_TYPE)
+    assert sorted(every) == sorted(t["name"] for t in targets)
+
+
+def shard_program(shard: str) -> Program:
+    """A program declaring the targets of ``shard`` from config."""
+    return lambda: list(resets_from_config(pulumi.Config(), shard=shard).values())
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_bad_shard_config_fails_the_program() -> None:
+    config = {
+        "polardb-reset:targets": json.dumps(
+            [{"name": "a", "dbClusterId": "pc-a", "accountName": "x"}]
+        ),
+        "polardb-reset:shard": "2/2",
+    }
+    with pytest.raises(ShardingConfigError, match="polardb-reset:shard must be I/N"):
+        run_program(lambda: list(resets_from_config(pulumi.Config()).values()), config)
+
+
+def _pipeline() -> Any:
+    """examples/drift-remediation/pipeline.py as a module (it is a script, not a package)."""
+    path = Path(__file__).resolve().parent.parent / "examples/drift-remediation/pipeline.py"
+    spec = importlib.util.spec_from_file_location("drift_pipeline", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pipeline_selects_by_the_same_hash() -> None:
+    pipeline = _pipeline()
+    names = [f"orders-{i}" for i in range(50)]
+    for count in (1, 2, 4):
+        for index in range(count):
+            assert [n for n in names if pipeline.in_shard(n, (index, count))] == [
+                n for n in names if shard_of(n, count) == index
+            ]
+    assert pipeline.parse_shard(" 2/4") == (2, 4)
+    for bad in ("4/4", "x", "1/", "-1/2"):
+        with pytest.raises(pipeline.UsageError, match="--shard must be I/N"):
+            pipeline.parse_shard(bad)
+    args = pipeline.parse_args(["--stack", "prod-1", "--shard", "1/4", "--run-id", "7"])
+    assert args.shard == "1/4"

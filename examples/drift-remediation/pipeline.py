@@ -4,6 +4,7 @@ Run from a scheduled CI job (see README.md)::
 
     python pipeline.py --stack prod --only-drifted            # run ID from $GITHUB_RUN_ID / $CI_PIPELINE_ID
     python pipeline.py --stack dev --run-id manual-42 --json  # JSON report on stdout
+    python pipeline.py --stack prod-1 --shard 1/4             # one CI job of four (README.md)
 
 Steps:
 
@@ -25,6 +26,14 @@ Steps:
    engine's warnings (a privilege check that could not tell, for example an unreachable
    SQL endpoint: not drift).
 
+With ``--shard I/N`` the run covers only shard ``I`` of ``N`` (counted from 0) of the targets,
+chosen by ``pulumi_polardb_reset.shard_of`` (the stable hash that also places resources on
+provider processes): it sets ``<project>:shard`` in the stack's config, which makes the
+program declare only those targets, so each CI job of a matrix runs its own stack (one stack
+per shard, all in one shared backend). A target that belonged to this stack and now belongs
+to another shard (``N`` changed) is ``removed`` here, naming its new shard, and created (so
+reset once) by that shard's stack.
+
 Exit status: 0 when every target succeeded, 1 when any failed (or the refresh
 failed), 2 on usage or configuration errors. Re-running with the same run ID
 retries only what failed: targets already reset keep that nonce and stay as they are.
@@ -44,11 +53,14 @@ from typing import Any, TextIO
 import yaml
 from pulumi import automation as auto
 
+from pulumi_polardb_reset import shard_of
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 RESOURCE_TYPE = "PrivilegedAccountReset"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+SHARD = re.compile(r"^(\d+)/(\d+)$")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -71,6 +83,7 @@ class TargetReport:
     result: str = "unchanged"
     request_id: str | None = None
     error: str | None = None
+    moved_to: str | None = None  # removed because it belongs to this other shard now
 
     def detail(self) -> str:
         """One-line detail for the table."""
@@ -78,6 +91,8 @@ class TargetReport:
             return f"request {self.request_id}"
         if self.result == "failed":
             return self.error or "failed"
+        if self.result == "removed" and self.moved_to:
+            return f"belongs to shard {self.moved_to} now; dropped from this stack (no API call)"
         if self.result == "removed":
             return "no longer in targets; dropped from the stack (no API call)"
         return ""
@@ -107,6 +122,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only-drifted", action="store_true", help="reset only targets with drift (default: all)"
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="only shard I of N of the targets (counted from 0), for one CI job of N",
     )
     parser.add_argument(
         "--work-dir",
@@ -183,6 +203,34 @@ def configured_targets(stack: auto.Stack, namespace: str) -> list[dict[str, Any]
                 f"{key}[{index}].name must be letters, digits, '-' or '_' (got {name!r})"
             )
     return targets
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``I/N`` as ``(I, N)`` with ``0 <= I < N``; raise :class:`UsageError` otherwise."""
+    match = SHARD.match(text.strip())
+    if match is None or not int(match[1]) < int(match[2]):
+        raise UsageError(
+            f"--shard must be I/N, shard I of N counted from 0, e.g. 0/4 to 3/4 (got {text!r})"
+        )
+    return int(match[1]), int(match[2])
+
+
+def select_shard(
+    stack: auto.Stack, namespace: str, requested: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """The shard this run covers: ``--shard`` (written to ``<namespace>:shard`` for the
+    program), else the one the stack's config already names, else None (every target)."""
+    key = f"{namespace}:shard"
+    if requested is not None:
+        stack.set_config(key, auto.ConfigValue(f"{requested[0]}/{requested[1]}"))
+        return requested
+    value = stack.get_all_config().get(key)
+    return parse_shard(value.value) if value is not None and value.value else None
+
+
+def in_shard(name: str, shard: tuple[int, int] | None) -> bool:
+    """Whether the target ``name`` belongs to ``shard`` (None: every target does)."""
+    return shard is None or shard_of(name, shard[1]) == shard[0]
 
 
 def state_by_name(stack: auto.Stack) -> dict[str, dict[str, Any]]:
@@ -289,6 +337,7 @@ def run(
             "no run ID: pass --run-id, or run in GitHub Actions ($GITHUB_RUN_ID) "
             "or GitLab CI ($CI_PIPELINE_ID)"
         )
+    requested = parse_shard(args.shard) if args.shard is not None else None
     work_dir = Path(args.work_dir).resolve()
     namespace = project_name(work_dir)
 
@@ -301,7 +350,11 @@ def run(
     except auto.CommandError as exc:
         reason = "; ".join(command_error_lines(exc))
         raise UsageError(f"cannot select stack {args.stack!r}: {reason}") from None
-    targets = configured_targets(stack, namespace)
+    fleet = configured_targets(stack, namespace)
+    shard = select_shard(stack, namespace, requested)
+    # The report names the shard the run covered, also when the stack's config chose it.
+    args.shard = f"{shard[0]}/{shard[1]}" if shard is not None else None
+    targets = [t for t in fleet if in_shard(t["name"], shard)]
     reports = {
         t["name"]: TargetReport(
             name=t["name"],
@@ -360,8 +413,16 @@ def run(
         elif report.selected and (after.get(name) or {}).get("reset_nonce") != args.run_id:
             report.result = "failed"
             report.error = "not reset; see the errors below" if up_failure else "not reset"
+    elsewhere = {t["name"] for t in fleet} - set(reports)
     extra = [
-        TargetReport(name=name, cluster=str(o.get("db_cluster_id")), result="removed")
+        TargetReport(
+            name=name,
+            cluster=str(o.get("db_cluster_id")),
+            result="removed",
+            moved_to=f"{shard_of(name, shard[1])}/{shard[1]}"
+            if shard is not None and name in elsewhere
+            else None,
+        )
         for name, o in refreshed.items()
         if name not in reports and name not in after
     ]
@@ -413,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             "stack": args.stack,
             "run_id": args.run_id,
             "only_drifted": args.only_drifted,
+            "shard": args.shard,
             "exit_code": code,
             "targets": [asdict(r) for r in reports],
             "errors": general,

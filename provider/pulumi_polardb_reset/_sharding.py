@@ -127,6 +127,29 @@ def parse_processes(raw: Any, key: str = f"{CONFIG_NAMESPACE}:{PROCESSES_KEY}") 
     return value
 
 
+def parse_shard(raw: Any, key: str = "shard") -> tuple[int, int] | None:
+    """``"I/N"`` (shard ``I`` of ``N``, counted from 0) as ``(I, N)``; None when unset.
+
+    Raises :class:`ShardingConfigError` naming ``key`` for anything else.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    text = str(raw).strip()
+    index, _, count = text.partition("/")
+    if index.isascii() and index.isdigit() and count.isascii() and count.isdigit():
+        shard = int(index), int(count)
+        if 0 <= shard[0] < shard[1]:
+            return shard
+    raise ShardingConfigError(
+        f"{key} must be I/N, shard I of N counted from 0 (0/4, 1/4, 2/4, 3/4; got {text!r})"
+    )
+
+
+def in_shard(name: str, shard: tuple[int, int] | None) -> bool:
+    """Whether the target ``name`` belongs to ``shard`` (``(I, N)``; None: every target does)."""
+    return shard is None or shard_of(name, shard[1]) == shard[0]
+
+
 def user_chose_provider(opts: pulumi.ResourceOptions | None, type_token: str) -> bool:
     """Whether ``opts`` (or the parent) already decides the resource's provider."""
     if opts is None:
@@ -211,8 +234,10 @@ __all__ = [
     "DEFAULT_PROVIDER_PROCESSES",
     "MAX_PROVIDER_PROCESSES",
     "ShardingConfigError",
+    "in_shard",
     "jump_hash",
     "parse_processes",
+    "parse_shard",
     "provider_for",
     "shard_of",
     "stable_hash",

@@ -14,6 +14,7 @@ with camelCase keys like the rest of Pulumi config::
         orders: {secure: ...}
       polardb-reset:checkPasswords: # optional, secret: the login of the privilege check
         billing: {secure: ...}      # for targets whose password is not in passwords
+      polardb-reset:shard: 0/4      # optional: only the targets of shard 0 of 4 (shard_of)
 
 :func:`parse_targets` is pure: it checks the list and reports the first mistake
 naming the entry and the key. :func:`resets_from_config` declares one
@@ -31,6 +32,7 @@ from typing import Any, Final
 import pulumi
 
 from ._resource import PrivilegedAccountReset, PrivilegedAccountResetArgs
+from ._sharding import in_shard, parse_shard
 from ._validation import nonce_text
 
 #: Target keys and the resource arguments they set.
@@ -184,6 +186,7 @@ def resets_from_config(
     *,
     nonce_overrides: Mapping[str, Any] | None = None,
     opts: pulumi.ResourceOptions | None = None,
+    shard: str | None = None,
 ) -> dict[str, PrivilegedAccountReset]:
     """Declare one :class:`PrivilegedAccountReset` per entry of ``<namespace>:targets``.
 
@@ -191,11 +194,16 @@ def resets_from_config(
     map ``<namespace>:passwords`` (keyed by target name; optional); the privilege check's
     login for targets without one from the secret map ``<namespace>:checkPasswords``. ``nonce_overrides``
     maps target names to nonces that take precedence over the targets' own
-    ``resetNonce`` (a pipeline sets them to its run ID). Returns the resources by target
-    name, in config order.
+    ``resetNonce`` (a pipeline sets them to its run ID). ``shard`` (default: config
+    ``<namespace>:shard``), ``"I/N"``, declares only the targets of shard ``I`` of ``N``
+    (:func:`~pulumi_polardb_reset.shard_of`): one stack per shard splits a fleet across CI
+    jobs. Returns the resources by target name, in config order.
     """
     config = config or pulumi.Config()
     targets = parse_targets(config.require_object("targets"), f"{config.name}:targets")
+    selected = parse_shard(
+        shard if shard is not None else config.get("shard"), f"{config.name}:shard"
+    )
     overrides = dict(nonce_overrides or {})
     names = {t.name for t in targets}
     for name, nonce in overrides.items():
@@ -211,6 +219,8 @@ def resets_from_config(
     check_passwords = config.get_secret_object("checkPasswords")
     resets: dict[str, PrivilegedAccountReset] = {}
     for target in targets:
+        if not in_shard(target.name, selected):
+            continue
         if target.name in overrides:
             target = _with_nonce(target, nonce_text(overrides[target.name]))
         password: pulumi.Output[str | None] | None = None
