@@ -1,7 +1,7 @@
 """The admin API under ``/_emulator``: unsigned, for tests, served to loopback clients only.
 
-Request log, faults, out-of-band changes, task hold/release, state and reset;
-see docs/emulator.md for the routes.
+Request log, faults, AccessKeys' RAM policies, out-of-band changes, task
+hold/release, state and reset; see docs/emulator.md for the routes.
 
 Being unsigned, it must be out of reach of web pages the user's browser
 opens (they can send requests to 127.0.0.1 too). :func:`refusal` serves only
@@ -26,6 +26,7 @@ from ._backend import BackendError, StartupFailedError
 from ._emulator import ADMIN_PREFIX, EMULATOR_KEY, Emulator
 from ._exceptions import ApiError
 from ._http import read_body
+from ._ram import PolicyError, parse_policy
 from ._seed import SeedError, parse_cluster
 from ._views import account_view
 
@@ -193,6 +194,56 @@ async def clear_faults(request: web.Request) -> web.Response:
     """Remove every fault."""
     _emulator(request).faults.clear()
     return web.json_response({"cleared": True})
+
+
+# --- AccessKeys and their RAM policies --------------------------------------------------
+
+
+def _key_document(emulator: Emulator, key_id: str) -> dict[str, Any]:
+    policy = emulator.policies.get(key_id)
+    return {"id": key_id, "policy": dict(policy.document) if policy is not None else None}
+
+
+def _known_key(emulator: Emulator, request: web.Request) -> str:
+    key_id = request.match_info["key"]
+    if key_id not in emulator.policies:
+        raise ApiError(
+            "InvalidAccessKeyId.NotFound", f"the seed has no AccessKey {key_id[:64]!r}", 404
+        )
+    return key_id
+
+
+@routes.get(f"{ADMIN_PREFIX}/access-keys")
+async def list_access_keys(request: web.Request) -> web.Response:
+    """Every AccessKey of the seed with its RAM policy (never a secret)."""
+    emulator = _emulator(request)
+    keys = [
+        {**_key_document(emulator, key.id), "sts": key.security_token is not None}
+        for key in emulator.seed.access_keys
+    ]
+    return web.json_response({"access_keys": keys})
+
+
+@routes.put(f"{ADMIN_PREFIX}/access-keys/{{key}}/policy")
+async def put_policy(request: web.Request) -> web.Response:
+    """Give an AccessKey a RAM policy (replacing its current one) from now on."""
+    emulator = _emulator(request)
+    key_id = _known_key(emulator, request)
+    try:
+        policy = parse_policy(await _json_body(request))
+    except PolicyError as exc:
+        raise ValueError(f"policy: {exc}") from None
+    emulator.policies[key_id] = policy
+    return web.json_response(_key_document(emulator, key_id))
+
+
+@routes.delete(f"{ADMIN_PREFIX}/access-keys/{{key}}/policy")
+async def delete_policy(request: web.Request) -> web.Response:
+    """Take an AccessKey's RAM policy away: full access from now on."""
+    emulator = _emulator(request)
+    key_id = _known_key(emulator, request)
+    emulator.policies[key_id] = None
+    return web.json_response(_key_document(emulator, key_id))
 
 
 # --- whole emulator and tasks -------------------------------------------------------

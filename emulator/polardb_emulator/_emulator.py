@@ -23,6 +23,7 @@ from ._auth import Verifier
 from ._backend import Databases, InMemoryDatabases
 from ._faults import Fault, Faults
 from ._models import Clock, Model, Prehashed
+from ._ram import Policy, action_name, forbidden, resource_arn
 from ._requestlog import RequestLog
 from ._seed import Seed, SeedCluster
 from ._state import load_state, save_state
@@ -72,6 +73,8 @@ class Emulator:
         self.verifier = Verifier(seed.access_keys, clock=clock)
         self.requests = RequestLog(clock)
         self.faults = Faults()
+        #: Each AccessKey's RAM policy (None: full access); the admin API swaps them.
+        self.policies: dict[str, Policy | None] = self.seed_policies()
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="polardb-model")
         self._hashing = ThreadPoolExecutor(HASH_WORKERS, thread_name_prefix="polardb-hash")
         self.persist()
@@ -121,6 +124,36 @@ class Emulator:
         if self.state_path is not None:
             save_state(self.state_path, self.model.dump_state())
 
+    # --- RAM ---------------------------------------------------------------------------
+
+    def seed_policies(self) -> dict[str, Policy | None]:
+        """Every AccessKey's policy as the seed declares it."""
+        return {key.id: key.policy for key in self.seed.access_keys}
+
+    def authorize(self, key_id: str, action: str, params: dict[str, str]) -> None:
+        """Raise ``403 Forbidden.RAM`` unless ``key_id``'s policy allows ``action`` on the
+        resource it names (see ``_ram``); a key without a policy may do anything."""
+        policy = self.policies.get(key_id)
+        if policy is None:
+            return
+        account_id = self.seed.settings.account_id
+        resource = resource_arn(action, params, account_id=account_id, region_of=self._region_of)
+        ram_action = action_name(action)
+        decision = policy.decide(ram_action, resource)
+        if decision != "Allow":
+            raise forbidden(
+                action=ram_action,
+                resource=resource,
+                decision=decision,
+                key_id=key_id,
+                account_id=account_id,
+            )
+
+    def _region_of(self, cluster_id: str) -> str:
+        # A read from the loop's thread, like prehash(): a cluster's region never changes.
+        cluster = self.model.clusters.get(cluster_id)
+        return cluster.region if cluster is not None else ""
+
     # --- tasks -------------------------------------------------------------------------
 
     def tick(self, *, everything: bool = False) -> bool:
@@ -147,7 +180,7 @@ class Emulator:
     # --- whole-emulator operations ----------------------------------------------------
 
     def reset(self) -> None:
-        """Back to the seed: state (databases too), request log, faults and nonce cache."""
+        """Back to the seed: state (databases too), request log, faults, nonce cache, policies."""
         self.reset_model()
         self.clear_activity()
 
@@ -157,11 +190,12 @@ class Emulator:
         self.persist()
 
     def clear_activity(self) -> None:
-        """Empty the request log, faults and nonce cache (on the event loop's thread,
-        where requests are logged)."""
+        """Empty the request log, faults and nonce cache, and give every AccessKey its seed
+        policy back (on the event loop's thread, where requests are logged)."""
         self.requests.clear()
         self.faults.clear()
         self.verifier.nonces.clear()
+        self.policies = self.seed_policies()
 
     def close(self) -> None:
         """Stop the worker threads, then the account backend's databases (every server)."""

@@ -9,7 +9,7 @@ actions document a different status for the same code).
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 
 class ApiError(Exception):
@@ -29,6 +29,8 @@ class ApiError(Exception):
         self.status = status
         # Only set by injected throttling faults: rendered as x-acs-retry-after.
         self.retry_after_ms = retry_after_ms
+        #: More fields of the error document (Forbidden.RAM's AccessDeniedDetail).
+        self.extra: dict[str, Any] = {}
 
 
 class AuthError(ApiError):
@@ -54,7 +56,11 @@ CATALOG: Final[dict[str, tuple[int, str]]] = {
     "Account.QueryError": (400, "Failed to query the accounts of the cluster."),
     "Connect.Timeout": (400, "The connection to the database timed out."),
     # --- DescribeDBClusterAttribute --------------------------------------
-    "Forbidden.RAM": (403, "User not authorized to operate on the specified resource."),
+    "Forbidden.RAM": (
+        403,
+        "User not authorized to operate on the specified resource, or this API doesn't "
+        "support RAM.",
+    ),
     # --- CreateAccount / ModifyAccountPassword / DeleteAccount -----------
     "InvalidAccountPassword.Malformed": (
         400,

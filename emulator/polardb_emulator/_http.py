@@ -148,15 +148,22 @@ async def json_errors(
         return framework_error(exc.status, request.path, allow)
 
 
+class BodyCutShortError(Exception):
+    """The client closed its sending side before the whole body arrived."""
+
+
 async def read_body(request: web.Request) -> bytes:
     """The request body: ``413`` past :data:`MAX_BODY` (aiohttp's own check), ``408`` when
-    it does not arrive within the client timeout."""
+    it does not arrive within the client timeout, ``400`` when the client stopped sending
+    before its end (see :meth:`ConnectionHandler.eof_received`)."""
     timeout = request.app[LIMITS_KEY].client_timeout
     try:
         async with asyncio.timeout(timeout):
             return await request.read()
     except TimeoutError:
         raise web.HTTPRequestTimeout() from None
+    except BodyCutShortError:
+        raise web.HTTPBadRequest() from None
 
 
 @web.middleware
@@ -168,10 +175,15 @@ async def count_in_flight(
     if not isinstance(connection, ConnectionHandler):
         return await handler(request)
     connection.in_flight += 1
+    connection.request_in_flight = request
+    if connection.half_closed and not request.content.is_eof():
+        # The client stopped sending before this request was picked up.
+        request.content.set_exception(BodyCutShortError())
     try:
         return await handler(request)
     finally:
         connection.in_flight -= 1
+        connection.request_in_flight = None
 
 
 class ConnectionHandler(web.RequestHandler):
@@ -182,6 +194,39 @@ class ConnectionHandler(web.RequestHandler):
         super().__init__(manager, **kwargs)
         #: Requests being handled on this connection (see :func:`count_in_flight`).
         self.in_flight = 0
+        #: The request being handled, if any (see :func:`count_in_flight`).
+        self.request_in_flight: web.BaseRequest | None = None
+        #: Whether the client closed its sending side (see :meth:`eof_received`).
+        self.half_closed = False
+
+    def eof_received(self) -> bool:  # type: ignore[override]  # asyncio: bool | None
+        """The client closed its sending side (``shutdown(SHUT_WR)``, ``nc -N``): answer what
+        it sent, then close.
+
+        aiohttp's handler lets asyncio close the connection at once, so such a client never
+        got its answer (found by the raw-HTTP fuzzer). Returning True keeps the transport
+        open for writing; :meth:`close` lets the request being handled (or already parsed)
+        finish and closes after its answer; a body that can no longer be complete fails with
+        ``400`` at once instead of waiting for the client timeout.
+        """
+        self.half_closed = True
+        request = self.request_in_flight
+        if request is not None and not request.content.is_eof():
+            request.content.set_exception(BodyCutShortError())
+        self.close()
+        return True
+
+    async def start(self) -> None:
+        """aiohttp's request loop; after a half-close it also closes an idle connection.
+
+        (:meth:`close` cancels the wait for a next request, which ends the loop without
+        closing the transport.)
+        """
+        try:
+            await super().start()
+        finally:
+            if self.half_closed and self.transport is not None:
+                self.force_close()
 
     def handle_error(
         self,
@@ -206,6 +251,10 @@ class ConnectionHandler(web.RequestHandler):
     def log_exception(self, *args: Any, **kw: Any) -> None:
         """One line with the exception's class, never its text (it may quote the request)."""
         exc = kw.get("exc_info")
+        if isinstance(exc, BodyCutShortError):
+            # aiohttp drains an unread body after the answer: a half-closed client's body
+            # ends there too, and its 400 is already sent.
+            return
         name = type(exc).__name__ if isinstance(exc, BaseException) else "error"
         log.warning("connection handler: %s", name)
 

@@ -141,6 +141,7 @@ class Model:
             task_seconds if task_seconds is not None else seed.settings.task_seconds,
             seed.settings.concurrent_tasks_per_cluster,
             self.databases.name,
+            seed.settings.account_id,
         )
         self._seed = seed
         self._seed_snapshot = [_cluster_snapshot(c, self._now_iso()) for c in seed.clusters]
@@ -215,10 +216,18 @@ class Model:
 
     def reset(self) -> None:
         """Back to the seed: clusters, accounts (in the databases too), no tasks."""
-        seed_ids = {c.id for c in self._seed.clusters}
-        for cluster_id in [c for c in self.clusters if c not in seed_ids]:
-            self.databases.discard(cluster_id)
-        backends = {cid: self.clusters[cid].database for cid in seed_ids}
+        engines = {c.id: c.db_type for c in self._seed.clusters}
+        # A cluster the seed does not have (or has with another engine) goes; a seed
+        # cluster missing from the model (a state file of another seed) gets a new backend.
+        for cluster_id, cluster in list(self.clusters.items()):
+            if engines.get(cluster_id) != cluster.db_type:
+                self.databases.discard(cluster_id)
+                del self.clusters[cluster_id]
+        missing = [(cid, engine) for cid, engine in engines.items() if cid not in self.clusters]
+        opened = self.databases.open(missing, existing=False) if missing else {}
+        backends = {
+            cid: opened[cid] if cid in opened else self.clusters[cid].database for cid in engines
+        }
         self.clusters = {
             snap["id"]: _cluster_from(snap, backends[snap["id"]])
             for snap in copy.deepcopy(self._seed_snapshot)

@@ -15,6 +15,9 @@ _SCHEME = "pbkdf2_sha256"
 # made with another count (older state files: 60,000) still verify: the count
 # is part of the hash.
 _ITERATIONS = 3000
+#: Most iterations a stored hash may ask for: a state file saying 10**12 would otherwise
+#: hang every password check (a hash is only ever made with _ITERATIONS).
+_MAX_ITERATIONS = 1_000_000
 
 
 def hash_password(password: str) -> str:
@@ -30,7 +33,7 @@ def verify_password(password: str, encoded: str) -> bool:
     """Check ``password`` against a hash made by :func:`hash_password` (constant time)."""
     try:
         scheme, iterations, salt, digest = encoded.split("$")
-        if scheme != _SCHEME:
+        if scheme != _SCHEME or not 1 <= int(iterations) <= _MAX_ITERATIONS:
             return False
         expected = base64.b64decode(digest)
         actual = hashlib.pbkdf2_hmac(

@@ -1,9 +1,10 @@
 """The signed RPC endpoint ``POST /``.
 
 Flow of an API request: parse the query (and form body) → find the action
-and version → authenticate → apply an injected fault, if any → call the
-domain model → render JSON. Every API request, including rejected ones, is
-recorded in the request log with secrets redacted.
+and version → authenticate → authorise (the key's RAM policy) → apply an
+injected fault, if any → call the domain model → render JSON. Every API
+request, including rejected ones, is recorded in the request log with
+secrets redacted.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def error_response(error: ApiError, request_id: str) -> web.Response:
     if error.retry_after_ms:
         headers["x-acs-retry-after"] = str(error.retry_after_ms)
     return web.json_response(
-        {"RequestId": request_id, "Code": error.code, "Message": error.message},
+        {"RequestId": request_id, "Code": error.code, "Message": error.message, **error.extra},
         status=error.status,
         headers=headers,
     )
@@ -189,8 +190,10 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     verified = False
     try:
         handler = find_handler(call)
-        emulator.verifier.verify(call.signed)
+        identity = emulator.verifier.verify(call.signed)
         verified = True
+        # RAM, as the gateway does: after the signature, before the service (and its faults).
+        emulator.authorize(identity.access_key_id, call.action or "", call.params)
         fault = emulator.faults.take(call.action or "")
         if fault is not None:
             await apply_fault(fault, request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import shutil
 import ssl
 import tempfile
@@ -76,8 +77,8 @@ def prepare(options: ServeOptions) -> Prepared:
 
     Raises StartupError; whatever was started is stopped first.
     """
-    if options.task_seconds is not None and options.task_seconds < 0:
-        raise StartupError("error: --task-seconds must be >= 0")
+    if options.task_seconds is not None and not 0 <= options.task_seconds < math.inf:
+        raise StartupError("error: --task-seconds must be a finite number >= 0")
     if not options.client_timeout > 0:
         raise StartupError("error: --client-timeout must be > 0")
     if options.max_connections is not None and options.max_connections < 1:

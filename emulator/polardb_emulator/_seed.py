@@ -7,6 +7,7 @@ repeat a password or secret value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,24 +16,37 @@ from typing import Any
 import yaml
 
 from . import _policy
+from ._logs import escape
+from ._ram import DEFAULT_ACCOUNT_ID, Policy, PolicyError, parse_policy
+
+#: Longest message a seed error prints (keys and values in it are cut shorter still).
+_MAX_MESSAGE = 500
 
 
 class SeedError(ValueError):
-    """A malformed seed: ``path`` names the bad key, ``problem`` says what is wrong."""
+    """A malformed seed: ``path`` names the bad key, ``problem`` says what is wrong.
+
+    The message is one printable line (control characters escaped, length bounded):
+    the CLI prints it as the only line before exiting 2, whatever the seed holds.
+    """
 
     def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}" if path else problem)
+        super().__init__(escape(f"{path}: {problem}" if path else problem, _MAX_MESSAGE))
         self.path = path
         self.problem = problem
 
 
 @dataclass(frozen=True)
 class AccessKey:
-    """A key requests may be signed with; STS keys also carry a security token."""
+    """A key requests may be signed with; STS keys also carry a security token.
+
+    ``policy``: the RAM policy of the key's RAM user or role (None: full access).
+    """
 
     id: str
     secret: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
+    policy: Policy | None = field(default=None, repr=False, compare=False, hash=False)
 
 
 BACKENDS = ("memory", "mariadb")
@@ -45,6 +59,8 @@ class Settings:
     task_seconds: float = 0.5
     concurrent_tasks_per_cluster: int = 1
     backend: str = "memory"
+    #: The Alibaba Cloud account (UID) owning every cluster: the ``<account-id>`` of ARNs.
+    account_id: str = DEFAULT_ACCOUNT_ID
 
 
 @dataclass(frozen=True)
@@ -86,15 +102,27 @@ _DEFAULT_DB_VERSION = {"MySQL": "8.0", "PostgreSQL": "14", "Oracle": "2.0"}
 def load_seed(path: str | Path) -> Seed:
     """Read and validate a seed file; raise :class:`SeedError` when malformed."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise SeedError("", f"cannot read seed file {path}: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SeedError("", f"seed file {path} is not UTF-8 text (byte {exc.start})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise SeedError("", f"seed file {path} is not valid YAML/JSON{where}") from exc
+    except RecursionError:
+        raise SeedError("", f"seed file {path} is nested too deeply") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        # PyYAML's constructors raise these, not YAMLError, for scalars they cannot build
+        # (found by fuzzing: 2001-13-14, 0000-00-00, "!!timestamp x", "!!float x").
+        raise SeedError(
+            "", f"seed file {path} is not valid YAML/JSON: a value cannot be read ({exc})"
+        ) from None
     return parse_seed(data)
 
 
@@ -118,23 +146,43 @@ def parse_seed(data: object) -> Seed:
 
 
 def _access_key(item: object, path: str) -> AccessKey:
-    m = _mapping(item, path, required=("id", "secret"), optional=("security_token",))
+    m = _mapping(item, path, required=("id", "secret"), optional=("security_token", "policy"))
     token = _opt_str(m, "security_token", path)
-    return AccessKey(_str(m, "id", path), _str(m, "secret", path), token)
+    policy = None
+    if m.get("policy") is not None:
+        try:
+            policy = parse_policy(m["policy"])
+        except PolicyError as exc:
+            raise SeedError(_join(f"{path}.policy", exc.path), exc.problem) from None
+    return AccessKey(_str(m, "id", path), _str(m, "secret", path), token, policy)
 
 
 def _settings(item: object) -> Settings:
     m = _mapping(
-        item, "settings", optional=("task_seconds", "concurrent_tasks_per_cluster", "backend")
+        item,
+        "settings",
+        optional=("task_seconds", "concurrent_tasks_per_cluster", "backend", "account_id"),
     )
     seconds = m.get("task_seconds", Settings.task_seconds)
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        raise SeedError("settings.task_seconds", "must be a number >= 0")
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not math.isfinite(seconds)  # .nan and .inf: tasks that never (or at once) end
+        or seconds < 0
+    ):
+        raise SeedError("settings.task_seconds", "must be a finite number >= 0")
     quota = m.get("concurrent_tasks_per_cluster", Settings.concurrent_tasks_per_cluster)
     if isinstance(quota, bool) or not isinstance(quota, int) or quota < 1:
         raise SeedError("settings.concurrent_tasks_per_cluster", "must be an integer >= 1")
     backend = _choice(m, "backend", "settings", BACKENDS, default=Settings.backend)
-    return Settings(float(seconds), quota, backend)
+    account = m.get("account_id", Settings.account_id)
+    if isinstance(account, int) and not isinstance(account, bool) and account >= 0:
+        account = str(account)  # YAML reads an unquoted UID as a number
+    if not isinstance(account, str) or not (account.isascii() and account.isdigit()):
+        raise SeedError("settings.account_id", "must be the account's UID: 1 to 32 digits")
+    if len(account) > 32:
+        raise SeedError("settings.account_id", "must be the account's UID: 1 to 32 digits")
+    return Settings(float(seconds), quota, backend, account)
 
 
 def parse_cluster(item: object, path: str = "cluster") -> SeedCluster:
@@ -221,7 +269,7 @@ def _mapping(
         )
     for key in item:
         if not isinstance(key, str) or key not in (*required, *optional):
-            raise SeedError(_join(path, str(key)), "unknown key")
+            raise SeedError(_join(path, escape(key, 64)), "unknown key")
     for key in required:
         if key not in item:
             raise SeedError(_join(path, key), "is required")

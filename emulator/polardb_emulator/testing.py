@@ -174,6 +174,19 @@ class EmulatorAdmin:
         """Remove all faults."""
         self.admin("DELETE", "/faults")
 
+    def access_keys(self) -> list[dict[str, Any]]:
+        """Every AccessKey of the seed: ``{"id", "sts", "policy"}`` (never a secret)."""
+        keys: list[dict[str, Any]] = self.admin("GET", "/access-keys")["access_keys"]
+        return keys
+
+    def set_policy(self, key_id: str, policy: Mapping[str, Any]) -> None:
+        """Give AccessKey ``key_id`` the RAM policy document ``policy`` (until :meth:`reset`)."""
+        self.admin("PUT", f"/access-keys/{quote(key_id, safe='')}/policy", dict(policy))
+
+    def clear_policy(self, key_id: str) -> None:
+        """Take AccessKey ``key_id``'s RAM policy away: full access (until :meth:`reset`)."""
+        self.admin("DELETE", f"/access-keys/{quote(key_id, safe='')}/policy")
+
     def delete_account(self, cluster: str, name: str) -> None:
         """Delete an account out of band."""
         self.admin("DELETE", f"/clusters/{cluster}/accounts/{name}")
