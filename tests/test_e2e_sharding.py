@@ -38,6 +38,7 @@ NAMESPACE = "polardb-reset"
 K_KEY = "polardbReset:providerProcesses"
 PROVIDER_TYPE = "pulumi:providers:pulumi-python"
 CLUSTERS = 14
+ROTATED_KEY_ID, ROTATED_KEY_SECRET = "LTAI5tRotatedKey002", "rotated-secret-not-real"
 MakeProject = Callable[..., PulumiProject]
 
 
@@ -58,7 +59,10 @@ def target(i: int, nonce: str = "1") -> dict[str, Any]:
 def fleet_emulator() -> Iterator[EmulatorProcess]:
     """An emulator with CLUSTERS MySQL clusters, one Super account each."""
     seed = {
-        "access_keys": [{"id": ACCESS_KEY_ID, "secret": ACCESS_KEY_SECRET}],
+        "access_keys": [
+            {"id": ACCESS_KEY_ID, "secret": ACCESS_KEY_SECRET},
+            {"id": ROTATED_KEY_ID, "secret": ROTATED_KEY_SECRET},
+        ],
         "settings": {"task_seconds": 0.3, "concurrent_tasks_per_cluster": 1},
         "clusters": [
             {
@@ -252,6 +256,35 @@ def test_stack_config_reaches_shards_as_secrets(emu: EmulatorProcess, project: M
     assert leaks == []
     text = proj.preview_text()
     assert ACCESS_KEY_SECRET not in text
+
+
+def test_rotated_stack_keys_reach_shards_with_the_next_up(
+    emu: EmulatorProcess, project: MakeProject
+) -> None:
+    """Shards keep the keys of the last `pulumi up` in state: a plain refresh signs with them;
+    `up` (and `refresh --run-program`) with the stack's new ones, resetting nothing extra."""
+    proj = project([target(i) for i in range(3)])
+    proj.up()
+    proj.set_config("alicloud:accessKey", ROTATED_KEY_ID)
+    proj.set_secret("alicloud:secretKey", ROTATED_KEY_SECRET)
+
+    emu.clear_requests()
+    proj.refresh()
+    assert {c["access_key_id"] for c in emu.requests()} == {ACCESS_KEY_ID}
+
+    emu.clear_requests()
+    set_targets(proj, [target(i, "2") for i in range(3)])
+    changes = proj.up()
+    assert changes["update"] == 3 + len(shard_providers(proj)), changes  # resets + providers
+    assert {c["access_key_id"] for c in emu.requests()} == {ROTATED_KEY_ID}
+    assert len(emu.resets()) == 3
+
+    proj.set_config("alicloud:accessKey", ACCESS_KEY_ID)
+    proj.set_secret("alicloud:secretKey", ACCESS_KEY_SECRET)
+    emu.clear_requests()
+    proj.refresh("--run-program")
+    assert {c["access_key_id"] for c in emu.requests()} == {ACCESS_KEY_ID}
+    assert emu.writes() == []
 
 
 def test_environment_credentials_reach_shards(emu: EmulatorProcess, project: MakeProject) -> None:
