@@ -10,7 +10,8 @@ into memory whatever its size.
 that the caller waits for at most ``budget.seconds``. While a budget is active in the
 calling thread, :func:`install`'s ``do_action`` sends the SDK's request itself:
 
-* connect and read timeouts are the SDK's, cut to what remains of the budget;
+* connect and read timeouts are the SDK's, cut to what remains of the budget (plus half a
+  second, so that running out of budget is always reported as such);
 * the body is read in chunks and refused beyond ``budget.max_body_bytes``
   (:class:`ResponseTooLargeError`; a declared ``Content-Length`` is refused before reading);
 * every socket the call opens or reuses is tracked; when the budget runs out, the caller
@@ -67,6 +68,7 @@ ATTEMPT_SECONDS: Final = 30.0
 #: 100 accounts is about 50 KiB).
 MAX_BODY_BYTES: Final = 2 * 1024 * 1024
 _CHUNK_BYTES: Final = 64 * 1024
+_SOCKET_GRACE_SECONDS: Final = 0.5
 _MARK: Final = "_pulumi_polardb_reset_bounded"
 
 
@@ -315,10 +317,12 @@ def _send(request: Any, runtime: dict[str, Any], budget: CallBudget) -> Any:
     body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
     prepared = requests.PreparedRequest()
     prepared.prepare(method=request.method.upper(), url=url, data=body, headers=request.headers)
-    remaining = budget.remaining()
+    # The SDK's socket timeouts, cut to what remains. A little more than what remains: when
+    # the budget runs out, the caller's wait ends first and reports it, always the same way.
+    limit = budget.remaining() + _SOCKET_GRACE_SECONDS
     timeout = (
-        max(0.001, min(_seconds(runtime.get("connectTimeout"), 5000), remaining)),
-        max(0.001, min(_seconds(runtime.get("readTimeout"), 10000), remaining)),
+        min(_seconds(runtime.get("connectTimeout"), 5000), limit),
+        min(_seconds(runtime.get("readTimeout"), 10000), limit),
     )
     started = time.monotonic()
     response: requests.Response | None = None
