@@ -220,6 +220,8 @@ def test_each_action_of_the_policy_is_necessary(
         output = stack.fail("up")
         assert named in output, output
         assert "Forbidden.RAM" in output, output
+        # The provider's own sentence names the policy line to add.
+        assert f"Add {line} to the Action list of your RAM policy" in output, output
         if action != "ResetAccount":
             assert emu.resets() == []  # refused before any write
     refused = [c for c in emu.requests() if c["status"] == 403]

@@ -221,9 +221,17 @@ def _where(cluster: str, account: str) -> str:
 
 
 def classify(
-    failure: ApiFailure, *, cluster: str, account: str, region: str | None
+    failure: ApiFailure,
+    *,
+    cluster: str,
+    account: str,
+    region: str | None,
+    action: str | None = None,
 ) -> tuple[ErrorCode, str]:
-    """The stable code of an API failure and the sentence saying what to do."""
+    """The stable code of an API failure and the sentence saying what to do.
+
+    ``action`` is the API action that failed (it names the RAM permission to grant).
+    """
     where = _where(cluster, account)
     code = failure.code
     in_region = f" in region '{region}'" if region else ""
@@ -261,9 +269,12 @@ def classify(
             "Running). Wait for maintenance to finish or raise timeout_seconds."
         )
     if code.startswith("Forbidden"):
+        needed = f"polardb:{action}" if action else "the polardb actions"
         return ErrorCode.PERMISSION_DENIED, (
-            f"the credentials may not reset {where}. Grant the RAM permissions "
-            "polardb:ResetAccount, polardb:DescribeAccounts and polardb:DescribeDBClusterAttribute."
+            f"the credentials may not call {action or 'this action'} for {where}. Add "
+            f'"{needed}" to the Action list of your RAM policy\'s statement for '
+            f"acs:polardb:*:*:dbcluster/{cluster} (docs/ram-policy.json lists every action "
+            "the provider needs)."
         )
     if code in ("SignatureDoesNotMatch", "IncompleteSignature"):
         return ErrorCode.INVALID_CREDENTIALS, (
@@ -323,7 +334,7 @@ def describe_failure(
     With ``gave_up`` (a retryable failure outlasted the deadline), the message
     says so, with the real time spent when ``elapsed_seconds`` is given.
     """
-    code, hint = classify(failure, cluster=cluster, account=account, region=region)
+    code, hint = classify(failure, cluster=cluster, account=account, region=region, action=action)
     if gave_up and failure.retryable and timeout_seconds is not None:
         spent = f" ({elapsed_seconds:.1f} s elapsed)" if elapsed_seconds is not None else ""
         hint += f" Gave up after timeout_seconds={timeout_seconds:g}{spent}."
