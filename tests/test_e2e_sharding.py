@@ -205,35 +205,57 @@ def test_upgrade_to_shards_and_changing_k_reset_nothing(
     assert shard_providers(proj) == {}
 
 
-def test_shards_run_more_than_four_resets_at_once(
-    emu: EmulatorProcess, project: MakeProject
+@pytest.mark.parametrize(
+    ("k", "host_workers"),
+    [(None, None), (1, None), (None, "4")],
+    ids=["default-k", "one-process", "default-k-4-workers"],
+)
+def test_more_than_four_resets_at_once(
+    emu: EmulatorProcess, project: MakeProject, k: int | None, host_workers: str | None
 ) -> None:
-    """12 targets on 12 clusters: every shard runs up to 4 at once (one process: 4 in all).
+    """12 targets on 12 clusters, tasks held: how many ResetAccount tasks are in flight.
 
-    ``--parallel`` above 4 x K: the CLI's default (4 x CPU cores) may be lower.
+    With the widened worker pool (the default) all 12, in one process as in K. With the
+    host's 4 workers (POLARDB_RESET_HOST_WORKERS=4) at most 4 per process, and fewer than
+    12 in all even with K processes: the engine checks resources one at a time and waits at
+    the first whose process has no free worker, holding up every other registration (so
+    how many depends on the order the shards' resources register in). ``--parallel`` above
+    all of it: the CLI's default (4 x CPU cores) may be lower.
     """
     count = 12
-    by_shard = Counter(shard_of(f"t{i}", DEFAULT_PROVIDER_PROCESSES) for i in range(count))
-    at_once = sum(min(4, n) for n in by_shard.values())
-    assert at_once > 4
-    proj = project([target(i) for i in range(count)])
+    processes = k or DEFAULT_PROVIDER_PROCESSES
+    proj = project([target(i) for i in range(count)], k=k)
+    if host_workers is not None:
+        proj.env["POLARDB_RESET_HOST_WORKERS"] = host_workers
     proj.run("stack", "select", proj.stack_name)
     done: list[dict[str, int]] = []
+
+    def in_flight() -> list[int]:
+        """The shard of every task in flight."""
+        ids = [t["cluster_id"] for t in emu.state()["tasks"]]
+        return [shard_of(f"t{int(c[-8:])}", processes) for c in ids]
+
     emu.hold_tasks()
     runner = threading.Thread(target=lambda: done.append(proj.up("--parallel", "64")))
     runner.start()
     try:
+        wanted = count if host_workers is None else 4
         emu.wait_for(
-            lambda: len(emu.state()["tasks"]) == at_once,
+            lambda: len(in_flight()) >= wanted,
             timeout=300,
-            what=f"{at_once} ResetAccount tasks in flight at once",
+            what=f"{wanted} ResetAccount tasks in flight at once",
         )
-        time.sleep(1)  # no more start while every worker waits
-        assert len(emu.state()["tasks"]) == at_once
+        time.sleep(2)  # no more start while the tasks are held
+        shards = Counter(in_flight())
+        if host_workers is None:
+            assert sum(shards.values()) == count
+        else:
+            assert sum(shards.values()) < count and max(shards.values()) == 4, shards
     finally:
         emu.release_tasks()
         runner.join(timeout=600)
-    assert done == [{"create": 1 + count + len(by_shard)}]
+    providers = 0 if k == 1 else len({shard_of(f"t{i}", processes) for i in range(count)})
+    assert done == [{"create": 1 + count + providers}]
     assert len(emu.resets()) == count
 
 

@@ -62,8 +62,8 @@ class PrivilegedAccountReset(
     reset cannot be undone.
 
     The resource runs in one of ``polardbReset:providerProcesses`` provider processes
-    (default 4), picked by a stable hash of its name, so more resets run at once than the
-    4 of a single process; pass ``opts.provider`` to choose the provider yourself.
+    (default 2), picked by a stable hash of its name; pass ``opts.provider`` to choose the
+    provider yourself.
     """
 
     db_cluster_id: pulumi.Output[str]
@@ -145,8 +145,8 @@ class PrivilegedAccountReset(
         }
         props = resource_props(args, given)
         extra = pulumi.ResourceOptions(additional_secret_outputs=list(p.SECRET_OUTPUTS))
-        # Past the 4 workers of one provider process: one of K shard providers, by a stable
-        # hash of the name (see _sharding), unless the user chose the provider.
+        # One of K shard provider processes, by a stable hash of the name (see _sharding),
+        # unless the user chose the provider.
         extra.provider = _sharding.provider_for(resource_name, opts, self.type_token())
         opts = pulumi.ResourceOptions.merge(opts, extra)
         super().__init__(PrivilegedAccountResetProvider(), resource_name, props, opts)

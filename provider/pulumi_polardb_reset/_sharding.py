@@ -1,11 +1,11 @@
 """Spread the resources of a stack over several provider processes (shards).
 
 Why: Pulumi runs every Python dynamic resource that uses the default provider in one
-provider process whose gRPC server has 4 worker threads, whatever ``--parallel`` says.
-A reset holds a worker for its whole task (seconds to minutes on PolarDB), so a stack with
-100 targets resets them 4 at a time. Each *explicit* provider instance,
+provider process, whatever ``--parallel`` says. Each *explicit* provider instance,
 ``pulumi.ProviderResource("pulumi-python", name, props)`` passed as ``opts.provider``, is a
-process of its own with 4 more workers.
+process of its own: shards spread the resets' Python work (which holds one core per
+process) over several cores, and isolate them from other dynamic resources of the stack.
+The 4 worker threads of a process are widened separately (see :mod:`._workers`).
 
 How: :class:`~pulumi_polardb_reset.PrivilegedAccountReset` calls :func:`provider_for`,
 which picks one of K shard providers named ``polardb-reset-shard-<i>`` by a stable hash of
@@ -47,12 +47,13 @@ from ._settings import CONFIG_KEYS
 #: Config namespace and key of K, the number of shard provider processes.
 CONFIG_NAMESPACE: Final = "polardbReset"
 PROCESSES_KEY: Final = "providerProcesses"
-#: K when the stack config does not say: 16 resets at once, four times one process. More
-#: only pays with a matching ``--parallel``: the CLI runs at most 4 x CPU cores resource
-#: operations at once by default (16 on 4 cores), and every shard costs each ``pulumi up``
-#: and preview, even one that changes nothing, about 0.2 to 0.4 s, because the engine
-#: starts provider processes one at a time (plus some 60 MB and 0.35 s of CPU).
-DEFAULT_PROVIDER_PROCESSES: Final = 4
+#: K when the stack config does not say. Each process runs up to 64 operations at once
+#: (see _workers), so more processes buy CPU (the provider's Python code holds one core
+#: per process) at a price: every shard adds about 0.2 to 0.4 s to each ``pulumi up`` and
+#: preview, even one that changes nothing, because the engine starts provider processes one
+#: at a time (plus some 60 MB and 0.35 s of CPU). Measured on 2 cores, 100 targets with
+#: 2 s tasks: K = 1, 2, 4 took 9.1, 7.7, 9.2 s; their no-op ups 2.5, 3.2, 4.1 s.
+DEFAULT_PROVIDER_PROCESSES: Final = 2
 #: Upper bound of K: beyond this, process start-up costs more than it saves.
 MAX_PROVIDER_PROCESSES: Final = 64
 #: The package of Python dynamic providers (the ``pulumi-python`` plugin).

@@ -34,7 +34,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import _check, _diff, _fingerprint, _host, _settings, _validation
+from . import _check, _diff, _fingerprint, _host, _settings, _validation, _workers
 from . import _props as p
 from ._client import PolarDBClient
 from ._errors import GONE_CODES, ErrorCode, ResetError
@@ -86,6 +86,7 @@ class PrivilegedAccountResetProvider(ResourceProvider):
     @_reported
     def configure(self, req: ConfigureRequest) -> None:
         """Capture the stack config keys the provider reads (credentials, region, endpoints)."""
+        _workers.widen_running_host()  # on a worker thread of the host, if this is one
         values = {key: req.config.get(key) for key in _settings.CONFIG_KEYS}
         with _CONFIG_LOCK:
             _STACK_CONFIG.clear()
@@ -306,5 +307,7 @@ def _record_settings(news: Mapping[str, Any], previous: Mapping[str, Any]) -> di
     return outs
 
 
-# In the dynamic provider host, errors become one line (checked, see _host).
+# In the dynamic provider host, errors become one line (checked, see _host), and resets in
+# flight no longer hold every worker the engine's next Check needs (see _workers).
 _host.adopt_running_host()
+_workers.widen_running_host()
