@@ -55,6 +55,7 @@ class Scenario:
     k: int | None = None  # None: the package's default
     clusters: int | None = None  # None: one cluster per target
     parallel: int | None = PARALLEL  # None: the CLI's default
+    host_workers: int | None = None  # POLARDB_RESET_HOST_WORKERS (None: the package's default)
 
     @property
     def cluster_count(self) -> int:
@@ -90,6 +91,7 @@ class ScenarioFigures:
             "task_seconds": s.task_seconds,
             "k": "default" if s.k is None else s.k,
             "parallel": "cli-default" if s.parallel is None else s.parallel,
+            "host_workers": "default" if s.host_workers is None else s.host_workers,
         }
         for name, step in self.steps.items():
             for key, value in asdict(step).items():
@@ -146,7 +148,9 @@ def targets(n: int, clusters: int, bumped: int | None = None) -> list[dict[str, 
 class Project:
     """A copy of the root project (or an empty program) with its own backend, in a shell."""
 
-    def __init__(self, root: Path, bin_dir: str, *, empty: bool = False) -> None:
+    def __init__(
+        self, root: Path, bin_dir: str, *, empty: bool = False, host_workers: int | None = None
+    ) -> None:
         self.dir = root / "project"
         self.dir.mkdir()
         shutil.copy(REPO / "Pulumi.yaml", self.dir / "Pulumi.yaml")
@@ -162,6 +166,8 @@ class Project:
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         }
+        if host_workers is not None:
+            self.env["POLARDB_RESET_HOST_WORKERS"] = str(host_workers)
         self.config_file = self.dir / "Pulumi.bench.yaml"
         self.pulumi("stack", "init", "bench")
 
@@ -254,7 +260,7 @@ def run_scenario(
     figures = ScenarioFigures(scenario)
     clusters, n, task = scenario.cluster_count, scenario.targets, scenario.task_seconds
     with _workspace() as root, EmulatorProcess(seed(clusters, task), quiet=True) as emu:
-        project = Project(root, bin_dir)
+        project = Project(root, bin_dir, host_workers=scenario.host_workers)
         project.pulumi("config", "set", "--secret", "alicloud:secretKey", stdin=KEY_SECRET)
         config: dict[str, Any] = {
             "alicloud:region": "cn-hangzhou",
