@@ -12,6 +12,8 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+import pytest
 
 from polardb_emulator import testing
 from polardb_emulator.testing import EmulatorError, EmulatorProcess, EmulatorThread
@@ -185,3 +189,25 @@ __all__ = [
     "v1_params",
     "write_seed",
 ]
+
+
+def find_mariadbd() -> str | None:
+    """Path of ``mariadbd`` (PATH, then /usr/sbin), or None when MariaDB is not installed."""
+    return shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")
+
+
+def require_mariadbd(needed_for: str) -> str:
+    """Path of ``mariadbd``; without it, skip the test, or fail it under ``CI=true``.
+
+    ``.ci/run`` installs MariaDB, so on CI a missing server is an error, never a skip.
+    """
+    found = find_mariadbd()
+    if found is None:
+        reason = (
+            "mariadbd not found (PATH, /usr/sbin): install MariaDB "
+            f"(apt-get install mariadb-server) to run {needed_for}"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return found

@@ -12,8 +12,6 @@ Skipped when MariaDB is not installed, except with ``CI=true``, where that is a 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 
 import pymysql  # type: ignore[import-untyped]
 import pytest
-from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
+from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess, require_mariadbd
 from pulumi_harness import (
     REPO,
     PulumiProject,
@@ -60,7 +58,6 @@ SEED: dict[str, Any] = {
         for t in TARGETS
     ],
 }
-NO_MARIADB = "mariadbd not found (PATH, /usr/sbin): install MariaDB to run the drift tests"
 MakeProject = Callable[..., PulumiProject]
 
 
@@ -75,10 +72,7 @@ def native_hash(password: str) -> str:
 @pytest.fixture(scope="module")
 def maria_emulator() -> Iterator[EmulatorProcess]:
     """One MariaDB-backed emulator for the module (three clusters, three mariadbd)."""
-    if not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {NO_MARIADB}", pytrace=False)
-        pytest.skip(NO_MARIADB)
+    require_mariadbd("the drift tests")
     with EmulatorProcess(SEED, backend="mariadb") as process:
         yield process
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_harness import EmulatorProcess
+from emulator_harness import EmulatorProcess, require_mariadbd
 from pulumi_harness import (
     REPO,
     PulumiProject,
@@ -218,11 +218,7 @@ def _readme_block(text: str, marker: str) -> str:
 
 def test_drift_walkthrough_runs_as_written(tmp_path: Path) -> None:
     """Revoke a privilege with the admin SQL login, run the pipeline, see it fixed."""
-    if not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")):
-        reason = "mariadbd not found (PATH, /usr/sbin): the walkthrough needs MariaDB"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {reason}", pytrace=False)
-        pytest.skip(reason)
+    require_mariadbd("the drift-remediation walkthrough")
     copy = tmp_path / "my-stack"  # outside the repository, as a user copies it
     shutil.copytree(
         EXAMPLES / "drift-remediation",

@@ -6,7 +6,6 @@ where a missing server is a failure.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
@@ -29,6 +28,7 @@ from emulator_harness import (
     EmulatorProcess,
     EmulatorThread,
     SdkClientFactory,
+    require_mariadbd,
     write_seed,
 )
 
@@ -40,19 +40,10 @@ SEED_PASSWORD = "Adm1n!pass"
 NEW_PASSWORD = "R3set!Pass99"
 # MariaDB >= 10.5 names REPLICATION CLIENT "BINLOG MONITOR".
 _ALIASES = {"BINLOG MONITOR": "REPLICATION CLIENT"}
-NO_MARIADB = (
-    "mariadbd not found (PATH, /usr/sbin): install MariaDB "
-    "(apt-get install mariadb-server) to run the MariaDB backend tests"
-)
 
 
 def _mariadbd() -> str:
-    found = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {NO_MARIADB}", pytrace=False)
-        pytest.skip(NO_MARIADB)
-    return found
+    return require_mariadbd("the MariaDB backend tests")
 
 
 @pytest.fixture(scope="module")

@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from emulator_harness import EmulatorProcess
+from emulator_harness import EmulatorProcess, require_mariadbd
 from pulumi_harness import REPO, PulumiProject, emulator_config, pulumi_bin
 
 pytestmark = pytest.mark.e2e
@@ -68,7 +66,6 @@ TARGETS = [
     {"name": name, "dbClusterId": CLUSTERS[name], "accountName": ACCOUNTS[name], "resetNonce": 1}
     for name in CLUSTERS
 ]
-NO_MARIADB = "mariadbd not found (PATH, /usr/sbin): install MariaDB to run the RAM policy tests"
 
 
 def arn(cluster: str) -> str:
@@ -86,10 +83,7 @@ def without(action: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def maria() -> Iterator[EmulatorProcess]:
     """One MariaDB-backed emulator for the module (three clusters)."""
-    if not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {NO_MARIADB}", pytrace=False)
-        pytest.skip(NO_MARIADB)
+    require_mariadbd("the RAM policy tests")
     with EmulatorProcess(SEED, backend="mariadb") as process:
         yield process
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from emulator_harness import EmulatorProcess
+from emulator_harness import EmulatorProcess, find_mariadbd
 from pulumi_harness import pulumi_bin, venv_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -164,7 +164,7 @@ def test_make_demo_script_runs_and_its_witness_holds(tmp_path: Path) -> None:
     env.update(PULUMI_BIN=pulumi_bin(), PYTHON=str(venv_dir() / "bin" / "python"))
     output = run_bash("scripts/demo.sh", copy, env)
     assert "ResetAccount calls: 2 after the first up" in output
-    if shutil.which("mariadbd") or Path("/usr/sbin/mariadbd").exists():
+    if find_mariadbd():
         assert "permission drift: missing RELOAD" in output
         assert "4 in all (expected 2 and 4)" in output
     assert "Traceback" not in output
