@@ -46,7 +46,7 @@ from benchmarks.bench_up import (
     pulumi_bin,
     run_scenario,
 )
-from pulumi_polardb_reset._sharding import DEFAULT_PROVIDER_PROCESSES
+from pulumi_polardb_reset.dynamic._sharding import DEFAULT_PROVIDER_PROCESSES
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SIZES = (1, 8, 32, 100)

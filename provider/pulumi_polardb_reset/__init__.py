@@ -7,11 +7,11 @@ Public surface::
     from pulumi_polardb_reset import shard_of  # the stable placement of a name on N shards
 """
 
-from ._errors import ApiCallError, ConfigurationError, ErrorCode, ResetError, ResetTimeoutError
-from ._resource import PrivilegedAccountReset, PrivilegedAccountResetArgs
-from ._sharding import ShardingConfigError, shard_of
-from ._targets import ResetTarget, TargetConfigError, parse_targets, resets_from_config
 from ._version import __version__
+from .core._errors import ApiCallError, ConfigurationError, ErrorCode, ResetError, ResetTimeoutError
+from .dynamic._resource import PrivilegedAccountReset, PrivilegedAccountResetArgs
+from .dynamic._sharding import ShardingConfigError, shard_of
+from .dynamic._targets import ResetTarget, TargetConfigError, parse_targets, resets_from_config
 from .provider import PrivilegedAccountResetProvider
 
 __all__ = [

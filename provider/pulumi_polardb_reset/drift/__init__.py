@@ -1,0 +1,1 @@
+"""Drift layer: the one place that speaks SQL (the privileged account's grants and login)."""

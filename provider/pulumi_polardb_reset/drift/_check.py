@@ -1,0 +1,290 @@
+"""The privilege check of one resource: what to check with, and what to record and say.
+
+:func:`plan_from_outputs` and :func:`plan_for_reset` decide (purely) whether a check runs and
+which password logs in; :func:`record` turns a result into the ``privileges_*`` and
+``password_ok`` outputs; :func:`drift_error` and :func:`warning_for` word what the user reads.
+:func:`perform` is the only part with I/O: it finds the SQL endpoint through the PolarDB API
+(``_operations``/``_client``) unless ``sql_endpoint`` is set, and logs in through ``_sql``.
+
+The login password: the managed ``account_password`` when the resource sets one, else the
+user's ``check_password``. Either is kept in state as the secret output
+``sql_check_password``, because refresh (``read``) is given only the outputs. "Managed" is
+decided by the password fingerprint: a stored login password that matches
+``account_password_fingerprint`` is the one this resource set, so its refusal is password
+drift; a refused ``check_password`` only means the check cannot log in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ..cloud._operations import Resetter
+from ..cloud._retry import LAST_ATTEMPT_SECONDS
+from ..core import _fingerprint, _validation
+from ..core import _props as p
+from ..core._errors import ErrorCode, ResetError
+from ..dynamic import _host
+from ._sql import SqlCheckResult, check_account, format_endpoint, is_loopback_host
+
+#: Socket timeouts of the SQL login and queries, and the bound of the whole check.
+CONNECT_TIMEOUT_SECONDS: Final = 5.0
+READ_TIMEOUT_SECONDS: Final = 10.0
+CHECK_DEADLINE_SECONDS: Final = 30.0
+
+_warned_cleartext: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """Whether to check, and how.
+
+    ``password`` is None when the check is skipped (``skip_reason`` says why, or it is
+    disabled). ``managed`` tells whether the password is the one this resource set.
+    ``sql_endpoint`` is the user's ``host:port`` override, parsed.
+    """
+
+    enabled: bool
+    password: str | None = None
+    managed: bool = False
+    sql_endpoint: tuple[str, int] | None = None
+    skip_reason: str | None = None
+
+    @property
+    def runs(self) -> bool:
+        """Tell whether a SQL check will run."""
+        return self.enabled and self.password is not None
+
+
+def _enabled(value: Any) -> bool:
+    # A state from before the check has no check_privileges: the default (true) applies.
+    value = p.plain(value)
+    return p.DEFAULT_CHECK_PRIVILEGES if value is None else bool(value)
+
+
+def _endpoint(value: Any) -> tuple[str, int] | None:
+    value = p.plain(value)
+    return _validation.parse_sql_endpoint(value) if isinstance(value, str) else None
+
+
+_SKIPPED_WITHOUT_LOGIN: Final = (
+    "no password to log in with: the resource manages no account_password and has no check_password"
+)
+
+
+_SKIPPED_NOT_STORED: Final = (
+    "the password this resource set is not stored in its state (written before the privilege "
+    "check existed); it is from the next reset on, or set check_password"
+)
+
+
+def plan_from_outputs(outputs: Mapping[str, Any]) -> CheckPlan:
+    """The check a refresh makes, from the resource's outputs alone (pure)."""
+    if not _enabled(outputs.get(p.CHECK_PRIVILEGES)):
+        return CheckPlan(enabled=False)
+    password = p.plain(outputs.get(p.SQL_CHECK_PASSWORD))
+    endpoint = _endpoint(outputs.get(p.SQL_ENDPOINT))
+    if not password:
+        # A fingerprint without a stored login: a state from before the check.
+        legacy = p.CHECK_PRIVILEGES not in outputs and outputs.get(p.PASSWORD_FINGERPRINT)
+        reason = _SKIPPED_NOT_STORED if legacy else _SKIPPED_WITHOUT_LOGIN
+        return CheckPlan(enabled=True, sql_endpoint=endpoint, skip_reason=reason)
+    managed = _fingerprint.matches(password, p.plain(outputs.get(p.PASSWORD_FINGERPRINT)))
+    return CheckPlan(True, password, managed, endpoint)
+
+
+def login_password(
+    inputs: Mapping[str, Any], previous: Mapping[str, Any] | None
+) -> tuple[str | None, bool]:
+    """The password to keep as ``sql_check_password`` after create/update, and whether it is managed.
+
+    ``account_password`` when set (managed); else ``check_password``; else the password
+    stored before, if it is the one this resource set (removing ``account_password`` keeps
+    the account's password, so it still logs in); else none.
+    """
+    password = p.plain(inputs.get(p.ACCOUNT_PASSWORD))
+    if password:
+        return str(password), True
+    given = p.plain(inputs.get(p.CHECK_PASSWORD))
+    if given:
+        return str(given), False
+    old = previous or {}
+    stored = p.plain(old.get(p.SQL_CHECK_PASSWORD))
+    if stored and _fingerprint.matches(stored, p.plain(old.get(p.PASSWORD_FINGERPRINT))):
+        return str(stored), True
+    return None, False
+
+
+def plan_for_inputs(
+    inputs: Mapping[str, Any], previous: Mapping[str, Any] | None = None
+) -> CheckPlan:
+    """The check create/update makes, from the new inputs (and the outputs before) (pure)."""
+    if not _enabled(inputs.get(p.CHECK_PRIVILEGES)):
+        return CheckPlan(enabled=False)
+    endpoint = _endpoint(inputs.get(p.SQL_ENDPOINT))
+    password, managed = login_password(inputs, previous)
+    if password is None:
+        return CheckPlan(enabled=True, sql_endpoint=endpoint, skip_reason=_SKIPPED_WITHOUT_LOGIN)
+    return CheckPlan(True, password, managed, endpoint)
+
+
+def now() -> str:
+    """UTC now as the outputs write times (ISO-8601, seconds)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record(result: SqlCheckResult | None, *, managed: bool, checked_at: str) -> dict[str, Any]:
+    """The check outputs for ``result`` (None: not checked) (pure).
+
+    ``privileges_ok`` true/false/null; ``missing_privileges`` sorted names when checked,
+    null when not; ``password_ok`` only for a managed password; ``privileges_checked_at``
+    when a check was attempted (even one that could not tell).
+    """
+    if result is None:
+        return dict.fromkeys(p.CHECK_RESULT_OUTPUTS)
+    missing = None if result.status == "unknown" else list(result.missing_privileges)
+    return {
+        p.PRIVILEGES_OK: result.privileges_ok,
+        p.MISSING_PRIVILEGES: missing,
+        p.PRIVILEGES_CHECKED_AT: checked_at,
+        p.PASSWORD_OK: result.password_ok if managed else None,
+    }
+
+
+def _who(cluster: str, account: str) -> str:
+    return f"account '{account}' on PolarDB cluster '{cluster}'"
+
+
+def warning_for(
+    result: SqlCheckResult | None,
+    plan: CheckPlan,
+    *,
+    cluster: str,
+    account: str,
+    cause: str | None = None,
+) -> str | None:
+    """What to warn about after a check (pure): drift found, or why nothing could be told.
+
+    ``cause`` explains a check that did not run (``result`` None). Returns None when there
+    is nothing to say (the check passed, or it is disabled).
+    """
+    who = _who(cluster, account)
+    if not plan.enabled:
+        return None
+    if plan.password is None:
+        return (
+            f"privileges of {who} not checked: {plan.skip_reason}. Set check_password (a "
+            "secret) or account_password, or check_privileges=false to silence this."
+        )
+    if result is None:
+        return f"privileges of {who} not checked: {cause or 'the check did not run'}."
+    if result.status == "drift":
+        return (
+            f"permission drift: {who} is missing {', '.join(result.missing_privileges)} "
+            f"(checked over SQL at {result.endpoint}); `pulumi up` resets it."
+        )
+    if result.password_ok is False:
+        if plan.managed:
+            return (
+                f"password drift: the password this resource set for {who} no longer logs in "
+                f"at {result.endpoint} (changed out of band?); `pulumi up` resets it."
+            )
+        return (
+            f"privileges of {who} not checked: check_password was refused at "
+            f"{result.endpoint} (access denied). Update check_password to the account's "
+            "current password."
+        )
+    if result.status == "unknown":
+        return f"privileges of {who} not checked (not drift): {result.cause}."
+    return None
+
+
+def drift_error(
+    result: SqlCheckResult, plan: CheckPlan, *, cluster: str, account: str, request_id: str
+) -> ResetError | None:
+    """The failure of a create/update whose reset did not restore the account, else None (pure)."""
+    who = _who(cluster, account)
+    if result.status == "drift":
+        return ResetError(
+            f"ResetAccount completed (request id {request_id}), but {who} still lacks "
+            f"{', '.join(result.missing_privileges)} when checked over SQL at {result.endpoint}. "
+            "Check the account's grants (console or Alibaba Cloud support); the next "
+            "`pulumi up` resets it again. Set check_privileges=false to skip the check.",
+            code=ErrorCode.RESET_FAILED,
+        )
+    if result.password_ok is False and plan.managed:
+        return ResetError(
+            f"ResetAccount completed (request id {request_id}), but the password it set for "
+            f"{who} is refused at {result.endpoint} (access denied). Check that the account "
+            "may log in from this machine, or set check_privileges=false to skip the check.",
+            code=ErrorCode.RESET_FAILED,
+        )
+    return None
+
+
+def _warn_cleartext_once(
+    host: str, port: int, ca_bundle: str | None, result: SqlCheckResult
+) -> None:
+    """Warn once per endpoint when a login went to another machine without verified TLS."""
+    if ca_bundle or is_loopback_host(host):
+        return
+    if result.transport is None and result.password_ok is None:
+        return  # nothing reached a server (unreachable, refused before the login)
+    endpoint = format_endpoint(host, port)
+    with _warned_lock:
+        if endpoint in _warned_cleartext:
+            return
+        _warned_cleartext.add(endpoint)
+    how = (
+        "over an encrypted but unverified TLS session"
+        if result.transport == "unverified-tls"
+        else "in cleartext (the server offered no TLS)"
+        if result.transport == "cleartext"
+        else "without verified TLS"
+    )
+    _host.warn(
+        f"the privilege check logged in to {endpoint} {how}: the login and the grants can be "
+        "read or altered on the way. Set config polardbReset:sqlCaBundle (or "
+        "POLARDB_RESET_SQL_CA_BUNDLE) to PolarDB's SSL CA certificate to require verified TLS."
+    )
+
+
+def perform(
+    resetter: Resetter, plan: CheckPlan, *, ca_bundle: str | None
+) -> tuple[SqlCheckResult | None, str | None]:
+    """Run the check ``plan`` describes; return the result, or None and why it did not run.
+
+    Never raises for an unreachable endpoint or a failed endpoint lookup: those are causes.
+    """
+    assert plan.password is not None
+    target = resetter.target
+    if plan.sql_endpoint is not None:
+        host, port = plan.sql_endpoint
+    else:
+        try:
+            host, port = resetter.sql_endpoint()
+        except ResetError as exc:
+            return None, (
+                f"its SQL endpoint could not be looked up ({exc}); set sql_endpoint, or grant "
+                "polardb:DescribeDBClusterEndpoints"
+            )
+    remaining = resetter.deadline.remaining()
+    result = check_account(
+        host,
+        port,
+        target.account_name,
+        plan.password,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        ca_bundle=ca_bundle,
+        # Within the operation's deadline; with no time left, as long as a last API attempt
+        # gets (a login on a near network takes well under that), so the operation ends
+        # close to timeout_seconds whatever the SQL endpoint does.
+        deadline=min(CHECK_DEADLINE_SECONDS, max(remaining, LAST_ATTEMPT_SECONDS)),
+    )
+    _warn_cleartext_once(host, port, ca_bundle, result)
+    return result, None

@@ -1,0 +1,245 @@
+"""Spread the resources of a stack over several provider processes (shards).
+
+Why: Pulumi runs every Python dynamic resource that uses the default provider in one
+provider process, whatever ``--parallel`` says. Each *explicit* provider instance,
+``pulumi.ProviderResource("pulumi-python", name, props)`` passed as ``opts.provider``, is a
+process of its own: shards spread the resets' Python work (which holds one core per
+process) over several cores, and isolate them from other dynamic resources of the stack.
+The 4 worker threads of a process are widened separately (see :mod:`._workers`).
+
+How: :class:`~pulumi_polardb_reset.PrivilegedAccountReset` calls :func:`provider_for`,
+which picks one of K shard providers named ``polardb-reset-shard-<i>`` by a stable hash of
+the resource name (:func:`shard_of`), unless the user chose a ``pulumi-python`` provider
+(``opts.provider``, ``opts.providers`` or a parent's). K is stack config
+``polardbReset:providerProcesses`` (default :data:`DEFAULT_PROVIDER_PROCESSES`; 1 keeps
+every resource on the default provider, as before sharding existed). A shard provider is
+registered only when a resource lands on it.
+
+Configuration: an explicit provider's ``configure`` receives that provider's own
+properties, not the stack config (checked with the CLI, see tests/test_e2e_sharding.py), and
+the provider process does not see the stack config in its environment either. So each
+shard provider is given, as its properties, the stack config keys the provider reads
+(:data:`~pulumi_polardb_reset.cloud._settings.CONFIG_KEYS`, under their full names, so
+``configure`` reads them exactly as it reads the stack config on the default provider).
+Credentials and any value set with ``--secret`` are passed as secrets: encrypted in
+state like the stack config itself, ``[secret]`` in previews. Environment variables and
+Alibaba's default credential chain reach a shard process exactly as they reach the
+default provider's (the engine starts both the same way).
+
+Moving a resource between providers (the default one and a shard, or shards when K
+changes) is no change for the resource: the engine asks the new provider for the diff,
+which compares only the resource's own inputs and outputs, so nothing is replaced or
+reset; unused shard providers are deleted (no API call).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any, Final
+
+import pulumi
+import pulumi.runtime
+from pulumi.runtime.settings import get_monitor
+
+from ..cloud._settings import CONFIG_KEYS
+
+#: Config namespace and key of K, the number of shard provider processes.
+CONFIG_NAMESPACE: Final = "polardbReset"
+PROCESSES_KEY: Final = "providerProcesses"
+#: K when the stack config does not say. Each process runs up to 64 operations at once
+#: (see _workers), so more processes buy CPU (the provider's Python code holds one core
+#: per process) at a price: every shard adds about 0.2 to 0.4 s to each ``pulumi up`` and
+#: preview, even one that changes nothing, because the engine starts provider processes one
+#: at a time (plus some 60 MB and 0.35 s of CPU). Measured on 2 cores, 100 targets with
+#: 2 s tasks: K = 1, 2, 4 took 9.1, 7.7, 9.2 s; their no-op ups 2.5, 3.2, 4.1 s.
+DEFAULT_PROVIDER_PROCESSES: Final = 2
+#: Upper bound of K: beyond this, process start-up costs more than it saves.
+MAX_PROVIDER_PROCESSES: Final = 64
+#: The package of Python dynamic providers (the ``pulumi-python`` plugin).
+PACKAGE: Final = "pulumi-python"
+#: Name prefix of the shard providers (``pulumi:providers:pulumi-python::polardb-reset-shard-<i>``).
+SHARD_PREFIX: Final = "polardb-reset-shard-"
+
+#: The keys of CONFIG_KEYS that hold credentials: passed to shard providers as secrets even
+#: when the stack config has them in plain text.
+SECRET_CONFIG_KEYS: Final = frozenset(
+    {"alicloud:accessKey", "alicloud:secretKey", "alicloud:securityToken"}
+)
+
+_MASK64: Final = (1 << 64) - 1
+
+
+class ShardingConfigError(pulumi.RunError):
+    """``polardbReset:providerProcesses`` is not a whole number from 1 to the maximum.
+
+    A :class:`pulumi.RunError`, so ``pulumi up`` shows the message alone.
+    """
+
+
+def stable_hash(name: str) -> int:
+    """A 64-bit hash of ``name`` that never changes between runs, machines or versions.
+
+    Python's ``hash()`` is salted per process, so it cannot place a resource the same way
+    twice: the first 8 bytes of SHA-256 can.
+    """
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big")
+
+
+def jump_hash(key: int, buckets: int) -> int:
+    """Jump consistent hash (Lamping and Veach, 2014): ``key`` to a bucket in ``[0, buckets)``.
+
+    Going from ``n`` to ``n + 1`` buckets moves only about ``1/(n + 1)`` of the keys (all to
+    the new bucket), so changing K moves few resources and changing a pipeline's shard count
+    moves few targets between stacks. Integer and IEEE-754 double arithmetic only:
+    the same answer on every platform.
+    """
+    if buckets < 1:
+        raise ValueError(f"buckets must be at least 1 (got {buckets})")
+    key &= _MASK64
+    bucket, candidate = -1, 0
+    while candidate < buckets:
+        bucket = candidate
+        key = (key * 2862933555777941757 + 1) & _MASK64
+        candidate = int((bucket + 1) * (float(1 << 31) / float((key >> 33) + 1)))
+    return bucket
+
+
+def shard_of(name: str, count: int) -> int:
+    """The shard (``0 <= shard < count``) of the resource or target named ``name``.
+
+    The one placement rule of the package: the provider shards of a stack and the
+    drift-remediation pipeline's ``--shard I/N`` both use it.
+    """
+    return jump_hash(stable_hash(name), count)
+
+
+def parse_processes(raw: Any, key: str = f"{CONFIG_NAMESPACE}:{PROCESSES_KEY}") -> int:
+    """K from its config value (None: the default); raise :class:`ShardingConfigError`."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return DEFAULT_PROVIDER_PROCESSES
+    text = str(raw).strip()
+    value = int(text) if text.isascii() and text.isdigit() else 0
+    if not 1 <= value <= MAX_PROVIDER_PROCESSES:
+        raise ShardingConfigError(
+            f"{key} must be a whole number from 1 to {MAX_PROVIDER_PROCESSES} (got {text!r}); "
+            "1 runs every reset in the default provider process"
+        )
+    return value
+
+
+def parse_shard(raw: Any, key: str = "shard") -> tuple[int, int] | None:
+    """``"I/N"`` (shard ``I`` of ``N``, counted from 0) as ``(I, N)``; None when unset.
+
+    Raises :class:`ShardingConfigError` naming ``key`` for anything else.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    text = str(raw).strip()
+    index, _, count = text.partition("/")
+    if index.isascii() and index.isdigit() and count.isascii() and count.isdigit():
+        shard = int(index), int(count)
+        if 0 <= shard[0] < shard[1]:
+            return shard
+    raise ShardingConfigError(
+        f"{key} must be I/N, shard I of N counted from 0 (0/4, 1/4, 2/4, 3/4; got {text!r})"
+    )
+
+
+def in_shard(name: str, shard: tuple[int, int] | None) -> bool:
+    """Whether the target ``name`` belongs to ``shard`` (``(I, N)``; None: every target does)."""
+    return shard is None or shard_of(name, shard[1]) == shard[0]
+
+
+def user_chose_provider(opts: pulumi.ResourceOptions | None, type_token: str) -> bool:
+    """Whether ``opts`` (or the parent) already decides the resource's provider."""
+    if opts is None:
+        return False
+    if opts.provider is not None:
+        return True
+    providers = opts.providers
+    if isinstance(providers, dict | list | tuple) and (
+        PACKAGE in providers
+        if isinstance(providers, dict)
+        else any(getattr(p, "package", None) == PACKAGE for p in providers)
+    ):
+        return True
+    parent = opts.parent
+    return parent is not None and parent.get_provider(type_token) is not None
+
+
+class _Shards:
+    """The shard providers of the running program, registered the first time one is needed."""
+
+    def __init__(self, monitor: object, count: int, props: dict[str, Any]) -> None:
+        self.monitor = monitor
+        self.count = count
+        self.props = props
+        self.providers: dict[int, pulumi.ProviderResource] = {}
+
+    def provider(self, index: int) -> pulumi.ProviderResource:
+        found = self.providers.get(index)
+        if found is None:
+            found = pulumi.ProviderResource(PACKAGE, f"{SHARD_PREFIX}{index}", dict(self.props))
+            self.providers[index] = found
+        return found
+
+
+_lock = threading.Lock()
+_current: _Shards | None = None
+
+
+def shard_props() -> dict[str, Any]:
+    """The stack config the provider reads, as shard provider properties (program side).
+
+    Keys keep their full names (``alicloud:region``). Credentials, and any value the stack
+    marks secret, are wrapped with :func:`pulumi.Output.secret`: encrypted in state.
+    """
+    props: dict[str, Any] = {}
+    for key in CONFIG_KEYS:
+        value = pulumi.runtime.get_config(key)
+        if value is None:
+            continue
+        secret = key in SECRET_CONFIG_KEYS or pulumi.runtime.is_config_secret(key)
+        props[key] = pulumi.Output.secret(value) if secret else value
+    return props
+
+
+def _shards() -> _Shards:
+    """The running program's shards (one set per program, even when tests run several)."""
+    global _current
+    monitor = get_monitor()
+    with _lock:
+        if _current is None or _current.monitor is not monitor:
+            config = pulumi.Config(CONFIG_NAMESPACE)
+            count = parse_processes(config.get(PROCESSES_KEY), config.full_key(PROCESSES_KEY))
+            _current = _Shards(monitor, count, shard_props() if count > 1 else {})
+        return _current
+
+
+def provider_for(
+    resource_name: str, opts: pulumi.ResourceOptions | None, type_token: str
+) -> pulumi.ProviderResource | None:
+    """The shard provider of ``resource_name``, or None: the default provider (K = 1) or the user's."""
+    if user_chose_provider(opts, type_token):
+        return None
+    shards = _shards()
+    if shards.count == 1:
+        return None
+    index = shard_of(resource_name, shards.count)
+    with _lock:
+        return shards.provider(index)
+
+
+__all__ = [
+    "DEFAULT_PROVIDER_PROCESSES",
+    "MAX_PROVIDER_PROCESSES",
+    "ShardingConfigError",
+    "in_shard",
+    "jump_hash",
+    "parse_processes",
+    "parse_shard",
+    "provider_for",
+    "shard_of",
+    "stable_hash",
+]

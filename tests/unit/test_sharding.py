@@ -1,0 +1,398 @@
+"""Sharding across provider processes: the placement hash, K from config, and what a program
+registers (Pulumi's mock monitor: no engine, no process)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pulumi
+import pulumi.runtime
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pulumi_polardb_reset import PrivilegedAccountReset, resets_from_config
+from pulumi_polardb_reset.cloud._settings import CONFIG_KEYS
+from pulumi_polardb_reset.dynamic import _sharding
+from pulumi_polardb_reset.dynamic._sharding import (
+    DEFAULT_PROVIDER_PROCESSES,
+    MAX_PROVIDER_PROCESSES,
+    ShardingConfigError,
+    in_shard,
+    jump_hash,
+    parse_processes,
+    parse_shard,
+    shard_of,
+    stable_hash,
+)
+
+PROVIDER_TYPE = "pulumi:providers:pulumi-python"
+RESOURCE_TYPE = "pulumi-python:dynamic/polardb:PrivilegedAccountReset"
+
+# -- the placement hash ----------------------------------------------------------------
+
+
+def test_placement_is_frozen() -> None:
+    """Placement is what stacks and CI matrices rely on: these values never change.
+
+    A change here would move resources between shard processes (harmless) and targets
+    between a pipeline's CI jobs, that is between stacks (a reset in the new one).
+    """
+    assert stable_hash("main") == 0x0D6E4079E36703EB  # first 8 bytes of SHA-256, big-endian
+    assert [shard_of(f"t{i}", 8) for i in range(12)] == [2, 3, 2, 4, 5, 6, 5, 6, 7, 4, 5, 1]
+    assert [shard_of(n, 4) for n in ("main", "other", "orders", "billing")] == [0, 1, 1, 0]
+
+
+def test_jump_hash_matches_other_implementations() -> None:
+    """Vectors of ClickHouse's jumpConsistentHash tests and another published suite."""
+    cases = [(1, 1), (42, 57), (256, 1024), (3735883980, 1), (3735883980, 666)]
+    cases += [(16045690984833335023, 255), (10863919174838991, 11), (2016238256797177309, 11)]
+    assert [jump_hash(k, n) for k, n in cases] == [0, 43, 520, 0, 361, 237, 6, 3]
+
+
+@given(st.text(min_size=1, max_size=40), st.integers(min_value=1, max_value=200))
+def test_shard_is_in_range_and_moves_only_to_the_new_bucket(name: str, count: int) -> None:
+    before, after = shard_of(name, count), shard_of(name, count + 1)
+    assert 0 <= before < count
+    assert after in (before, count)
+
+
+def test_shards_are_balanced_and_few_targets_move() -> None:
+    names = [f"target-{i}" for i in range(8000)]
+    counts = Counter(shard_of(n, 8) for n in names)
+    assert sorted(counts) == list(range(8))
+    assert all(900 <= c <= 1100 for c in counts.values()), counts
+    moved = sum(shard_of(n, 8) != shard_of(n, 9) for n in names)
+    assert 700 <= moved <= 1100  # about 1/9 of them, all to the new shard
+
+
+def test_jump_hash_refuses_no_buckets() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        jump_hash(1, 0)
+
+
+# -- K from config -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "k"),
+    [(None, DEFAULT_PROVIDER_PROCESSES), ("", 2), ("1", 1), (" 16 ", 16), ("64", 64), (3, 3)],
+)
+def test_processes_from_config(raw: Any, k: int) -> None:
+    assert parse_processes(raw) == k
+
+
+@pytest.mark.parametrize("raw", ["0", "65", "-1", "2.5", "eight", "1e3", "٣", True])
+def test_bad_processes_name_the_key(raw: Any) -> None:
+    with pytest.raises(
+        ShardingConfigError,
+        match=r"polardbReset:providerProcesses must be a whole number from 1 to 64",
+    ):
+        parse_processes(raw)
+    assert issubclass(ShardingConfigError, pulumi.RunError)
+    assert MAX_PROVIDER_PROCESSES == 64
+
+
+# -- what a program registers ---------------------------------------------------------------
+
+
+class Recorder(pulumi.runtime.Mocks):
+    """Records every registration; resources get their inputs as outputs."""
+
+    def __init__(self) -> None:
+        self.registered: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.registered.append(args)
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+    def of_type(self, typ: str) -> dict[str, pulumi.runtime.MockResourceArgs]:
+        return {a.name: a for a in self.registered if a.typ == typ}
+
+
+@pytest.fixture
+def current_event_loop() -> Iterator[None]:
+    """A current event loop: ``pulumi.Output`` needs one, and an earlier ``asyncio.run()``
+    in the same process (the emulator's async SDK tests) leaves none."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
+Program = Callable[[], list[pulumi.Resource]]
+
+
+def run_program(
+    program: Program, config: dict[str, str] | None = None, secret_keys: list[str] | None = None
+) -> Recorder:
+    """Run ``program`` against the mock monitor with ``config``; return what it registered."""
+    mocks = Recorder()
+    pulumi.runtime.set_mocks(mocks, project="polardb-reset", stack="test", preview=False)
+    pulumi.runtime.set_all_config(config or {}, secret_keys or [])
+
+    def body() -> pulumi.Output[Any]:
+        resources = program()
+        return pulumi.Output.all(*[r.urn for r in resources])
+
+    # pulumi.runtime.test runs the program and waits for what it returns.
+    cast(Callable[[], None], pulumi.runtime.test(body))()  # type: ignore[no-untyped-call]
+    return mocks
+
+
+def fleet(n: int, **kwargs: Any) -> Program:
+    def program() -> list[pulumi.Resource]:
+        return [
+            PrivilegedAccountReset(
+                f"t{i}", db_cluster_id=f"pc-a{i}", account_name="dbadmin", **kwargs
+            )
+            for i in range(n)
+        ]
+
+    return program
+
+
+def provider_name(args: pulumi.runtime.MockResourceArgs) -> str | None:
+    """The name of the provider a registration names (``urn::id``), None for the default."""
+    if not args.provider:
+        return None
+    urn = args.provider.rsplit("::", 1)[0]
+    return urn.rsplit("::", 1)[-1]
+
+
+STACK_CONFIG = {
+    "alicloud:region": "cn-hangzhou",
+    "alicloud:accessKey": "LTAI5tShardKey00001",
+    "alicloud:secretKey": "shard-secret-not-real",
+    "alicloud:endpoints": '[{"polardb": "http://127.0.0.1:1"}]',
+    "polardbReset:caBundle": "/etc/ssl/ca.pem",
+    "polardb-reset:unrelated": "not passed",
+}
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_default_spreads_over_shard_providers_by_name() -> None:
+    mocks = run_program(fleet(24), STACK_CONFIG, ["alicloud:secretKey"])
+    resets = mocks.of_type(RESOURCE_TYPE)
+    providers = mocks.of_type(PROVIDER_TYPE)
+    assert len(resets) == 24
+    for name, args in resets.items():
+        assert (
+            provider_name(args)
+            == f"polardb-reset-shard-{shard_of(name, DEFAULT_PROVIDER_PROCESSES)}"
+        )
+    assert set(providers) == {
+        f"polardb-reset-shard-{shard_of(n, DEFAULT_PROVIDER_PROCESSES)}" for n in resets
+    }
+    assert len(providers) > 1
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_shard_providers_get_the_config_keys_with_credentials_secret() -> None:
+    mocks = run_program(fleet(1), STACK_CONFIG, ["alicloud:secretKey"])
+    (provider,) = mocks.of_type(PROVIDER_TYPE).values()
+    expected = {k: v for k, v in STACK_CONFIG.items() if k in CONFIG_KEYS}
+    assert set(provider.inputs) == set(expected)
+    # The mock monitor keeps secrets as the wire's secret envelope: find which are secret.
+    secret = {k for k, v in provider.inputs.items() if isinstance(v, dict) and "value" in v}
+    assert secret == {"alicloud:accessKey", "alicloud:secretKey"}
+    plain = {k: (v["value"] if k in secret else v) for k, v in provider.inputs.items()}
+    assert plain == expected
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_a_value_set_as_secret_stays_secret() -> None:
+    mocks = run_program(fleet(1), STACK_CONFIG, ["alicloud:secretKey", "alicloud:endpoints"])
+    (provider,) = mocks.of_type(PROVIDER_TYPE).values()
+    assert isinstance(provider.inputs["alicloud:endpoints"], dict)
+    assert provider.inputs["alicloud:region"] == "cn-hangzhou"
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_one_process_is_the_default_provider() -> None:
+    mocks = run_program(fleet(5), {**STACK_CONFIG, "polardbReset:providerProcesses": "1"})
+    assert mocks.of_type(PROVIDER_TYPE) == {}
+    assert all(provider_name(a) is None for a in mocks.of_type(RESOURCE_TYPE).values())
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_only_used_shards_are_registered() -> None:
+    mocks = run_program(fleet(1), {"polardbReset:providerProcesses": "64"})
+    assert list(mocks.of_type(PROVIDER_TYPE)) == [f"polardb-reset-shard-{shard_of('t0', 64)}"]
+    assert mocks.of_type(PROVIDER_TYPE)[f"polardb-reset-shard-{shard_of('t0', 64)}"].inputs == {}
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_bad_processes_fail_the_program() -> None:
+    with pytest.raises(ShardingConfigError, match="providerProcesses"):
+        run_program(fleet(1), {"polardbReset:providerProcesses": "0"})
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_a_provider_the_user_chose_wins() -> None:
+    def program() -> list[pulumi.Resource]:
+        mine = pulumi.ProviderResource("pulumi-python", "mine")
+        parent = pulumi.ComponentResource(
+            "test:index:Group", "group", opts=pulumi.ResourceOptions(providers=[mine])
+        )
+        return [
+            PrivilegedAccountReset(
+                "explicit",
+                db_cluster_id="pc-a1",
+                account_name="dbadmin",
+                opts=pulumi.ResourceOptions(provider=mine),
+            ),
+            PrivilegedAccountReset(
+                "by-map",
+                db_cluster_id="pc-a2",
+                account_name="dbadmin",
+                opts=pulumi.ResourceOptions(providers={"pulumi-python": mine}),
+            ),
+            PrivilegedAccountReset(
+                "by-parent",
+                db_cluster_id="pc-a3",
+                account_name="dbadmin",
+                opts=pulumi.ResourceOptions(parent=parent),
+            ),
+            PrivilegedAccountReset("sharded", db_cluster_id="pc-a4", account_name="dbadmin"),
+        ]
+
+    mocks = run_program(program)
+    resets = mocks.of_type(RESOURCE_TYPE)
+    assert {n: provider_name(a) for n, a in resets.items()} == {
+        "explicit": "mine",
+        "by-map": "mine",
+        "by-parent": "mine",
+        "sharded": f"polardb-reset-shard-{shard_of('sharded', DEFAULT_PROVIDER_PROCESSES)}",
+    }
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_each_program_run_gets_its_own_shard_providers() -> None:
+    first = run_program(fleet(3))
+    second = run_program(fleet(3))
+    assert set(first.of_type(PROVIDER_TYPE)) == set(second.of_type(PROVIDER_TYPE))
+    assert len(second.of_type(PROVIDER_TYPE)) >= 1
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_targets_from_config_are_sharded_by_target_name() -> None:
+    targets = [
+        {"name": f"db{i}", "dbClusterId": f"pc-a{i}", "accountName": "dbadmin"} for i in range(6)
+    ]
+    config = {"polardb-reset:targets": json.dumps(targets)}
+    mocks = run_program(lambda: list(resets_from_config(pulumi.Config()).values()), config)
+    for name, args in mocks.of_type(RESOURCE_TYPE).items():
+        assert (
+            provider_name(args)
+            == f"polardb-reset-shard-{shard_of(name, DEFAULT_PROVIDER_PROCESSES)}"
+        )
+
+
+def test_public_names() -> None:
+    import pulumi_polardb_reset
+
+    assert pulumi_polardb_reset.shard_of is _sharding.shard_of
+
+
+# -- one stack per shard: resets_from_config and the pipeline's --shard I/N ----------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "shard"), [(None, None), ("", None), ("0/1", (0, 1)), (" 3/4 ", (3, 4))]
+)
+def test_parse_shard(raw: str | None, shard: tuple[int, int] | None) -> None:
+    assert parse_shard(raw) == shard
+
+
+@pytest.mark.parametrize("raw", ["4/4", "1/0", "-1/4", "1", "1/4/2", "a/b", "1 / 4"])
+def test_bad_shard_names_the_key(raw: str) -> None:
+    with pytest.raises(ShardingConfigError, match=r"polardb-drift:shard must be I/N"):
+        parse_shard(raw, "polardb-drift:shard")
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 7])
+def test_shards_partition_the_fleet(count: int) -> None:
+    names = [f"db-{i}" for i in range(200)]
+    parts = [[n for n in names if in_shard(n, (i, count))] for i in range(count)]
+    assert sorted(n for part in parts for n in part) == sorted(names)  # each exactly once
+    assert all(part for part in parts)
+    assert all(in_shard(n, None) for n in names)
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_targets_of_one_shard_only() -> None:
+    targets = [
+        {"name": f"db{i}", "dbClusterId": f"pc-a{i}", "accountName": "dbadmin"} for i in range(9)
+    ]
+    config = {
+        "polardb-reset:targets": json.dumps(targets),
+        "polardb-reset:shard": "1/3",
+        "polardbReset:providerProcesses": "1",
+    }
+    mocks = run_program(lambda: list(resets_from_config(pulumi.Config()).values()), config)
+    declared = sorted(mocks.of_type(RESOURCE_TYPE))
+    assert declared == sorted(t["name"] for t in targets if shard_of(t["name"], 3) == 1)
+    # An explicit shard wins over config; every shard together declares every target.
+    every: list[str] = []
+    for i in range(3):
+        mocks = run_program(shard_program(f"{i}/3"), config)
+        every += mocks.of_type(RESOURCE_TYPE)
+    assert sorted(every) == sorted(t["name"] for t in targets)
+
+
+def shard_program(shard: str) -> Program:
+    """A program declaring the targets of ``shard`` from config."""
+    return lambda: list(resets_from_config(pulumi.Config(), shard=shard).values())
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_bad_shard_config_fails_the_program() -> None:
+    config = {
+        "polardb-reset:targets": json.dumps(
+            [{"name": "a", "dbClusterId": "pc-a", "accountName": "x"}]
+        ),
+        "polardb-reset:shard": "2/2",
+    }
+    with pytest.raises(ShardingConfigError, match="polardb-reset:shard must be I/N"):
+        run_program(lambda: list(resets_from_config(pulumi.Config()).values()), config)
+
+
+def _pipeline() -> Any:
+    """examples/drift-remediation/pipeline.py as a module (it is a script, not a package)."""
+    path = Path(__file__).resolve().parents[2] / "examples/drift-remediation/pipeline.py"
+    spec = importlib.util.spec_from_file_location("drift_pipeline", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pipeline_selects_by_the_same_hash() -> None:
+    pipeline = _pipeline()
+    names = [f"orders-{i}" for i in range(50)]
+    for count in (1, 2, 4):
+        for index in range(count):
+            assert [n for n in names if pipeline.in_shard(n, (index, count))] == [
+                n for n in names if shard_of(n, count) == index
+            ]
+    assert pipeline.parse_shard(" 2/4") == (2, 4)
+    for bad in ("4/4", "x", "1/", "-1/2"):
+        with pytest.raises(pipeline.UsageError, match="--shard must be I/N"):
+            pipeline.parse_shard(bad)
+    args = pipeline.parse_args(["--stack", "prod-1", "--shard", "1/4", "--run-id", "7"])
+    assert args.shard == "1/4"
