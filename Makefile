@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	@# Each example is its own project with its own __main__: one mypy run each.
 	for d in examples/*/; do $(VENV)/bin/mypy --strict $$d*.py || exit 1; done
 

@@ -9,8 +9,9 @@ Public surface::
 
 from ._version import __version__
 from .core._errors import ApiCallError, ConfigurationError, ErrorCode, ResetError, ResetTimeoutError
+from .core._placement import shard_of
 from .dynamic._resource import PrivilegedAccountReset, PrivilegedAccountResetArgs
-from .dynamic._sharding import ShardingConfigError, shard_of
+from .dynamic._sharding import ShardingConfigError
 from .dynamic._targets import ResetTarget, TargetConfigError, parse_targets, resets_from_config
 from .provider import PrivilegedAccountResetProvider
 

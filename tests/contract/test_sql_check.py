@@ -28,13 +28,13 @@ import pymysql  # type: ignore[import-untyped]
 import pytest
 import trustme
 
+from pulumi_polardb_reset.core._hosts import is_loopback_host
 from pulumi_polardb_reset.core._privileges import DOCUMENTED_PRIVILEGES
 from pulumi_polardb_reset.drift import _sql
 from pulumi_polardb_reset.drift._sql import (
     SqlCheckResult,
     check_account,
     format_endpoint,
-    is_loopback_host,
     scrub,
 )
 

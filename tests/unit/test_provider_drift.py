@@ -628,15 +628,21 @@ def test_cleartext_warning_once_per_non_loopback_endpoint(
 ) -> None:
     monkeypatch.setattr(_check, "_warned_cleartext", set())
     clear = result(transport="cleartext")
-    _check._warn_cleartext_once("127.0.0.1", 3306, None, clear)  # never leaves the machine
-    _check._warn_cleartext_once("10.0.0.5", 3306, "/etc/polardb-ca.pem", clear)  # verified
-    _check._warn_cleartext_once("10.0.0.9", 3306, None, UNREACHABLE)  # nothing was sent
+    _check._warn_cleartext_once(
+        "127.0.0.1", 3306, None, clear, _host.warn
+    )  # never leaves the machine
+    _check._warn_cleartext_once(
+        "10.0.0.5", 3306, "/etc/polardb-ca.pem", clear, _host.warn
+    )  # verified
+    _check._warn_cleartext_once("10.0.0.9", 3306, None, UNREACHABLE, _host.warn)  # nothing was sent
     assert warnings_of(caplog) == []
     for _ in range(3):
-        _check._warn_cleartext_once("10.0.0.5", 3306, None, clear)
+        _check._warn_cleartext_once("10.0.0.5", 3306, None, clear, _host.warn)
     unverified = result(transport="unverified-tls")
-    _check._warn_cleartext_once("pc-x.rwlb.rds.aliyuncs.com", 3306, None, unverified)
-    _check._warn_cleartext_once("10.0.0.7", 3306, None, REFUSED)  # a login was attempted
+    _check._warn_cleartext_once("pc-x.rwlb.rds.aliyuncs.com", 3306, None, unverified, _host.warn)
+    _check._warn_cleartext_once(
+        "10.0.0.7", 3306, None, REFUSED, _host.warn
+    )  # a login was attempted
     first, second, third = warnings_of(caplog)
     assert "10.0.0.5:3306 in cleartext" in first and "polardbReset:sqlCaBundle" in first
     assert "pc-x.rwlb.rds.aliyuncs.com:3306 over an encrypted but unverified" in second

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ..drift._sql import is_loopback_host
 from . import _props as p
+from ._hosts import is_loopback_host
 
 CLUSTER_ID_PATTERN: Final = re.compile(r"^pc-[a-z0-9]{1,64}$")
 ACCOUNT_NAME_PATTERN: Final = re.compile(r"^[a-z](?:[a-z0-9_]{0,14}[a-z0-9])$")

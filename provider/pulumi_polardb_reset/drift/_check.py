@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -27,13 +27,16 @@ from ..cloud._retry import LAST_ATTEMPT_SECONDS
 from ..core import _fingerprint, _validation
 from ..core import _props as p
 from ..core._errors import ErrorCode, ResetError
-from ..dynamic import _host
-from ._sql import SqlCheckResult, check_account, format_endpoint, is_loopback_host
+from ..core._hosts import is_loopback_host
+from ._sql import SqlCheckResult, check_account, format_endpoint
 
 #: Socket timeouts of the SQL login and queries, and the bound of the whole check.
 CONNECT_TIMEOUT_SECONDS: Final = 5.0
 READ_TIMEOUT_SECONDS: Final = 10.0
 CHECK_DEADLINE_SECONDS: Final = 30.0
+
+#: Where warnings go: the engine adapter's sink (one message, already free of secrets).
+Warn = Callable[[str], None]
 
 _warned_cleartext: set[str] = set()
 _warned_lock = threading.Lock()
@@ -227,7 +230,7 @@ def drift_error(
 
 
 def _warn_cleartext_once(
-    host: str, port: int, ca_bundle: str | None, result: SqlCheckResult
+    host: str, port: int, ca_bundle: str | None, result: SqlCheckResult, warn: Warn
 ) -> None:
     """Warn once per endpoint when a login went to another machine without verified TLS."""
     if ca_bundle or is_loopback_host(host):
@@ -246,7 +249,7 @@ def _warn_cleartext_once(
         if result.transport == "cleartext"
         else "without verified TLS"
     )
-    _host.warn(
+    warn(
         f"the privilege check logged in to {endpoint} {how}: the login and the grants can be "
         "read or altered on the way. Set config polardbReset:sqlCaBundle (or "
         "POLARDB_RESET_SQL_CA_BUNDLE) to PolarDB's SSL CA certificate to require verified TLS."
@@ -254,9 +257,11 @@ def _warn_cleartext_once(
 
 
 def perform(
-    resetter: Resetter, plan: CheckPlan, *, ca_bundle: str | None
+    resetter: Resetter, plan: CheckPlan, *, ca_bundle: str | None, warn: Warn
 ) -> tuple[SqlCheckResult | None, str | None]:
     """Run the check ``plan`` describes; return the result, or None and why it did not run.
+
+    ``warn`` receives the once-per-endpoint warning of a login without verified TLS.
 
     Never raises for an unreachable endpoint or a failed endpoint lookup: those are causes.
     """
@@ -286,5 +291,5 @@ def perform(
         # close to timeout_seconds whatever the SQL endpoint does.
         deadline=min(CHECK_DEADLINE_SECONDS, max(remaining, LAST_ATTEMPT_SECONDS)),
     )
-    _warn_cleartext_once(host, port, ca_bundle, result)
+    _warn_cleartext_once(host, port, ca_bundle, result, warn)
     return result, None

@@ -286,7 +286,7 @@ def _run_check(resetter: Resetter, plan: _check.CheckPlan) -> SqlCheckResult | N
         with _CONFIG_LOCK:
             config = dict(_STACK_CONFIG)
         ca_bundle = _settings.sql_ca_bundle(config, os.environ)
-        result, cause = _check.perform(resetter, plan, ca_bundle=ca_bundle)
+        result, cause = _check.perform(resetter, plan, ca_bundle=ca_bundle, warn=_host.warn)
     t = resetter.target
     message = _check.warning_for(
         result, plan, cluster=t.cluster_id, account=t.account_name, cause=cause

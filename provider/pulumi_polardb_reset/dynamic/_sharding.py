@@ -34,7 +34,6 @@ reset; unused shard providers are deleted (no API call).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from typing import Any, Final
 
@@ -43,6 +42,8 @@ import pulumi.runtime
 from pulumi.runtime.settings import get_monitor
 
 from ..cloud._settings import CONFIG_KEYS
+from ..core import _placement
+from ..core._placement import in_shard, jump_hash, shard_of, stable_hash
 
 #: Config namespace and key of K, the number of shard provider processes.
 CONFIG_NAMESPACE: Final = "polardbReset"
@@ -67,51 +68,12 @@ SECRET_CONFIG_KEYS: Final = frozenset(
     {"alicloud:accessKey", "alicloud:secretKey", "alicloud:securityToken"}
 )
 
-_MASK64: Final = (1 << 64) - 1
-
 
 class ShardingConfigError(pulumi.RunError):
     """``polardbReset:providerProcesses`` is not a whole number from 1 to the maximum.
 
     A :class:`pulumi.RunError`, so ``pulumi up`` shows the message alone.
     """
-
-
-def stable_hash(name: str) -> int:
-    """A 64-bit hash of ``name`` that never changes between runs, machines or versions.
-
-    Python's ``hash()`` is salted per process, so it cannot place a resource the same way
-    twice: the first 8 bytes of SHA-256 can.
-    """
-    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big")
-
-
-def jump_hash(key: int, buckets: int) -> int:
-    """Jump consistent hash (Lamping and Veach, 2014): ``key`` to a bucket in ``[0, buckets)``.
-
-    Going from ``n`` to ``n + 1`` buckets moves only about ``1/(n + 1)`` of the keys (all to
-    the new bucket), so changing K moves few resources and changing a pipeline's shard count
-    moves few targets between stacks. Integer and IEEE-754 double arithmetic only:
-    the same answer on every platform.
-    """
-    if buckets < 1:
-        raise ValueError(f"buckets must be at least 1 (got {buckets})")
-    key &= _MASK64
-    bucket, candidate = -1, 0
-    while candidate < buckets:
-        bucket = candidate
-        key = (key * 2862933555777941757 + 1) & _MASK64
-        candidate = int((bucket + 1) * (float(1 << 31) / float((key >> 33) + 1)))
-    return bucket
-
-
-def shard_of(name: str, count: int) -> int:
-    """The shard (``0 <= shard < count``) of the resource or target named ``name``.
-
-    The one placement rule of the package: the provider shards of a stack and the
-    drift-remediation pipeline's ``--shard I/N`` both use it.
-    """
-    return jump_hash(stable_hash(name), count)
 
 
 def parse_processes(raw: Any, key: str = f"{CONFIG_NAMESPACE}:{PROCESSES_KEY}") -> int:
@@ -129,26 +91,14 @@ def parse_processes(raw: Any, key: str = f"{CONFIG_NAMESPACE}:{PROCESSES_KEY}") 
 
 
 def parse_shard(raw: Any, key: str = "shard") -> tuple[int, int] | None:
-    """``"I/N"`` (shard ``I`` of ``N``, counted from 0) as ``(I, N)``; None when unset.
+    """``"I/N"`` as ``(I, N)``, None when unset (:func:`core._placement.parse_shard`).
 
     Raises :class:`ShardingConfigError` naming ``key`` for anything else.
     """
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    text = str(raw).strip()
-    index, _, count = text.partition("/")
-    if index.isascii() and index.isdigit() and count.isascii() and count.isdigit():
-        shard = int(index), int(count)
-        if 0 <= shard[0] < shard[1]:
-            return shard
-    raise ShardingConfigError(
-        f"{key} must be I/N, shard I of N counted from 0 (0/4, 1/4, 2/4, 3/4; got {text!r})"
-    )
-
-
-def in_shard(name: str, shard: tuple[int, int] | None) -> bool:
-    """Whether the target ``name`` belongs to ``shard`` (``(I, N)``; None: every target does)."""
-    return shard is None or shard_of(name, shard[1]) == shard[0]
+    try:
+        return _placement.parse_shard(raw, key)
+    except _placement.PlacementError as exc:
+        raise ShardingConfigError(str(exc)) from None
 
 
 def user_chose_provider(opts: pulumi.ResourceOptions | None, type_token: str) -> bool:
