@@ -7,12 +7,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit e2e pulumi clean
+.PHONY: demo test lint docs unit e2e pulumi clean
 
-$(STAMP): pyproject.toml
+# pyproject.toml declares version ranges; constraints.txt holds the exact versions we test with.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 pulumi:
@@ -28,14 +29,19 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 	@# Each example is its own project with its own __main__: one mypy run each.
 	for d in examples/*/; do $(VENV)/bin/mypy --strict $$d*.py || exit 1; done
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir .site
 
 # One pytest run: unit, contract, integration and end-to-end tests (the e2e tests run the
 # pulumi CLI from scripts/install-pulumi in a shell).
 test: $(STAMP) lint
 	PULUMI_BIN="$$(scripts/install-pulumi | tail -n1)" $(PY) -m pytest -ra $(PYTEST_ARGS)
 
+# The documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs serve
+
 unit: $(STAMP)
 	$(PY) -m pytest -ra -m "not e2e" $(PYTEST_ARGS)
 
 clean:
-	rm -rf .demo/root Pulumi.demo.yaml .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .demo/root Pulumi.demo.yaml .pytest_cache .mypy_cache .ruff_cache .site

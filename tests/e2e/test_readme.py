@@ -1,9 +1,9 @@
 """The documentation's commands work when copied literally.
 
-* README's Python snippet against an emulator started from demo/seed.yaml on port 18080, as
-  the README starts it;
-* README's classic shell session (stack init, config set --secret, up, refresh, destroy) in
-  a copy of the root project, with bash;
+* docs/emulator.md's Python snippet against an emulator started from demo/seed.yaml on port
+  18080, as the page starts it;
+* docs/getting-started.md's classic shell session (stack init, config set --secret, up,
+  refresh, destroy) in a copy of the root project, with bash;
 * each example's shell block in a copy of the example *outside this repository*: a fresh
   venv from its requirements.txt plus the package, then plain ``pulumi`` commands.
 
@@ -24,6 +24,7 @@ from emulator_harness import EmulatorProcess, find_mariadbd
 from pulumi_harness import pulumi_bin, venv_dir
 
 REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs"
 PORT = "18080"  # the documentation's port
 
 
@@ -75,17 +76,17 @@ def shell_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def demo_emulator() -> Iterator[EmulatorProcess]:
-    """The emulator as the README starts it: demo/seed.yaml on port 18080."""
+    """The emulator as docs/emulator.md starts it: demo/seed.yaml on port 18080."""
     with EmulatorProcess(REPO / "demo" / "seed.yaml", extra_args=("--port", PORT)) as emu:
         yield emu
 
 
-def test_readme_emulator_snippet_resets_the_account(
+def test_emulator_page_snippet_resets_the_account(
     demo_emulator: EmulatorProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = block((REPO / "README.md").read_text(), "readme-snippet: emulator", "python")
+    code = block((DOCS / "emulator.md").read_text(), "docs-snippet: emulator-sdk", "python")
     for _ in range(2):  # twice in a row, as a user re-running it would
-        exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - our own README
+        exec(compile(code, "docs/emulator.md", "exec"), {})  # noqa: S102 - our own docs
         assert capsys.readouterr().out.strip() == "dbadmin Available"
     calls = demo_emulator.requests(action="ResetAccount")
     assert [c["status"] for c in calls] == [200, 200]
@@ -93,9 +94,9 @@ def test_readme_emulator_snippet_resets_the_account(
 
 
 @pytest.mark.e2e
-def test_readme_classic_flow_runs_as_written(tmp_path: Path) -> None:
+def test_getting_started_classic_flow_runs_as_written(tmp_path: Path) -> None:
     project = tmp_path / "repo"
-    for name in ("Pulumi.yaml", "__main__.py", "pyproject.toml", "demo", "scripts", "third_party"):
+    for name in ("Pulumi.yaml", "__main__.py", "constraints.txt", "demo", "scripts", "third_party"):
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, project / name)
@@ -105,7 +106,7 @@ def test_readme_classic_flow_runs_as_written(tmp_path: Path) -> None:
     (project / ".venv").symlink_to(venv_dir(), target_is_directory=True)
     pulumi_bin()  # the CLI is built (or reused) before the session times anything
 
-    script = block((REPO / "README.md").read_text(), "readme-shell: classic-flow")
+    script = block((DOCS / "getting-started.md").read_text(), "docs-shell: classic-flow")
     # The session starts the emulator with '&': record its request log before it stops it.
     script = script.replace(
         "kill $emulator",
@@ -153,7 +154,7 @@ def test_make_demo_script_runs_and_its_witness_holds(tmp_path: Path) -> None:
     """scripts/demo.sh (what `make demo` runs) in a copy of the repository."""
     copy = tmp_path / "repo"
     copy.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py", "pyproject.toml", "demo", "scripts"):
+    for name in ("Pulumi.yaml", "__main__.py", "constraints.txt", "demo", "scripts"):
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, copy / name)

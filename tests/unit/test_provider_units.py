@@ -260,9 +260,9 @@ def test_every_reset_error_has_a_stable_code() -> None:
     assert issubclass(ApiCallError, ResetError) and issubclass(ResetTimeoutError, ResetError)
 
 
-def test_every_code_is_documented_in_the_readme() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("### Errors and retries", 1)[1].split("\n## ", 1)[0]
+def test_every_code_is_documented_in_the_resource_reference() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "resource.md").read_text()
+    section = page.split("\n## Errors and retries\n", 1)[1].split("\n## ", 1)[0]
     missing = [c.value for c in ErrorCode if f"`{c.value}`" not in section]
     assert missing == []
 
