@@ -1,7 +1,8 @@
 """The API actions: request parameters in, response documents out.
 
 This is the thin mapping between the RPC contract (parameter names, response
-field names as the SDK models parse them) and the domain :class:`Model`.
+field names as the SDK models parse them) and the domain rules
+(:class:`~._service.Service`): protocol here, rules there, errors in ``_exceptions``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._exceptions import api_error, missing_parameter
-from ._models import Account, Cluster, Model, Prehashed
+from ._service import Account, Cluster, Prehashed, Service
 
 Params = Mapping[str, str]
-#: (model, parameters, request ID, the password's credential computed ahead or None).
-Handler = Callable[[Model, Params, str, Prehashed | None], dict[str, Any]]
+#: (service, parameters, request ID, the password's credential computed ahead or None).
+Handler = Callable[[Service, Params, str, Prehashed | None], dict[str, Any]]
 
 API_VERSION = "2017-08-01"
 WRITE_ACTIONS = frozenset(
@@ -69,10 +70,10 @@ def _page(params: Params, allowed: tuple[int, ...] | None) -> tuple[int, int]:
 
 
 def reset_account(
-    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+    service: Service, params: Params, request_id: str, prehashed: Prehashed | None = None
 ) -> dict[str, Any]:
     """ResetAccount(DBClusterId, AccountName, AccountPassword?)."""
-    model.reset_account(
+    service.reset_account(
         _required(params, "DBClusterId"),
         _required(params, "AccountName"),
         params.get("AccountPassword") or None,
@@ -82,10 +83,10 @@ def reset_account(
 
 
 def create_account(
-    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+    service: Service, params: Params, request_id: str, prehashed: Prehashed | None = None
 ) -> dict[str, Any]:
     """CreateAccount; AccountType omitted means Super."""
-    earlier = model.create_account(
+    earlier = service.create_account(
         _required(params, "DBClusterId"),
         _required(params, "AccountName"),
         _required(params, "AccountPassword"),
@@ -101,18 +102,18 @@ def create_account(
 
 
 def delete_account(
-    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+    service: Service, params: Params, request_id: str, prehashed: Prehashed | None = None
 ) -> dict[str, Any]:
     """DeleteAccount(DBClusterId, AccountName)."""
-    model.delete_account(_required(params, "DBClusterId"), _required(params, "AccountName"))
+    service.delete_account(_required(params, "DBClusterId"), _required(params, "AccountName"))
     return {}
 
 
 def modify_account_password(
-    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+    service: Service, params: Params, request_id: str, prehashed: Prehashed | None = None
 ) -> dict[str, Any]:
     """ModifyAccountPassword(DBClusterId, AccountName, NewAccountPassword)."""
-    model.modify_account_password(
+    service.modify_account_password(
         _required(params, "DBClusterId"),
         _required(params, "AccountName"),
         _required(params, "NewAccountPassword"),
@@ -134,12 +135,12 @@ def _account_doc(account: Account) -> dict[str, Any]:
 
 
 def describe_accounts(
-    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+    service: Service, params: Params, request_id: str, prehashed: Prehashed | None = None
 ) -> dict[str, Any]:
     """DescribeAccounts(DBClusterId, AccountName?, PageNumber, PageSize 30/50/100)."""
     cluster_id = _required(params, "DBClusterId")
     number, size = _page(params, (30, 50, 100))
-    cluster = model.cluster(cluster_id)
+    cluster = service.cluster(cluster_id)
     accounts = list(cluster.accounts.values())
     name = params.get("AccountName")
     if name:
@@ -188,11 +189,11 @@ def _node(cluster: Cluster) -> dict[str, Any]:
 
 
 def describe_dbcluster_attribute(
-    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+    service: Service, params: Params, request_id: str, prehashed: Prehashed | None = None
 ) -> dict[str, Any]:
     """DescribeDBClusterAttribute(DBClusterId)."""
     # The reference documents InvalidDBClusterId.Malformed as 400 for this action.
-    cluster = model.cluster(_required(params, "DBClusterId"), malformed_status=400)
+    cluster = service.cluster(_required(params, "DBClusterId"), malformed_status=400)
     node = _node(cluster) | {"DBNodeStatus": "Running"}
     node.pop("RegionId")
     return _common_cluster_doc(cluster) | {
@@ -207,12 +208,12 @@ def describe_dbcluster_attribute(
 
 
 def describe_dbclusters(
-    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+    service: Service, params: Params, request_id: str, prehashed: Prehashed | None = None
 ) -> dict[str, Any]:
     """DescribeDBClusters(RegionId, DBClusterIds?, DBType?, DBClusterStatus?, paging)."""
     region = _required(params, "RegionId")
     number, size = _page(params, None)
-    clusters = [c for c in model.visible_clusters() if c.region == region]
+    clusters = [c for c in service.visible_clusters() if c.region == region]
     ids = params.get("DBClusterIds")
     if ids:
         wanted = {i.strip() for i in ids.split(",") if i.strip()}
@@ -278,14 +279,14 @@ def _endpoint_item(cluster: Cluster, kind: str, host: str, ip: str, port: int) -
 
 
 def describe_dbcluster_endpoints(
-    model: Model, params: Params, request_id: str, prehashed: Prehashed | None = None
+    service: Service, params: Params, request_id: str, prehashed: Prehashed | None = None
 ) -> dict[str, Any]:
     """DescribeDBClusterEndpoints(DBClusterId, DBEndpointId?): Cluster and Primary endpoints.
 
     With a SQL server (the mariadb backend, MySQL clusters) both point to its
     loopback address; otherwise to a placeholder that never connects.
     """
-    cluster = model.cluster(_required(params, "DBClusterId"))
+    cluster = service.cluster(_required(params, "DBClusterId"))
     address = cluster.database.endpoint()
     if address is not None:
         host, port = address

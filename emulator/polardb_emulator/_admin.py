@@ -269,7 +269,7 @@ async def reset(request: web.Request) -> web.Response:
 async def hold_tasks(request: web.Request) -> web.Response:
     """From now on no task finishes."""
     emulator = _emulator(request)
-    await emulator.run(emulator.persisting(emulator.model.hold_tasks))
+    await emulator.run(emulator.persisting(emulator.model.scheduler.hold))
     return web.json_response({"held": True})
 
 
@@ -277,7 +277,7 @@ async def hold_tasks(request: web.Request) -> web.Response:
 async def release_tasks(request: web.Request) -> web.Response:
     """Finish every task in flight now."""
     emulator = _emulator(request)
-    finished = await emulator.run(emulator.persisting(emulator.model.release_tasks))
+    finished = await emulator.run(emulator.persisting(emulator.model.scheduler.release))
     return web.json_response({"held": False, "finished": finished})
 
 
@@ -294,7 +294,9 @@ async def add_cluster(request: web.Request) -> web.Response:
         raise ValueError(str(exc)) from None
     # Hashed side by side before the model's turn: 200 accounts hold up no one.
     credentials = await emulator.seed_credentials(seed_cluster)
-    await emulator.run(emulator.persisting(emulator.model.add_cluster), seed_cluster, credentials)
+    await emulator.run(
+        emulator.persisting(emulator.model.admin.add_cluster), seed_cluster, credentials
+    )
     return web.json_response({"id": seed_cluster.id}, status=201)
 
 
@@ -304,7 +306,9 @@ async def patch_cluster(request: web.Request) -> web.Response:
     emulator = _emulator(request)
     changes = _changes(await _json_body(request), {"status", "description"})
     cluster = await emulator.run(
-        emulator.persisting(emulator.model.patch_cluster), request.match_info["cluster"], changes
+        emulator.persisting(emulator.model.admin.patch_cluster),
+        request.match_info["cluster"],
+        changes,
     )
     return web.json_response({"id": cluster.id, "status": cluster.status})
 
@@ -313,7 +317,7 @@ async def patch_cluster(request: web.Request) -> web.Response:
 async def sql_login(request: web.Request) -> web.Response:
     """The administrative login of the cluster's SQL server."""
     emulator = _emulator(request)
-    login = await emulator.run(emulator.model.sql_login, request.match_info["cluster"])
+    login = await emulator.run(emulator.model.admin.sql_login, request.match_info["cluster"])
     return web.json_response(login)
 
 
@@ -322,7 +326,7 @@ async def delete_account(request: web.Request) -> web.Response:
     """Delete an account at once."""
     emulator = _emulator(request)
     await emulator.run(
-        emulator.persisting(emulator.model.delete_account_now),
+        emulator.persisting(emulator.model.admin.delete_account_now),
         request.match_info["cluster"],
         request.match_info["name"],
     )
@@ -340,7 +344,7 @@ async def patch_account(request: web.Request) -> web.Response:
     cluster_id, name = request.match_info["cluster"], request.match_info["name"]
 
     def patch() -> dict[str, Any]:
-        account = emulator.model.patch_account(cluster_id, name, changes)
+        account = emulator.model.admin.patch_account(cluster_id, name, changes)
         emulator.persist()
         return account_view(emulator.model.clusters[cluster_id], account)
 
@@ -355,7 +359,7 @@ async def verify_password(request: web.Request) -> web.Response:
     if not isinstance(password, str):
         raise ValueError("password must be a string")
     match = await emulator.run(
-        emulator.model.verify_password,
+        emulator.model.admin.verify_password,
         request.match_info["cluster"],
         request.match_info["name"],
         password,

@@ -158,6 +158,17 @@ class AccountBackend(Protocol):
         """Whether ``password`` is the account's current password."""
         ...
 
+    def privileges_flag_problem(self) -> str | None:
+        """Why this backend has no ``privileges_revoked`` flag (None: it has one)."""
+        ...
+
+    def set_privileges_revoked(self, name: str, revoked: bool) -> None:
+        """Out of band (admin API): mark the account's privileges revoked or restored.
+
+        Only for a backend whose :meth:`privileges_flag_problem` is None.
+        """
+        ...
+
     def load_accounts(self, users: Sequence[SeedUser]) -> None:
         """Replace every account (and user database) with ``users``: back to the seed."""
         ...
@@ -263,6 +274,10 @@ class InMemoryAccountBackend:
         user.privileges_revoked = False
         if credential is not None:
             user.password_hash = credential
+
+    def privileges_flag_problem(self) -> str | None:
+        """None: the flag is how this backend keeps a Super account's grants."""
+        return None
 
     def set_privileges_revoked(self, name: str, revoked: bool) -> None:
         """Out of band: mark the account's privileges revoked (or not)."""

@@ -22,11 +22,13 @@ from aiohttp import web
 from ._auth import Verifier
 from ._backend import Databases, InMemoryDatabases
 from ._faults import Fault, Faults
-from ._models import Clock, Model, Prehashed
+from ._models import Model
 from ._ram import Policy, action_name, forbidden, resource_arn
 from ._requestlog import RequestLog
 from ._seed import Seed, SeedCluster
+from ._service import Prehashed
 from ._state import load_state, save_state
+from ._tasks import Clock
 from ._views import state_view
 
 log = logging.getLogger("polardb_emulator")
@@ -158,14 +160,14 @@ class Emulator:
 
     def tick(self, *, everything: bool = False) -> bool:
         """Finish due tasks (their database changes first), persisting if anything changed."""
-        changed = self.model.tick(everything=everything)
+        changed = self.model.scheduler.tick(everything=everything)
         if changed:
             self.persist()
         return changed
 
     async def settle(self) -> None:
         """Finish the tasks whose time is up."""
-        if self.model.due_tasks():
+        if self.model.scheduler.due():
             await self.run(self.tick)
 
     async def finish_tasks_in_background(self, interval: float = 0.02) -> None:

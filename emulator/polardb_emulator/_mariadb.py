@@ -489,6 +489,17 @@ class MariaDBAccountBackend:
             return False
         return True
 
+    def privileges_flag_problem(self) -> str | None:
+        """The grants are real: there is no flag to set."""
+        return (
+            "privileges_revoked exists only with the memory backend: this cluster's "
+            "grants are in its MariaDB server; change them with SQL"
+        )
+
+    def set_privileges_revoked(self, name: str, revoked: bool) -> None:
+        """Refused: see :meth:`privileges_flag_problem`."""
+        raise BackendError(self.privileges_flag_problem() or "")
+
     def load_accounts(self, users: Sequence[SeedUser]) -> None:
         """Drop every non-system user, role and database; create ``users``."""
         with self._cursor("reset to the seed") as cursor:

@@ -25,8 +25,8 @@ from ._exceptions import ApiError, AuthError, api_error, missing_parameter
 from ._faults import Fault
 from ._http import new_request_id, read_body
 from ._logs import escape
-from ._models import Prehashed
 from ._policy import password_problem
+from ._service import Prehashed
 
 log = logging.getLogger("polardb_emulator")
 #: Most parameters a request may carry (query and form body together); the
@@ -163,7 +163,7 @@ def _call_action(
 ) -> dict[str, Any]:
     # Tasks due by now finish first, so that no answer shows a stale status.
     emulator.tick()
-    document = handler(emulator.model, call.params, call.request_id, prehashed)
+    document = handler(emulator.model.service, call.params, call.request_id, prehashed)
     if call.action in _actions.WRITE_ACTIONS:
         emulator.persist()
     return document

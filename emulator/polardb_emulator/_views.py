@@ -1,7 +1,7 @@
 """How the admin API shows the model: one view per kind of object, no password material.
 
 (The API's own documents, with the SDK's field names, are built in ``_actions``;
-the state file's in ``Model.dump_state``.)
+the state file's in ``_lifecycle``.)
 """
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from ._models import Account, Cluster, Model, Task
+from ._models import Model
+from ._service import Account, Cluster
+from ._tasks import Task
 
 
 def account_view(cluster: Cluster, account: Account) -> dict[str, Any]:
@@ -50,6 +52,6 @@ def state_view(model: Model, now: float) -> dict[str, Any]:
     return {
         "settings": asdict(model.settings),
         "clusters": [cluster_view(c) for c in model.clusters.values()],
-        "tasks": [task_view(t, now) for t in model.tasks],
-        "tasks_held": model.held,
+        "tasks": [task_view(t, now) for t in model.scheduler.tasks],
+        "tasks_held": model.scheduler.held,
     }

@@ -824,8 +824,8 @@ def _valid_state(tmp: Path) -> dict[str, Any]:
     state = tmp / "state.json"
     prepared = prepare(ServeOptions(seed_path=seed, state_path=state))
     try:
-        prepared.emulator.model.hold_tasks()
-        prepared.emulator.model.reset_account("pc-mysql00000001", "dbadmin", "N3w!Passw0rd")
+        prepared.emulator.model.scheduler.hold()
+        prepared.emulator.model.service.reset_account("pc-mysql00000001", "dbadmin", "N3w!Passw0rd")
         prepared.emulator.persist()
     finally:
         prepared.close()
@@ -1058,7 +1058,7 @@ def test_found_a_huge_iteration_count_in_a_state_file_is_no_hang(
     path.write_text(json.dumps(document))
     prepared = prepare(ServeOptions(seed_path=seed, state_path=path))
     try:
-        assert not prepared.emulator.model.verify_password(MYSQL_ID, "dbadmin", "Adm1n!pass")
+        assert not prepared.emulator.model.admin.verify_password(MYSQL_ID, "dbadmin", "Adm1n!pass")
     finally:
         prepared.close()
 
@@ -1105,7 +1105,7 @@ def test_found_reset_after_a_state_file_of_another_seed(
         assert MYSQL_ID not in model.clusters
         prepared.emulator.reset()
         assert MYSQL_ID in model.clusters
-        assert model.verify_password(MYSQL_ID, "dbadmin", "Adm1n!pass")
+        assert model.admin.verify_password(MYSQL_ID, "dbadmin", "Adm1n!pass")
     finally:
         prepared.close()
 
@@ -1129,7 +1129,7 @@ def test_a_format_1_state_file_still_passes_the_checks(
     path.write_text(json.dumps(document))
     prepared = prepare(ServeOptions(seed_path=seed, state_path=path))
     try:
-        assert prepared.emulator.model.verify_password(
+        assert prepared.emulator.model.admin.verify_password(
             "pc-mysql00000002", "polar_super", "Sup3r!pass"
         )
     finally:

@@ -23,14 +23,14 @@ from polardb_emulator._auth import (
     string_to_sign_v1,
     string_to_sign_v3,
 )
-from polardb_emulator._backend import InMemoryDatabases
+from polardb_emulator._backend import InMemoryAccountBackend, InMemoryDatabases
 from polardb_emulator._exceptions import AuthError
 from polardb_emulator._faults import parse_fault
-from polardb_emulator._models import TRANSITIONAL_STATUS, InMemoryAccountBackend
 from polardb_emulator._passwords import hash_password, verify_password
 from polardb_emulator._policy import account_name_problem, password_problem
 from polardb_emulator._requestlog import RequestLog, redact
 from polardb_emulator._seed import AccessKey, load_seed
+from polardb_emulator._service import TRANSITIONAL_STATUS
 from polardb_emulator._state import StateError
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -423,32 +423,32 @@ def test_reset_account_task_lifecycle(seed: Any) -> None:
     account = cluster.accounts["dbadmin"]
     database = cluster.database
     assert isinstance(database, InMemoryAccountBackend)
-    model.patch_account(
+    model.admin.patch_account(
         "pc-mysql00000001", "dbadmin", {"privileges_revoked": True, "lock_state": "Lock"}
     )
     assert database.describe("dbadmin") == {"privileges_revoked": True}
-    model.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
+    model.service.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
     assert account.status == TRANSITIONAL_STATUS
     assert database.describe("dbadmin") == {"privileges_revoked": False}
     assert account.lock_state == "Lock"  # a reset does not unlock
-    assert model.verify_password("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
+    assert model.admin.verify_password("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
     # The quota (1) is in use until the task ends.
-    assert _api_code(lambda: model.reset_account("pc-mysql00000001", "dbadmin", None)) == (
+    assert _api_code(lambda: model.service.reset_account("pc-mysql00000001", "dbadmin", None)) == (
         "ConcurrentTaskExceeded",
         403,
     )
     clock.now += 0.29
-    model.tick()
+    model.scheduler.tick()
     assert account.status == TRANSITIONAL_STATUS
     clock.now += 0.02
-    model.tick()
+    model.scheduler.tick()
     assert account.status == "Available"
-    model.reset_account("pc-mysql00000001", "dbadmin", None)
+    model.service.reset_account("pc-mysql00000001", "dbadmin", None)
 
 
 def test_reset_account_rules(seed: Any) -> None:
     model = _model(seed, FakeClock())
-    reset = model.reset_account
+    reset = model.service.reset_account
     assert _api_code(lambda: reset("pc-pgsql00000001", "pgadmin", None)) == (
         "OperationDenied.DBType",
         400,
@@ -489,7 +489,7 @@ def test_reset_account_rules(seed: Any) -> None:
 def test_create_delete_modify_rules(seed: Any) -> None:
     clock = FakeClock()
     model = _model(seed, clock, task_seconds=0)
-    create = model.create_account
+    create = model.service.create_account
     assert _api_code(lambda: create("pc-mysql00000001", "second", "Aa1!aaaa", None))[0] == (
         "InvalidAccountType.Malformed"  # omitted type means Super; one Super per MySQL cluster
     )
@@ -503,48 +503,48 @@ def test_create_delete_modify_rules(seed: Any) -> None:
         "InvalidAccountType.Malformed"
     )
     create("pc-pgsql00000001", "pg2", "Aa1!aaaa", None)  # PostgreSQL: no one-Super rule
-    model.tick()
+    model.scheduler.tick()
     create("pc-mysql00000001", "reader", "Aa1!aaaa", "Normal", db_name="app", privilege="ReadOnly")
     reader = model.clusters["pc-mysql00000001"].accounts["reader"]
     assert reader.database_privileges == [{"DBName": "app", "AccountPrivilege": "ReadOnly"}]
-    model.tick()
-    model.delete_account("pc-mysql00000001", "reader")
+    model.scheduler.tick()
+    model.service.delete_account("pc-mysql00000001", "reader")
     assert reader.status == "Deleting"
     # DeleteAccount documents ConcurrentTaskExceeded as 400.
-    assert _api_code(lambda: model.delete_account("pc-mysql00000001", "app_rw")) == (
+    assert _api_code(lambda: model.service.delete_account("pc-mysql00000001", "app_rw")) == (
         "ConcurrentTaskExceeded",
         400,
     )
-    model.tick()
+    model.scheduler.tick()
     assert "reader" not in model.clusters["pc-mysql00000001"].accounts
-    assert not model.verify_password("pc-mysql00000001", "reader", "Aa1!aaaa")
-    model.modify_account_password("pc-mysql00000001", "app_rw", "Cc3#cccccc")
-    assert model.verify_password("pc-mysql00000001", "app_rw", "Cc3#cccccc")
+    assert not model.admin.verify_password("pc-mysql00000001", "reader", "Aa1!aaaa")
+    model.service.modify_account_password("pc-mysql00000001", "app_rw", "Cc3#cccccc")
+    assert model.admin.verify_password("pc-mysql00000001", "app_rw", "Cc3#cccccc")
 
 
 def test_state_roundtrip_keeps_hashes_only(seed: Any) -> None:
     model = _model(seed, FakeClock())
-    model.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
+    model.service.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
     state = model.dump_state()
     assert "N3w!passw0rd" not in str(state)
     other = _model(seed, FakeClock(), state=state)
-    assert other.verify_password("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
-    assert len(other.tasks) == 1
+    assert other.admin.verify_password("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
+    assert len(other.scheduler.tasks) == 1
 
 
 def test_held_tasks_finish_only_when_released(seed: Any) -> None:
     clock = FakeClock()
     model = _model(seed, clock)
-    model.hold_tasks()
-    model.reset_account("pc-mysql00000001", "dbadmin", None)
-    model.delete_account("pc-mysql00000002", "polar_super")
+    model.scheduler.hold()
+    model.service.reset_account("pc-mysql00000001", "dbadmin", None)
+    model.service.delete_account("pc-mysql00000002", "polar_super")
     clock.now += 3600
-    assert model.due_tasks() == [] and not model.tick()
+    assert model.scheduler.due() == [] and not model.scheduler.tick()
     assert model.dump_state()["tasks_held"] is True
-    assert model.release_tasks() == 2
+    assert model.scheduler.release() == 2
     assert model.clusters["pc-mysql00000001"].accounts["dbadmin"].status == "Available"
     assert "polar_super" not in model.clusters["pc-mysql00000002"].accounts
-    assert not model.verify_password("pc-mysql00000002", "polar_super", "Sup3r!pass")
+    assert not model.admin.verify_password("pc-mysql00000002", "polar_super", "Sup3r!pass")
 
 
 def test_format_1_state_files_still_load(seed: Any) -> None:
@@ -558,8 +558,8 @@ def test_format_1_state_files_still_load(seed: Any) -> None:
     state.pop("backend")
     state.pop("tasks_held")
     model = _model(seed, FakeClock(), state=state)
-    assert model.verify_password("pc-mysql00000001", "dbadmin", "Adm1n!pass")
-    assert not model.verify_password("pc-mysql00000001", "dbadmin", "Other!pass1")
+    assert model.admin.verify_password("pc-mysql00000001", "dbadmin", "Adm1n!pass")
+    assert not model.admin.verify_password("pc-mysql00000001", "dbadmin", "Other!pass1")
 
 
 def test_state_of_another_backend_is_refused(seed: Any) -> None:
@@ -596,14 +596,14 @@ def test_every_write_goes_through_the_account_backend(seed: Any) -> None:
 
     clock = FakeClock()
     model = Model(seed, clock=clock, task_seconds=0, databases=Fleet())
-    model.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
-    model.modify_account_password("pc-mysql00000002", "polar_super", "N3w!passw0rd")
-    model.create_account("pc-pgsql00000001", "pg2", "Aa1!aaaa", None)
-    model.tick()
-    model.delete_account("pc-mysql00000001", "app_rw")
-    model.tick()
-    model.patch_account("pc-mysql00000002", "polar_super", {"password": "0ut!ofband"})
-    model.delete_account_now("pc-mysql00000002", "polar_super")
+    model.service.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
+    model.service.modify_account_password("pc-mysql00000002", "polar_super", "N3w!passw0rd")
+    model.service.create_account("pc-pgsql00000001", "pg2", "Aa1!aaaa", None)
+    model.scheduler.tick()
+    model.service.delete_account("pc-mysql00000001", "app_rw")
+    model.scheduler.tick()
+    model.admin.patch_account("pc-mysql00000002", "polar_super", {"password": "0ut!ofband"})
+    model.admin.delete_account_now("pc-mysql00000002", "polar_super")
     assert calls == [
         ("restore", "dbadmin"),
         ("password", "polar_super"),
@@ -675,10 +675,14 @@ def test_model_calls_and_hashing_run_off_the_event_loop(seed: Any) -> None:
         prehashed = await emulator.prehash("pc-mysql00000001", "N3w!passw0rd")
         assert prehashed is not None and prehashed.db_type == "MySQL"
         await emulator.run(
-            emulator.model.reset_account, "pc-mysql00000001", "dbadmin", "N3w!passw0rd", prehashed
+            emulator.model.service.reset_account,
+            "pc-mysql00000001",
+            "dbadmin",
+            "N3w!passw0rd",
+            prehashed,
         )
         ok = await emulator.run(
-            emulator.model.verify_password, "pc-mysql00000001", "dbadmin", "N3w!passw0rd"
+            emulator.model.admin.verify_password, "pc-mysql00000001", "dbadmin", "N3w!passw0rd"
         )
         return model_thread, threading.current_thread().name, ok
 
