@@ -297,3 +297,38 @@ def run_pipeline(
     output = done.stdout + done.stderr
     report = json.loads(done.stdout) if done.stdout.strip() else {}
     return done.returncode, output, report
+
+
+def run_cli(
+    proj: PulumiProject,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``polardb-reset`` console script in the project copy, as a CI job does.
+
+    Uses the project's backend and PULUMI_HOME, the CLI of :attr:`PulumiProject.bin_dir` on
+    PATH, no CI variables unless ``env`` sets them; stdout and stderr are kept apart.
+    """
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GITHUB_RUN_ID", "CI_PIPELINE_ID", "GITHUB_STEP_SUMMARY", "PULUMI_BIN")
+        and not k.startswith(("ALIBABA_CLOUD_", "ALICLOUD_"))
+    }
+    environ.update(proj.env)
+    environ.update(env or {})
+    environ["PATH"] = os.pathsep.join(
+        [proj.bin_dir, str(Path(sys.executable).parent), environ["PATH"]]
+    )
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "polardb-reset"), *args],
+        cwd=proj.dir,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    proj.log.append(f"$ polardb-reset {' '.join(args)}\n{done.stdout}{done.stderr}")
+    return done

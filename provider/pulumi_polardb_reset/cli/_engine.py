@@ -1,0 +1,272 @@
+"""The command's side of the Automation API: a stack of a local project, checked and updated.
+
+The check is a refresh preview (``pulumi refresh --preview-only``): the provider reads
+every account and checks its privileges over SQL, and nothing is written, neither the
+state nor the cloud. Its engine events carry each resource's refreshed outputs (secrets
+masked), which :mod:`..core._verdicts` classifies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from pulumi import automation as auto
+
+from ..core import _props as p
+from ..core import _verdicts as v
+
+#: Resource types whose outputs the command reads (dynamic now, native later).
+RESOURCE_SUFFIX: Final = "PrivilegedAccountReset"
+ANSI: Final = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_WHO: Final = re.compile(r"account '([^']+)' on PolarDB cluster '([^']+)'")
+_NOT_CHECKED: Final = re.compile(r"not checked(?: \(not drift\))?: (.*)$", re.DOTALL)
+
+
+class UsageError(Exception):
+    """The command line or the project cannot be used as given (exit status 2)."""
+
+
+class PulumiError(Exception):
+    """A Pulumi command failed (exit status 1); the message is one line per error."""
+
+
+@dataclass
+class Target:
+    """One PrivilegedAccountReset of the stack: its name, URN and what it resets."""
+
+    name: str
+    urn: str
+    cluster: str
+    account: str
+    outputs: dict[str, Any]
+
+
+@dataclass
+class CheckResult:
+    """What one refresh preview found, per target name."""
+
+    verdicts: dict[str, v.Verdict]
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UpResult:
+    """What one ``pulumi up`` did, per target name: the new request ID or the error."""
+
+    reset_request_ids: dict[str, str]
+    errors_by_name: dict[str, str]
+    errors: list[str]
+    warnings: list[str]
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """Collapse whitespace and colour codes; bound the length."""
+    flat = " ".join(ANSI.sub("", text).split()).removeprefix("error: ")
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def project_name(work_dir: Path) -> str:
+    """The project's name from ``Pulumi.yaml`` (also its config namespace)."""
+    path = work_dir / "Pulumi.yaml"
+    if not path.is_file():
+        raise UsageError(f"{path} does not exist: pass the project directory with --cwd DIR")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path} is not valid YAML: {one_line(str(exc))}") from None
+    if not isinstance(data, dict) or not data.get("name"):
+        raise UsageError(f"{path} has no project name")
+    return str(data["name"])
+
+
+def command_errors(exc: auto.CommandError) -> list[str]:
+    """The ``error:`` lines of a failed CLI command (never its tracebacks)."""
+    text = ANSI.sub("", str(exc))
+    stderr = text.rsplit("\n stderr: ", 1)[-1]
+    found = [one_line(line) for line in stderr.splitlines() if line.strip().startswith("error:")]
+    if found:
+        return found
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return [one_line(lines[0]) if lines else "the pulumi CLI failed"]
+
+
+def open_stack(work_dir: Path, stack_name: str, pulumi_root: str | None) -> auto.Stack:
+    """Select an existing stack of the project in ``work_dir`` (a local program)."""
+    project_name(work_dir)
+    try:
+        command = auto.PulumiCommand(root=pulumi_root) if pulumi_root else auto.PulumiCommand()
+    except Exception as exc:  # the Automation API raises bare Exceptions here
+        raise UsageError(
+            f"the pulumi CLI cannot be used ({one_line(str(exc))}); put it on PATH or pass "
+            "--pulumi-root DIR"
+        ) from None
+    options = auto.LocalWorkspaceOptions(work_dir=str(work_dir), pulumi_command=command)
+    try:
+        return auto.select_stack(stack_name, work_dir=str(work_dir), opts=options)
+    except auto.CommandError as exc:
+        reason = "; ".join(command_errors(exc))
+        raise UsageError(f"cannot select stack {stack_name!r}: {reason}") from None
+
+
+def targets_in_state(stack: auto.Stack) -> dict[str, Target]:
+    """Every PrivilegedAccountReset in the stack's state, by resource name."""
+    try:
+        deployment = stack.export_stack().deployment or {}
+    except auto.CommandError as exc:
+        raise PulumiError("; ".join(command_errors(exc))) from None
+    found: dict[str, Target] = {}
+    for resource in deployment.get("resources") or []:
+        if not str(resource.get("type", "")).endswith(RESOURCE_SUFFIX) or resource.get("delete"):
+            continue
+        urn = str(resource.get("urn", ""))
+        outputs = dict(resource.get("outputs") or {})
+        cluster, account = outputs.get(p.DB_CLUSTER_ID), outputs.get(p.ACCOUNT_NAME)
+        if (not cluster or not account) and ":" in str(resource.get("id", "")):
+            cluster, account = str(resource["id"]).split(":", 1)
+        name = urn.rsplit("::", 1)[-1]
+        found[name] = Target(name, urn, str(cluster or ""), str(account or ""), outputs)
+    return found
+
+
+class _Events:
+    """Collects a refresh's or an update's engine events: outputs, errors and warnings."""
+
+    def __init__(self, on_resource: Callable[[str], None] | None = None) -> None:
+        self.outputs: dict[str, dict[str, Any] | None] = {}
+        self.errors_by_urn: dict[str, list[str]] = {}
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+        self.on_resource = on_resource
+
+    def __call__(self, event: auto.EngineEvent) -> None:
+        done = event.res_outputs_event
+        if done is not None and done.metadata.type.endswith(RESOURCE_SUFFIX):
+            meta = done.metadata
+            new = meta.new
+            if meta.op == auto.OpType.DELETE or new is None:
+                self.outputs[meta.urn] = None
+            else:
+                self.outputs[meta.urn] = dict(new.outputs or {})
+            if self.on_resource is not None:
+                self.on_resource(meta.urn)
+        failed = event.res_op_failed_event
+        if failed is not None and self.on_resource is not None:
+            self.on_resource(failed.metadata.urn)
+        diag = event.diagnostic_event
+        if diag is None or diag.severity not in ("error", "warning"):
+            return
+        text = one_line(diag.message)
+        if not text:
+            return
+        if diag.severity == "warning":
+            if text not in self.warnings:
+                self.warnings.append(text)
+        elif diag.urn:
+            self.errors_by_urn.setdefault(diag.urn, []).append(text)
+        elif not _is_echo(text) and text not in self.errors:
+            self.errors.append(text)
+
+
+def _is_echo(message: str) -> bool:
+    """Whether an untargeted error only repeats a resource failure reported on its own."""
+    return "failed to register" in message or message.startswith(
+        ("update failed", "refresh failed", "preview failed")
+    )
+
+
+def not_checked_cause(warnings: list[str], cluster: str, account: str) -> str | None:
+    """Why the provider could not check this account, from its warnings (None: not said)."""
+    for warning in warnings:
+        who = _WHO.search(warning)
+        if who is None or (who[1], who[2]) != (account, cluster):
+            continue
+        cause = _NOT_CHECKED.search(warning)
+        if cause is not None:
+            return cause[1].strip()
+    return None
+
+
+def check(
+    stack: auto.Stack,
+    targets: Mapping[str, Target],
+    *,
+    on_resource: Callable[[str], None] | None = None,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> CheckResult:
+    """Refresh preview of ``targets``; classify each. Writes nothing.
+
+    A target whose read failed, or that the refresh did not reach because it failed, is
+    ``unknown`` with the error; a failed refresh is also in :attr:`CheckResult.errors`.
+    """
+    if not targets:
+        return CheckResult({})
+    events = _Events(on_resource)
+    failure: list[str] = []
+    try:
+        stack.preview_refresh(
+            target=[t.urn for t in targets.values()],
+            on_event=events,
+            show_secrets=False,
+            color="never",
+            suppress_progress=True,
+        )
+    except auto.CommandError as exc:
+        failure = command_errors(exc)
+    verdicts: dict[str, v.Verdict] = {}
+    for name, target in targets.items():
+        if target.urn in events.errors_by_urn:
+            verdicts[name] = v.unknown(" ".join(events.errors_by_urn[target.urn]))
+        elif target.urn not in events.outputs:
+            reason = "; ".join(events.errors or failure) or "the refresh did not read it"
+            verdicts[name] = v.unknown(f"refresh failed: {reason}")
+        else:
+            cause = not_checked_cause(events.warnings, target.cluster, target.account)
+            verdicts[name] = v.classify(events.outputs[target.urn], now=now(), cause=cause)
+    errors = list(events.errors)
+    if failure and not errors and not events.errors_by_urn:
+        errors = [f"pulumi refresh failed: {line}" for line in failure]
+    return CheckResult(verdicts, events.warnings, errors)
+
+
+def up(
+    stack: auto.Stack,
+    targets: Mapping[str, Target],
+    *,
+    on_resource: Callable[[str], None] | None = None,
+) -> UpResult:
+    """``pulumi up --refresh`` of exactly ``targets`` (the program runs; others untouched)."""
+    events = _Events(on_resource)
+    failure: list[str] = []
+    try:
+        stack.up(
+            target=[t.urn for t in targets.values()],
+            refresh=True,
+            continue_on_error=True,
+            on_event=events,
+            color="never",
+            suppress_progress=True,
+            suppress_outputs=True,
+        )
+    except auto.CommandError as exc:
+        failure = command_errors(exc)
+    request_ids: dict[str, str] = {}
+    errors_by_name: dict[str, str] = {}
+    for name, target in targets.items():
+        if target.urn in events.errors_by_urn:
+            errors_by_name[name] = " ".join(events.errors_by_urn[target.urn])
+            continue
+        outputs = events.outputs.get(target.urn) or {}
+        request_id = outputs.get(p.LAST_RESET_REQUEST_ID)
+        if request_id and request_id != target.outputs.get(p.LAST_RESET_REQUEST_ID):
+            request_ids[name] = str(request_id)
+    errors = list(events.errors)
+    if failure and not errors and not errors_by_name:
+        errors = [f"pulumi up failed: {line}" for line in failure]
+    return UpResult(request_ids, errors_by_name, errors, events.warnings)

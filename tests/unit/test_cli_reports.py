@@ -1,0 +1,220 @@
+"""The command's reports (lines, JSON, JUnit, Markdown) and notifications, without Pulumi.
+
+Notifications go to a real local HTTP server; JUnit output is checked against the shape
+CI systems read (the Jenkins/GitLab JUnit schema's elements and attributes).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from pulumi_polardb_reset.cli import _notify as n
+from pulumi_polardb_reset.cli import _report as r
+from pulumi_polardb_reset.core import _verdicts as v
+
+
+def report(command: str = "detect", exit_code: int = 3) -> r.RunReport:
+    targets = [
+        r.TargetReport.of("orders", "dbadmin", "pc-1", v.Verdict("ok", ("ok",))),
+        r.TargetReport.of(
+            "billing",
+            "polar_super",
+            "pc-2",
+            v.Verdict("drift", ("missing: PROCESS, RELOAD",), ("PROCESS", "RELOAD")),
+        ),
+        r.TargetReport.of("audit", "ops|admin", "pc-3", v.unknown("the SQL endpoint timed out")),
+    ]
+    return r.RunReport(command, "prod", "1/4", exit_code, targets, warnings=["something else"])
+
+
+def test_lines_one_per_target_then_warnings_and_headline() -> None:
+    out = r.lines(report())
+    assert out[0].split() == ["TARGET", "ACCOUNT", "CLUSTER", "VERDICT"]
+    assert out[2].split(None, 3) == ["billing", "polar_super", "pc-2", "missing: PROCESS, RELOAD"]
+    assert out[3].endswith("unknown: the SQL endpoint timed out")
+    assert out[4] == "warning: something else"
+    assert out[5] == (
+        "polardb-reset detect: stack prod (shard 1/4): drift found: 3 target(s), "
+        "1 ok, 1 drifted, 1 unknown"
+    )
+
+
+def test_json_document() -> None:
+    document = json.loads(r.to_json(report()))
+    assert document["exit_code"] == 3 and document["shard"] == "1/4"
+    billing = document["targets"][1]
+    assert billing["status"] == "drift" and billing["missing_privileges"] == ["PROCESS", "RELOAD"]
+
+
+#: Elements and attributes of the JUnit XML schema CI systems read (Jenkins' junit-10.xsd,
+#: which GitLab and GitHub test-report actions follow).
+JUNIT_ATTRIBUTES = {
+    "testsuites": {"name", "tests", "failures", "errors", "skipped", "time", "disabled"},
+    "testsuite": {"name", "tests", "failures", "errors", "skipped", "time", "timestamp", "id"},
+    "testcase": {"name", "classname", "time", "assertions", "status"},
+    "failure": {"message", "type"},
+    "error": {"message", "type"},
+    "system-out": set(),
+}
+JUNIT_CHILDREN = {
+    "testsuites": {"testsuite"},
+    "testsuite": {"testcase", "properties", "system-out", "system-err"},
+    "testcase": {"failure", "error", "skipped", "system-out", "system-err"},
+    "failure": set(),
+    "error": set(),
+    "system-out": set(),
+}
+
+
+def assert_junit_shape(element: ET.Element) -> None:
+    assert set(element.attrib) <= JUNIT_ATTRIBUTES[element.tag], element.tag
+    for child in element:
+        assert child.tag in JUNIT_CHILDREN[element.tag], (element.tag, child.tag)
+        assert_junit_shape(child)
+
+
+@pytest.mark.parametrize("command", ["detect", "remediate"])
+def test_junit_parses_and_has_the_schema_shape(command: str) -> None:
+    run = report(command, 1)
+    if command == "remediate":
+        run.targets[1].action, run.targets[1].error = "failed", "the reset timed out"
+    text = r.junit_xml(run)
+    root = ET.fromstring(text)  # noqa: S314 - our own output
+    assert_junit_shape(root)
+    (suite,) = root
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "1")
+    cases = {c.get("name"): c for c in suite}
+    failure = cases["billing (polar_super on pc-2)"].find("failure")
+    assert failure is not None and "PROCESS, RELOAD" in (failure.get("message") or "")
+    assert cases["orders (dbadmin on pc-1)"].find("failure") is None
+    assert cases["audit (ops|admin on pc-3)"].find("error") is not None
+
+
+def test_junit_counts_a_pulumi_error_as_one_more_error() -> None:
+    run = r.RunReport("detect", "prod", None, 1, [], errors=["pulumi refresh failed: boom"])
+    (suite,) = ET.fromstring(r.junit_xml(run))  # noqa: S314 - our own output
+    assert (suite.get("tests"), suite.get("errors")) == ("1", "1")
+
+
+def test_markdown_escapes_table_cells() -> None:
+    text = r.markdown(report())
+    assert "| ❌ | `billing` | polar_super | pc-2 | missing: PROCESS, RELOAD |" in text
+    assert "ops\\|admin" in text
+
+
+# -- notifications ------------------------------------------------------------------------
+
+
+class Receiver:
+    def __init__(self, answers: list[tuple[int, bytes]]) -> None:
+        self.posts: list[dict[str, Any]] = []
+        posts, queue = self.posts, list(answers)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                parts = urllib.parse.urlsplit(self.path)
+                posts.append({"path": parts.path, "query": parts.query, "json": json.loads(body)})
+                status, answer = queue.pop(0) if queue else (200, b'{"errcode": 0}')
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receivers() -> Iterator[list[Receiver]]:
+    made: list[Receiver] = []
+    yield made
+    for receiver in made:
+        receiver.close()
+
+
+def test_kind_from_the_host() -> None:
+    assert n.kind_of("https://hooks.slack.com/services/T/B/X") == "slack"
+    assert n.kind_of("https://oapi.dingtalk.com/robot/send?access_token=t") == "dingtalk"
+    assert n.kind_of("https://example.com/hook") == "generic"
+    assert n.kind_of("https://example.com/hook", "dingtalk") == "dingtalk"
+
+
+def test_slack_dingtalk_and_generic_bodies(receivers: list[Receiver]) -> None:
+    receiver = Receiver([])
+    receivers.append(receiver)
+    for kind in ("slack", "dingtalk", "generic"):
+        assert n.send(f"{receiver.url}/{kind}", report(), kind=kind, sleep=lambda _s: None) is None
+    slack, dingtalk, generic = (p["json"] for p in receiver.posts)
+    assert set(slack) == {"text"} and "billing" in slack["text"] and "orders" not in slack["text"]
+    assert dingtalk["msgtype"] == "markdown"
+    assert "missing: PROCESS, RELOAD" in dingtalk["markdown"]["text"]
+    assert generic["source"] == "polardb-reset" and len(generic["targets"]) == 3
+
+
+def test_retried_once_then_a_warning_without_the_token(receivers: list[Receiver]) -> None:
+    failing = Receiver([(500, b"no"), (502, b"no")])
+    receivers.append(failing)
+    pauses: list[float] = []
+    url = f"{failing.url}/robot/send?access_token=very-secret-token"
+    warning = n.send(url, report(), kind="dingtalk", sleep=pauses.append)
+    assert warning is not None and "HTTP 502" in warning and failing.url in warning
+    assert "very-secret-token" not in warning and "/robot" not in warning
+    assert len(failing.posts) == 2 and pauses == [n.RETRY_PAUSE_SECONDS]
+
+    flaky = Receiver([(503, b"busy")])
+    receivers.append(flaky)
+    assert n.send(flaky.url, report(), sleep=lambda _s: None) is None
+    assert len(flaky.posts) == 2
+
+
+def test_dingtalk_refusal_in_a_200_answer_is_a_failure(receivers: list[Receiver]) -> None:
+    refusing = Receiver([(200, b'{"errcode": 310000, "errmsg": "sign not match"}')] * 2)
+    receivers.append(refusing)
+    warning = n.send(refusing.url, report(), kind="dingtalk", sleep=lambda _s: None)
+    assert warning is not None and "errcode 310000" in warning
+
+
+def test_unreachable_receiver_is_a_bounded_warning() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/hook"
+    warning = n.send(url, report(), timeout=2, sleep=lambda _s: None)
+    assert warning is not None and "failed twice" in warning
+
+
+def test_dingtalk_signature_as_documented() -> None:
+    # DingTalk's documented example: sign = urlencode(base64(hmac_sha256(secret, ts\nsecret))).
+    import base64
+    import hashlib
+    import hmac
+
+    signed = n.dingtalk_signed(
+        "https://oapi.dingtalk.com/robot/send?access_token=t", "SEC1", 1700000000000
+    )
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(signed).query))
+    digest = hmac.new(b"SEC1", b"1700000000000\nSEC1", hashlib.sha256).digest()
+    assert query == {
+        "access_token": "t",
+        "timestamp": "1700000000000",
+        "sign": base64.b64encode(digest).decode(),
+    }
+    assert "SEC1" not in signed
