@@ -29,7 +29,7 @@ from rich.table import Table
 
 from .._version import __version__
 from ..core import _verdicts as v
-from ..dynamic._sharding import ShardingConfigError, in_shard, parse_shard
+from ..core._placement import PlacementError, in_shard, parse_shard
 from . import _engine as e
 from . import _notify as n
 from . import _report as r
@@ -54,7 +54,7 @@ class Options:
 def _shard(value: str | None) -> tuple[int, int] | None:
     try:
         return parse_shard(value, "--shard")
-    except ShardingConfigError as exc:
+    except PlacementError as exc:
         raise click.BadParameter(str(exc).removeprefix("--shard "), param_hint="--shard") from None
 
 
