@@ -20,7 +20,13 @@ Handler = Callable[[Service, Params, str, Prehashed | None], dict[str, Any]]
 
 API_VERSION = "2017-08-01"
 WRITE_ACTIONS = frozenset(
-    {"ResetAccount", "CreateAccount", "DeleteAccount", "ModifyAccountPassword"}
+    {
+        "ResetAccount",
+        "CreateAccount",
+        "DeleteAccount",
+        "ModifyAccountPassword",
+        "ModifyAccountLockState",
+    }
 )
 #: The parameter carrying a new password, per action (hashed ahead, off the model's thread).
 PASSWORD_PARAMS = {
@@ -118,6 +124,20 @@ def modify_account_password(
         _required(params, "AccountName"),
         _required(params, "NewAccountPassword"),
         prehashed,
+    )
+    return {}
+
+
+def modify_account_lock_state(
+    service: Service, params: Params, request_id: str, prehashed: Prehashed | None = None
+) -> dict[str, Any]:
+    """ModifyAccountLockState(DBClusterId, AccountName, AccountLockState,
+    AccountPasswordValidTime?)."""
+    service.modify_account_lock_state(
+        _required(params, "DBClusterId"),
+        _required(params, "AccountName"),
+        _required(params, "AccountLockState"),
+        params.get("AccountPasswordValidTime") or None,
     )
     return {}
 
@@ -310,4 +330,5 @@ ACTIONS: dict[str, Handler] = {
     "CreateAccount": create_account,
     "DeleteAccount": delete_account,
     "ModifyAccountPassword": modify_account_password,
+    "ModifyAccountLockState": modify_account_lock_state,
 }

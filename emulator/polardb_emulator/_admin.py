@@ -333,7 +333,15 @@ async def delete_account(request: web.Request) -> web.Response:
     return web.json_response({"deleted": True})
 
 
-_ACCOUNT_CHANGES = {"type", "lock_state", "password", "status", "privileges_revoked", "description"}
+_ACCOUNT_CHANGES = {
+    "type",
+    "lock_state",
+    "password",
+    "password_valid_time",
+    "status",
+    "privileges_revoked",
+    "description",
+}
 
 
 @routes.patch(f"{ADMIN_PREFIX}/clusters/{{cluster}}/accounts/{{name}}")

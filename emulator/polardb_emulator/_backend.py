@@ -155,7 +155,16 @@ class AccountBackend(Protocol):
         ...
 
     def verify_password(self, name: str, password: str) -> bool:
-        """Whether ``password`` is the account's current password."""
+        """Whether ``password`` is the account's current password (locked or expired
+        as it may be)."""
+        ...
+
+    def set_account_locked(self, name: str, locked: bool) -> None:
+        """Lock the account (logins refused) or unlock it."""
+        ...
+
+    def set_password_expired(self, name: str, expired: bool) -> None:
+        """Expire the account's password (a login may only change it) or renew it as is."""
         ...
 
     def privileges_flag_problem(self) -> str | None:
@@ -274,6 +283,21 @@ class InMemoryAccountBackend:
         user.privileges_revoked = False
         if credential is not None:
             user.password_hash = credential
+
+    def set_account_locked(self, name: str, locked: bool) -> None:
+        """Nothing to keep: without a server there are no logins to refuse (the lock
+        state is the control plane's)."""
+        self._user(name)
+
+    def set_password_expired(self, name: str, expired: bool) -> None:
+        """Nothing to keep, as for :meth:`set_account_locked`."""
+        self._user(name)
+
+    def _user(self, name: str) -> _MemoryUser:
+        user = self._users.get(name)
+        if user is None:
+            raise BackendError(f"account {name} does not exist in the database")
+        return user
 
     def privileges_flag_problem(self) -> str | None:
         """None: the flag is how this backend keeps a Super account's grants."""

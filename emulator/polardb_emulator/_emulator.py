@@ -159,15 +159,16 @@ class Emulator:
     # --- tasks -------------------------------------------------------------------------
 
     def tick(self, *, everything: bool = False) -> bool:
-        """Finish due tasks (their database changes first), persisting if anything changed."""
-        changed = self.model.scheduler.tick(everything=everything)
+        """Finish due tasks (their database changes first) and expire passwords whose time
+        has come, persisting if anything changed."""
+        changed = self.model.tick(everything=everything)
         if changed:
             self.persist()
         return changed
 
     async def settle(self) -> None:
-        """Finish the tasks whose time is up."""
-        if self.model.scheduler.due():
+        """Finish the tasks (and expire the passwords) whose time is up."""
+        if self.model.due():
             await self.run(self.tick)
 
     async def finish_tasks_in_background(self, interval: float = 0.02) -> None:

@@ -34,7 +34,11 @@ def cluster_snapshot(c: SeedCluster, created: str) -> dict[str, Any]:
         "accounts": [
             asdict(
                 Account(
-                    name=a.name, type=a.type, lock_state=a.lock_state, description=a.description
+                    name=a.name,
+                    type=a.type,
+                    lock_state=a.lock_state,
+                    description=a.description,
+                    password_valid_time=a.password_valid_time,
                 )
             )
             for a in c.accounts

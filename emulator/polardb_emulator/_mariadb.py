@@ -55,6 +55,8 @@ from ._backend import (
 log = logging.getLogger("polardb_emulator")
 
 ADMIN_USER = "emulator-admin"
+#: ER_ACCOUNT_HAS_BEEN_LOCKED: the login of a locked account (after its password matched).
+ER_ACCOUNT_HAS_BEEN_LOCKED = 4151
 LOOPBACK = "127.0.0.1"
 INSTALL_HINT = (
     "install MariaDB (Debian/Ubuntu: apt-get install mariadb-server) or pass --mariadbd PATH"
@@ -476,7 +478,8 @@ class MariaDBAccountBackend:
             self._grant_super(cursor, name)
 
     def verify_password(self, name: str, password: str) -> bool:
-        """Whether ``name`` can log in with ``password``."""
+        """Whether ``name`` can log in with ``password`` (a locked account: whether the
+        server got as far as the lock, which it checks after the password)."""
         try:
             pymysql.connect(
                 host=LOOPBACK,
@@ -485,9 +488,35 @@ class MariaDBAccountBackend:
                 password=password,
                 connect_timeout=10,
             ).close()
-        except pymysql.err.OperationalError:
-            return False
+        except pymysql.err.OperationalError as exc:
+            return bool(exc.args) and exc.args[0] == ER_ACCOUNT_HAS_BEEN_LOCKED
         return True
+
+    def set_account_locked(self, name: str, locked: bool) -> None:
+        """ALTER USER … ACCOUNT LOCK / UNLOCK."""
+        with self._cursor(f"{'lock' if locked else 'unlock'} {name}") as cursor:
+            if not self._exists(cursor, name):
+                raise BackendError(f"account {name} does not exist in the database")
+            clause = "ACCOUNT LOCK" if locked else "ACCOUNT UNLOCK"
+            cursor.execute(f"ALTER USER %s@'%%' {clause}", (name,))
+
+    def set_password_expired(self, name: str, expired: bool) -> None:
+        """ALTER USER … PASSWORD EXPIRE; to renew, the same hash is set again (MariaDB
+        has no statement that only clears the expiry)."""
+        with self._cursor(f"password expiry of {name}") as cursor:
+            cursor.execute(
+                "SELECT authentication_string, password_expired FROM mysql.user "
+                "WHERE User = %s AND Host = '%%'",
+                (name,),
+            )
+            row = cursor.fetchone()
+            if row is None:
+                raise BackendError(f"account {name} does not exist in the database")
+            credential, is_expired = row[0], row[1] == "Y"
+            if expired and not is_expired:
+                cursor.execute("ALTER USER %s@'%%' PASSWORD EXPIRE", (name,))
+            elif is_expired and not expired:
+                cursor.execute("ALTER USER %s@'%%' IDENTIFIED BY PASSWORD %s", (name, credential))
 
     def privileges_flag_problem(self) -> str | None:
         """The grants are real: there is no flag to set."""

@@ -76,7 +76,7 @@ class Model:
             quota=self.settings.concurrent_tasks_per_cluster,
             finish=self._finish,
         )
-        self.service = Service(self.clusters, self.scheduler)
+        self.service = Service(self.clusters, self.scheduler, clock)
         self.admin = OutOfBand(self.service, self.databases, clock)
         if state is None:
             self._start_from_seed()
@@ -94,6 +94,7 @@ class Model:
         )
         self._replace_clusters(backends)
         self._load_seed_users(self.clusters.values())
+        self.service.apply_all_health()
 
     def _start_from_state(self, state: dict[str, Any]) -> None:
         saved_backend = state.get("backend", "memory")
@@ -109,7 +110,20 @@ class Model:
             self.databases.restore(c["id"], c.get("database"))
             self.clusters[c["id"]] = cluster_from(c, backends[c["id"]])
         self.scheduler.restore(state.get("tasks", []), held=bool(state.get("tasks_held", False)))
-        self.scheduler.tick()
+        self.service.apply_all_health()
+        self.tick()
+
+    # --- time ------------------------------------------------------------
+
+    def due(self) -> bool:
+        """Whether time has something to do: a task to finish or a password to expire."""
+        return bool(self.scheduler.due()) or self.service.passwords_due()
+
+    def tick(self, *, everything: bool = False) -> bool:
+        """Finish due tasks (``everything``: all in flight) and expire the passwords whose
+        validity time has passed; return whether anything changed."""
+        finished = self.scheduler.tick(everything=everything)
+        return self.service.expire_passwords() or finished
 
     def _replace_clusters(self, backends: dict[str, AccountBackend]) -> None:
         self.clusters.clear()
@@ -156,6 +170,7 @@ class Model:
         self.scheduler.clear()
         self.service.forget_client_tokens()
         self._load_seed_users(self.clusters.values())
+        self.service.apply_all_health()
 
     def close(self) -> None:
         """Stop the databases (every server the fleet started)."""

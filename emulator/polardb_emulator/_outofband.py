@@ -57,12 +57,21 @@ class OutOfBand:
                 )
         if "description" in changes and not isinstance(changes["description"], str):
             raise ValueError("description must be a string")
+        if "password_valid_time" in changes:
+            valid_time = changes["password_valid_time"]
+            if not isinstance(valid_time, str) or (
+                valid_time and _policy.parse_valid_time(valid_time) is None
+            ):
+                raise ValueError(
+                    "password_valid_time must be a UTC time as YYYY-MM-DDThh:mm:ssZ, "
+                    "or empty for none"
+                )
         if "password" in changes and (
             not isinstance(changes["password"], str) or not changes["password"]
         ):
             raise ValueError("password must be a non-empty string")
         # Everything is valid: apply.
-        for key in ("type", "lock_state", "status", "description"):
+        for key in ("type", "lock_state", "status", "description", "password_valid_time"):
             if key in changes:
                 setattr(account, key, changes[key])
         db = cluster.database
@@ -71,6 +80,10 @@ class OutOfBand:
         if "password" in changes:
             # Out of band: no policy check, any password the DBA set by hand.
             db.set_password(name, db.credential(changes["password"]))
+        if changes.keys() & {"lock_state", "password_valid_time", "password"}:
+            # In the database too: a locked account cannot log in, an expired password
+            # only lets a login change it (and a new password does not lift either).
+            self._service.apply_health(cluster, account)
         return account
 
     def delete_account_now(self, cluster_id: str, name: str) -> None:
@@ -113,6 +126,9 @@ class OutOfBand:
             self._databases.discard(seed_cluster.id)
             raise
         self._clusters[cluster.id] = cluster
+        for account in cluster.accounts.values():
+            if account.lock_state == "Lock" or account.password_valid_time:
+                self._service.apply_health(cluster, account)
         return cluster
 
     def sql_login(self, cluster_id: str) -> dict[str, Any]:

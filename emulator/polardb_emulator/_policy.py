@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Final
 
 ACCOUNT_NAME_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,14}[a-z0-9]")
@@ -87,6 +88,21 @@ def password_problem(password: str) -> str | None:
             "digits, special characters"
         )
     return None
+
+
+#: AccountPasswordValidTime (ModifyAccountLockState): ``YYYY-MM-DDThh:mm:ssZ``, UTC.
+VALID_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
+_VALID_TIME_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+def parse_valid_time(value: str) -> float | None:
+    """The POSIX time of a ``YYYY-MM-DDThh:mm:ssZ`` value, or None when it is not one."""
+    if not _VALID_TIME_RE.fullmatch(value):
+        return None
+    try:
+        return datetime.strptime(value, VALID_TIME_FORMAT).replace(tzinfo=UTC).timestamp()
+    except ValueError:  # 2026-02-30T00:00:00Z
+        return None
 
 
 def is_cluster_id(value: str) -> bool:

@@ -72,6 +72,8 @@ class SeedAccount:
     password: str = field(repr=False)
     lock_state: str = "UnLock"
     description: str = ""
+    #: When the password expires (``YYYY-MM-DDThh:mm:ssZ``); empty: never.
+    password_valid_time: str = ""
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,7 @@ def _account(item: object, path: str) -> SeedAccount:
         item,
         path,
         required=("name", "type", "password"),
-        optional=("lock_state", "description"),
+        optional=("lock_state", "description", "password_valid_time"),
     )
     name = _str(m, "name", path)
     problem = _policy.account_name_problem(name)
@@ -239,12 +241,16 @@ def _account(item: object, path: str) -> SeedAccount:
     problem = _policy.password_problem(password)
     if problem:
         raise SeedError(f"{path}.password", problem)
+    valid_time = _opt_str(m, "password_valid_time", path) or ""
+    if valid_time and _policy.parse_valid_time(valid_time) is None:
+        raise SeedError(f"{path}.password_valid_time", "must be a UTC time as YYYY-MM-DDThh:mm:ssZ")
     return SeedAccount(
         name=name,
         type=_choice(m, "type", path, _policy.ACCOUNT_TYPES),
         password=password,
         lock_state=_choice(m, "lock_state", path, _policy.LOCK_STATES, default="UnLock"),
         description=_opt_str(m, "description", path) or "",
+        password_valid_time=valid_time,
     )
 
 

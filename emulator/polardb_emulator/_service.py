@@ -7,7 +7,10 @@ emulator had to make where the documentation is silent):
   write is a task (:mod:`._tasks`) during which the account shows a transitional
   ``AccountStatus``;
 * ResetAccount works only on MySQL clusters and only on the Super account;
-* a MySQL cluster has at most one Super account.
+* a MySQL cluster has at most one Super account;
+* an account's lock state and password validity time (ModifyAccountLockState) hold in
+  its database too: a locked account cannot log in, and once its validity time has
+  passed its password is expired (a login may only change it).
 
 :class:`Service` keeps what the API shows. Every change a database would see (an
 account, its password, its grants) goes through the cluster's
@@ -22,6 +25,7 @@ calls it from one thread at a time.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -95,10 +99,19 @@ class Service:
     finished task back to :meth:`finish`.
     """
 
-    def __init__(self, clusters: dict[str, Cluster], scheduler: TaskScheduler) -> None:
+    def __init__(
+        self,
+        clusters: dict[str, Cluster],
+        scheduler: TaskScheduler,
+        clock: Callable[[], float],
+    ) -> None:
         self.clusters = clusters
         self.scheduler = scheduler
+        self._clock = clock
         self._client_tokens: dict[str, str] = {}
+        # Validity times still ahead, by (cluster ID, account name): when one passes,
+        # the account's password expires in its database (see expire_passwords).
+        self._expiries: dict[tuple[str, str], float] = {}
 
     def forget_client_tokens(self) -> None:
         """Forget every CreateAccount ClientToken (back to the seed)."""
@@ -244,6 +257,88 @@ class Service:
         self._write(cluster, account, task, _credential(cluster, password, prehashed))
         account.status = TRANSITIONAL_STATUS
 
+    def modify_account_lock_state(
+        self, cluster_id: str, name: str, lock_state: str, valid_time: str | None
+    ) -> None:
+        """ModifyAccountLockState: lock or unlock the account and, if ``valid_time`` is
+        given, set when its password expires (else the validity time stays)."""
+        _check_name_shape(name)
+        if lock_state not in _policy.LOCK_STATES:
+            raise api_error(
+                "InvalidParameter",
+                "The specified parameter AccountLockState is not valid: it must be "
+                + " or ".join(_policy.LOCK_STATES)
+                + ".",
+            )
+        if valid_time is not None and _policy.parse_valid_time(valid_time) is None:
+            raise api_error(
+                "InvalidParameter",
+                "The specified parameter AccountPasswordValidTime is not valid: it must be "
+                "a UTC time in the format YYYY-MM-DDThh:mm:ssZ.",
+            )
+        cluster = self.cluster(cluster_id)
+        _require_running(cluster)
+        account = account_of(cluster, name)
+        task = self._start_task(cluster, account, "ModifyAccountLockState", quota_status=None)
+        task.changes = {"lock_state": lock_state}
+        if valid_time is not None:
+            task.changes["password_valid_time"] = valid_time
+        account.status = TRANSITIONAL_STATUS
+
+    # --- account health: lock state and password validity ----------------------------
+
+    def apply_health(self, cluster: Cluster, account: Account) -> None:
+        """Make the database hold the account's lock state and password validity as the
+        API shows them (after a change, a password write or a load from the seed)."""
+        self._expiries.pop((cluster.id, account.name), None)
+        expires_at = (
+            _policy.parse_valid_time(account.password_valid_time)
+            if account.password_valid_time
+            else None
+        )
+        expired = expires_at is not None and expires_at <= self._clock()
+        if expires_at is not None and not expired:
+            self._expiries[(cluster.id, account.name)] = expires_at
+        db = cluster.database
+        try:
+            db.set_account_locked(account.name, account.lock_state == "Lock")
+            db.set_password_expired(account.name, expired)
+        except BackendError as exc:
+            log.warning(
+                "the lock state or password validity of %s on %s did not take effect in "
+                "the database: %s",
+                account.name,
+                cluster.id,
+                exc,
+            )
+
+    def apply_all_health(self) -> None:
+        """:meth:`apply_health` for every account that is locked or has a validity time
+        (the others are as a database creates them)."""
+        self._expiries.clear()
+        for cluster in self.clusters.values():
+            for account in cluster.accounts.values():
+                if account.lock_state == "Lock" or account.password_valid_time:
+                    self.apply_health(cluster, account)
+
+    def passwords_due(self) -> bool:
+        """Whether a validity time has passed since its account's health was applied."""
+        now = self._clock()
+        return any(at <= now for at in self._expiries.values())
+
+    def expire_passwords(self) -> bool:
+        """Expire the passwords whose validity time has passed; return whether any did."""
+        now = self._clock()
+        due = [key for key, at in self._expiries.items() if at <= now]
+        for cluster_id, name in due:
+            cluster = self.clusters.get(cluster_id)
+            account = cluster.accounts.get(name) if cluster else None
+            if cluster is None or account is None:
+                self._expiries.pop((cluster_id, name), None)
+                continue
+            self.apply_health(cluster, account)
+        return bool(due)
+
     # --- the end of a task -------------------------------------------------
 
     def finish(self, task: Task) -> None:
@@ -258,6 +353,12 @@ class Service:
             return
         if cluster.database.applies_when_task_ends:
             self._apply(cluster, account, task.action, task.credential)
+        if task.changes:
+            # The API shows the new lock state and validity time once the database has
+            # them, with every backend.
+            for key, value in task.changes.items():
+                setattr(account, key, value)
+            self.apply_health(cluster, account)
         # Only now does the API say Available: whoever waits for it sees the change.
         account.status = AVAILABLE_STATUS
 
@@ -279,6 +380,10 @@ class Service:
                 db.set_password(account.name, credential)
             elif action == "DeleteAccount":
                 db.drop_account(account.name)
+                self._expiries.pop((cluster.id, account.name), None)
+                return
+            else:
+                return
         except BackendError as exc:
             # The API already answered; like a failed task, this shows only in the database.
             log.warning(
@@ -288,6 +393,11 @@ class Service:
                 cluster.id,
                 exc,
             )
+            return
+        if account.lock_state == "Lock" or account.password_valid_time:
+            # A new password renews it in MySQL, and a re-created account starts
+            # unlocked: the account's lock state and validity time still hold.
+            self.apply_health(cluster, account)
 
     def _write(
         self, cluster: Cluster, account: Account, task: Task, credential: str | None

@@ -111,7 +111,17 @@ _ACCOUNT_KEYS = (
     "password_valid_time",
 )
 _FORMAT_1_ACCOUNT_KEYS = ("password_hash", "privileges_revoked")
-_TASK_KEYS = ("id", "cluster_id", "account_name", "action", "ends_at", "outcome", "credential")
+_TASK_KEYS = (
+    "id",
+    "cluster_id",
+    "account_name",
+    "action",
+    "ends_at",
+    "outcome",
+    "credential",
+    "changes",
+)
+_TASK_CHANGES = ("lock_state", "password_valid_time")
 
 
 def _cluster(item: object, where: str, format_1: bool) -> None:
@@ -144,9 +154,10 @@ def _account(item: object, where: str, format_1: bool) -> None:
     _choice(m, "type", where, _policy.ACCOUNT_TYPES)
     _choice(m, "lock_state", where, _policy.LOCK_STATES, optional=True)
     _choice(m, "status", where, ACCOUNT_STATUSES, optional=True)
-    for key in ("description", "password_valid_time", "password_hash"):
+    for key in ("description", "password_hash"):
         if key in m:
             _str(m, key, where, empty=True)
+    _valid_time(m, where)
     _bool(m, "privileges_revoked", where, optional=True)
     privileges = m.get("database_privileges", [])
     if not isinstance(privileges, list) or not all(
@@ -171,7 +182,7 @@ def _database(item: object, where: str) -> None:
 
 
 def _task(item: object, where: str) -> None:
-    m = _mapping(item, where, required=_TASK_KEYS[:-1], optional=("credential",))
+    m = _mapping(item, where, required=_TASK_KEYS[:-2], optional=_TASK_KEYS[-2:])
     task_id = m["id"]
     if isinstance(task_id, bool) or not isinstance(task_id, int) or not 0 < task_id < 2**63:
         raise _InvalidError(f"{where}.id", "must be a positive integer")
@@ -185,6 +196,10 @@ def _task(item: object, where: str) -> None:
     _choice(m, "outcome", where, TASK_OUTCOMES)
     if m.get("credential") is not None:
         _str(m, "credential", where, empty=True)
+    if m.get("changes") is not None:
+        changes = _mapping(m["changes"], f"{where}.changes", optional=_TASK_CHANGES)
+        _choice(changes, "lock_state", f"{where}.changes", _policy.LOCK_STATES, optional=True)
+        _valid_time(changes, f"{where}.changes")
 
 
 # --- small typed readers ---------------------------------------------------------------
@@ -216,6 +231,16 @@ def _str(m: Mapping[str, Any], key: str, where: str, *, empty: bool = False) -> 
             _join(where, key), "must be a string" if empty else "must be a non-empty string"
         )
     return value
+
+
+def _valid_time(m: Mapping[str, Any], where: str) -> None:
+    if "password_valid_time" not in m:
+        return
+    value = _str(m, "password_valid_time", where, empty=True)
+    if value and _policy.parse_valid_time(value) is None:
+        raise _InvalidError(
+            _join(where, "password_valid_time"), "must be YYYY-MM-DDThh:mm:ssZ or empty"
+        )
 
 
 def _bool(m: Mapping[str, Any], key: str, where: str, *, optional: bool = False) -> None:

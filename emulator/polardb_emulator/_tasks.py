@@ -31,6 +31,9 @@ class Task:
     # The backend's one-way form of the new password (never plaintext), for a
     # backend that applies writes when the task ends.
     credential: str | None = field(default=None, repr=False)
+    #: What the write sets on the account when it ends (ModifyAccountLockState: the lock
+    #: state and the password's validity time), by Account field name.
+    changes: dict[str, str] | None = None
 
 
 class TaskScheduler:

@@ -21,6 +21,7 @@ def account_view(cluster: Cluster, account: Account) -> dict[str, Any]:
         "type": account.type,
         "status": account.status,
         "lock_state": account.lock_state,
+        "password_valid_time": account.password_valid_time,
         "description": account.description,
         "database_privileges": [dict(p) for p in account.database_privileges],
         # What the database adds: privileges_revoked with the memory backend.
