@@ -22,6 +22,8 @@ from typing import Any
 
 REDACTED = "***REDACTED***"
 _SECRET_MARKERS = ("password", "secret", "token", "signature")
+#: Parameters whose names carry a marker but whose values are no secret: kept as sent.
+_NOT_SECRET = frozenset({"accountpasswordvalidtime"})
 MAX_ENTRIES = 10_000
 MAX_BYTES = 8 * 1024 * 1024
 #: Longest action name and AccessKey ID kept in an entry.
@@ -46,7 +48,9 @@ UNAUTHENTICATED = ParamLimits(keys=16, key_chars=64, value_chars=64)
 def redact(params: Mapping[str, str]) -> dict[str, str]:
     """Copy of ``params`` with every password/secret/token/signature value replaced."""
     return {
-        k: REDACTED if any(m in k.lower() for m in _SECRET_MARKERS) else v
+        k: REDACTED
+        if k.lower() not in _NOT_SECRET and any(m in k.lower() for m in _SECRET_MARKERS)
+        else v
         for k, v in params.items()
     }
 

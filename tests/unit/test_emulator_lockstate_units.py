@@ -13,6 +13,7 @@ from emulator_harness import DEFAULT_SEED
 
 from polardb_emulator import Model, parse_seed
 from polardb_emulator._backend import InMemoryAccountBackend, InMemoryDatabases
+from polardb_emulator._requestlog import redact
 from polardb_emulator._state import StateError, check_state, load_state
 
 MYSQL = "pc-mysql00000001"
@@ -158,3 +159,16 @@ def test_the_state_file_checks_both_fields(where: str, value: Any, tmp_path: Any
     path.write_text(json.dumps({"format": 2, **state}))
     with pytest.raises(StateError, match=r"password_valid_time|lock_state|status"):
         load_state(path)
+
+
+def test_the_request_log_keeps_the_validity_time_and_still_redacts_passwords() -> None:
+    params = {
+        "AccountPasswordValidTime": "2031-01-01T00:00:00Z",
+        "AccountPassword": "x",
+        "NewAccountPassword": "y",
+    }
+    assert redact(params) == {
+        "AccountPasswordValidTime": "2031-01-01T00:00:00Z",
+        "AccountPassword": "***REDACTED***",
+        "NewAccountPassword": "***REDACTED***",
+    }

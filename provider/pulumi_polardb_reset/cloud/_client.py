@@ -67,6 +67,9 @@ class AccountInfo:
     status: str
     type: str
     lock_state: str | None
+    #: AccountPasswordValidTime as the API gives it (``YYYY-MM-DDThh:mm:ssZ``); None or
+    #: empty when the password has no validity time.
+    password_valid_time: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,7 @@ class PolarDBClient:
                     status=a.account_status or "",
                     type=a.account_type or "",
                     lock_state=a.account_lock_state,
+                    password_valid_time=a.account_password_valid_time,
                 )
                 for a in batch
             ]
@@ -175,6 +179,26 @@ class PolarDBClient:
             dbcluster_id=cluster_id, account_name=account_name, account_password=password
         )
         body = self._call(lambda: self._sdk.reset_account(request)).body
+        return str(body.request_id or "")
+
+    def modify_account_lock_state(
+        self,
+        cluster_id: str,
+        account_name: str,
+        lock_state: str,
+        password_valid_time: str | None = None,
+    ) -> str:
+        """ModifyAccountLockState (``Lock`` / ``UnLock``; the validity time only when
+        given); returns the request ID."""
+        from alibabacloud_polardb20170801 import models
+
+        request = models.ModifyAccountLockStateRequest(
+            dbcluster_id=cluster_id,
+            account_name=account_name,
+            account_lock_state=lock_state,
+            account_password_valid_time=password_valid_time or None,
+        )
+        body = self._call(lambda: self._sdk.modify_account_lock_state(request)).body
         return str(body.request_id or "")
 
     def _call(self, fn: Callable[[], T]) -> T:

@@ -1,4 +1,5 @@
-"""The reset workflow: pre-checks, ResetAccount, and the wait for the account to settle.
+"""The reset workflow: pre-checks, ResetAccount, and the wait for the account to settle;
+the unlock workflow (ModifyAccountLockState) likewise.
 
 Built from the client wrapper (network) and the retry policy; knows nothing of
 Pulumi. Every failure a user can act on leaves as a :class:`ResetError` whose
@@ -34,6 +35,7 @@ RUNNING: Final = "Running"
 AVAILABLE: Final = "Available"
 SUPER: Final = "Super"
 LOCKED: Final = "Lock"
+UNLOCKED: Final = "UnLock"
 MYSQL: Final = "MySQL"
 # Cluster states that will not turn into Running by waiting.
 TERMINAL_CLUSTER_STATES: Final = frozenset({"Deleting", "Deleted", "Stopped", "Stopping", "Locked"})
@@ -54,6 +56,14 @@ class ResetOutcome:
     """What a completed reset observed."""
 
     request_id: str
+    account: AccountInfo
+
+
+@dataclass(frozen=True)
+class UnlockOutcome:
+    """What an unlock observed: its request ID (None: the account was not locked)."""
+
+    request_id: str | None
     account: AccountInfo
 
 
@@ -280,6 +290,60 @@ class Resetter:
         return self._wait(
             probe, lambda a: a.status == AVAILABLE, "the account to be Available", SETTLE_BACKOFF
         )
+
+    def unlocked_account(self) -> AccountInfo:
+        """Wait until the account is Available and no longer locked; stop when it is gone."""
+        t = self.target
+
+        def probe() -> AccountInfo:
+            match = self.find_account()
+            if match is None:
+                raise ResetError(
+                    f"account '{t.account_name}' disappeared from PolarDB cluster "
+                    f"'{t.cluster_id}' while it was being unlocked. Check the cluster's accounts.",
+                    code=ErrorCode.ACCOUNT_NOT_FOUND,
+                )
+            return match
+
+        return self._wait(
+            probe,
+            lambda a: a.status == AVAILABLE and a.lock_state != LOCKED,
+            "the account to be unlocked",
+            SETTLE_BACKOFF,
+        )
+
+    def unlock(self) -> UnlockOutcome:
+        """Pre-checks, then, if the account is locked, ModifyAccountLockState to unlock it
+        (keeping its password's validity time) and the wait for it to settle.
+
+        Takes the cluster's turn like a reset (an unlock is a task on the cluster too).
+        """
+        t = self.target
+        try:
+            with self.queue.turn((t.region, t.cluster_id), timeout=self.deadline.remaining()):
+                self.cluster()
+                account = self.account()
+                if account.lock_state != LOCKED:
+                    return UnlockOutcome(request_id=None, account=account)
+                request_id = self._api(
+                    "ModifyAccountLockState",
+                    lambda: self.client.modify_account_lock_state(
+                        t.cluster_id, t.account_name, UNLOCKED, account.password_valid_time
+                    ),
+                    RESET_BACKOFF,
+                )
+                log.info(
+                    "ModifyAccountLockState (UnLock) accepted for %s/%s (request id %s)",
+                    t.cluster_id,
+                    t.account_name,
+                    request_id,
+                )
+                return UnlockOutcome(request_id=request_id, account=self.unlocked_account())
+        except TurnTimeoutError:
+            raise self._timeout(
+                "the other resets of this cluster in this provider process to finish",
+                "still busy",
+            ) from None
 
     def run(self, password: str | None) -> ResetOutcome:
         """Pre-checks, then ResetAccount, then wait for the account to settle.

@@ -270,11 +270,16 @@ def classify(
         )
     if code.startswith("Forbidden"):
         needed = f"polardb:{action}" if action else "the polardb actions"
+        # Only `unlock: true` needs ModifyAccountLockState: its policy is a second file.
+        listed = (
+            "docs/ram-policy-unlock.json lists every action the provider needs with unlock: true"
+            if action == "ModifyAccountLockState"
+            else "docs/ram-policy.json lists every action the provider needs"
+        )
         return ErrorCode.PERMISSION_DENIED, (
             f"the credentials may not call {action or 'this action'} for {where}. Add "
             f'"{needed}" to the Action list of your RAM policy\'s statement for '
-            f"acs:polardb:*:*:dbcluster/{cluster} (docs/ram-policy.json lists every action "
-            "the provider needs)."
+            f"acs:polardb:*:*:dbcluster/{cluster} ({listed})."
         )
     if code in ("SignatureDoesNotMatch", "IncompleteSignature"):
         return ErrorCode.INVALID_CREDENTIALS, (
