@@ -216,7 +216,7 @@ def _readme_block(text: str, marker: str) -> str:
     return after.split("```bash\n", 1)[1].split("\n```", 1)[0]
 
 
-def test_drift_walkthrough_runs_as_written(tmp_path: Path) -> None:
+def test_drift_walkthrough_runs_as_written(tmp_path: Path, package_wheel: Path) -> None:
     """Revoke a privilege with the admin SQL login, run the pipeline, see it fixed."""
     require_mariadbd("the drift-remediation walkthrough")
     copy = tmp_path / "my-stack"  # outside the repository, as a user copies it
@@ -237,7 +237,7 @@ def test_drift_walkthrough_runs_as_written(tmp_path: Path) -> None:
     }
     env.update(
         PATH=os.pathsep.join([pulumi_bin(), env["PATH"]]),
-        POLARDB_RESET_SRC=str(REPO),
+        POLARDB_RESET_WHEEL=str(package_wheel),
         PULUMI_HOME=str(tmp_path / "home"),
         PULUMI_BACKEND_URL=f"file://{tmp_path / 'state'}",
         PULUMI_CONFIG_PASSPHRASE="examples-passphrase",

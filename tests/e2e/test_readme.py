@@ -5,7 +5,8 @@
 * docs/getting-started.md's classic shell session (stack init, config set --secret, up,
   refresh, destroy) in a copy of the root project, with bash;
 * each example's shell block in a copy of the example *outside this repository*: a fresh
-  venv from its requirements.txt plus the package, then plain ``pulumi`` commands.
+  venv from its requirements.txt plus the package's built wheel, then plain ``pulumi``
+  commands.
 
 The emulator's request log is the witness of what the commands did.
 """
@@ -126,7 +127,7 @@ def test_getting_started_classic_flow_runs_as_written(tmp_path: Path) -> None:
     ("example", "resets"), [("basic", 2), ("rotate-password", 2), ("multi-cluster", 3)]
 )
 def test_example_shell_block_runs_outside_the_repository(
-    tmp_path: Path, example: str, resets: int
+    tmp_path: Path, example: str, resets: int, package_wheel: Path
 ) -> None:
     copy = tmp_path / "my-stack"  # outside the repository, as a user copies it
     shutil.copytree(
@@ -136,7 +137,7 @@ def test_example_shell_block_runs_outside_the_repository(
     env = shell_env(tmp_path)
     env.update(
         PATH=os.pathsep.join([pulumi_bin(), env["PATH"]]),
-        POLARDB_RESET_SRC=str(REPO),
+        POLARDB_RESET_WHEEL=str(package_wheel),
         PULUMI_BACKEND_URL=f"file://{tmp_path / 'state'}",
         PULUMI_CONFIG_PASSPHRASE="examples-passphrase",
     )
