@@ -80,3 +80,17 @@ def seed_file(tmp_path: Path) -> Path:
     """DEFAULT_SEED written to a fresh temp file."""
     path: Path = write_seed(tmp_path / "seed.yaml")
     return path
+
+
+@pytest.fixture(scope="session")
+def package_distributions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The package's sdist and wheel (built from the sdist), once per session."""
+    from package_harness import build_distributions
+
+    return build_distributions(tmp_path_factory.mktemp("package"))
+
+
+@pytest.fixture(scope="session")
+def package_wheel(package_distributions: tuple[Path, Path]) -> Path:
+    """The package's wheel, as users and the examples' READMEs install it."""
+    return package_distributions[1]
