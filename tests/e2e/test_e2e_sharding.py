@@ -2,8 +2,11 @@
 
 What stacks rely on: a stack deployed on the default provider (K = 1, as before sharding)
 moves onto the shards without a replace or a reset, and back; changing K or the targets
-resets only what is new; stack config (credentials as encrypted secrets) and the
-environment reach every shard; more than the 4 resets of one provider process run at once.
+resets only what is new; resources are placed by cluster ID (resets of one cluster share a
+process), the first shard used being the default provider, so a one-target stack has no
+shard provider; stack config (credentials as encrypted secrets) and the environment reach
+every shard; more than the 4 resets of one provider process run at once; a normal `pulumi
+up` prints no host-adaptation line (``--debug`` does).
 """
 
 from __future__ import annotations
@@ -143,6 +146,21 @@ def shard_providers(proj: PulumiProject) -> dict[str, dict[str, Any]]:
     }
 
 
+def placement(indexes: list[int], k: int) -> dict[str, str]:
+    """The documented rule, written out: targets ``t<i>`` (config order) -> provider name.
+
+    Shard = shard_of(cluster ID, K); the first shard used is the default provider, every
+    other shard ``j`` the provider ``polardb-reset-shard-<j>``.
+    """
+    home: int | None = None
+    placed: dict[str, str] = {}
+    for i in indexes:
+        shard = shard_of(cluster(i), k)
+        home = shard if home is None else home
+        placed[f"t{i}"] = "default" if shard == home else f"polardb-reset-shard-{shard}"
+    return placed
+
+
 def kept(resource: dict[str, Any]) -> dict[str, Any]:
     """What must not change when a resource moves between providers."""
     outputs = resource["outputs"]
@@ -161,18 +179,18 @@ def test_upgrade_to_shards_and_changing_k_reset_nothing(
     assert all(provider_of(r) == "default" for r in resets_by_name(proj).values())
     assert len(emu.resets()) == 6
 
-    # The upgrade: sharding on by default. Preview and up: provider creates only.
+    # Sharding on (K = 4). Preview and up: provider creates only.
     emu.clear_requests()
-    set_k(proj, None)
-    shards = {f"polardb-reset-shard-{shard_of(n, DEFAULT_PROVIDER_PROCESSES)}" for n in names}
+    set_k(proj, 4)
+    expected = placement(list(range(6)), 4)
+    shards = set(expected.values()) - {"default"}
+    assert shards and "default" in expected.values()
     assert proj.preview() == {"create": len(shards), "same": 7}
     assert proj.up() == {"create": len(shards), "same": 7}
     assert emu.requests() == []
     after = resets_by_name(proj)
     assert {name: kept(r) for name, r in after.items()} == before
-    assert {n: provider_of(r) for n, r in after.items()} == {
-        n: f"polardb-reset-shard-{shard_of(n, DEFAULT_PROVIDER_PROCESSES)}" for n in names
-    }
+    assert {n: provider_of(r) for n, r in after.items()} == expected
     assert set(shard_providers(proj)) == shards
 
     # K = 3, one target added, one removed: one ResetAccount (the new target), no replace.
@@ -185,9 +203,7 @@ def test_upgrade_to_shards_and_changing_k_reset_nothing(
     assert [r["action"] for r in emu.writes()] == ["ResetAccount"]
     now = resets_by_name(proj)
     assert {n: kept(now[n]) for n in names[1:]} == {n: before[n] for n in names[1:]}
-    assert {n: provider_of(r) for n, r in now.items()} == {
-        n: f"polardb-reset-shard-{shard_of(n, 3)}" for n in now
-    }
+    assert {n: provider_of(r) for n, r in now.items()} == placement(list(range(1, 7)), 3)
 
     # A nonce bump under shards: exactly that target.
     emu.clear_requests()
@@ -207,8 +223,8 @@ def test_upgrade_to_shards_and_changing_k_reset_nothing(
 
 @pytest.mark.parametrize(
     ("k", "host_workers"),
-    [(None, None), (1, None), (None, "4")],
-    ids=["default-k", "one-process", "default-k-4-workers"],
+    [(2, None), (1, None), (2, "4")],
+    ids=["two-processes", "one-process", "two-processes-4-workers"],
 )
 def test_more_than_four_resets_at_once(
     emu: EmulatorProcess, project: MakeProject, k: int | None, host_workers: str | None
@@ -232,8 +248,7 @@ def test_more_than_four_resets_at_once(
 
     def in_flight() -> list[int]:
         """The shard of every task in flight."""
-        ids = [t["cluster_id"] for t in emu.state()["tasks"]]
-        return [shard_of(f"t{int(c[-8:])}", processes) for c in ids]
+        return [shard_of(t["cluster_id"], processes) for t in emu.state()["tasks"]]
 
     emu.hold_tasks()
     runner = threading.Thread(target=lambda: done.append(proj.up("--parallel", "64")))
@@ -254,18 +269,18 @@ def test_more_than_four_resets_at_once(
     finally:
         emu.release_tasks()
         runner.join(timeout=600)
-    providers = 0 if k == 1 else len({shard_of(f"t{i}", processes) for i in range(count)})
+    providers = len(set(placement(list(range(count)), processes).values()) - {"default"})
     assert done == [{"create": 1 + count + providers}]
     assert len(emu.resets()) == count
 
 
 def test_stack_config_reaches_shards_as_secrets(emu: EmulatorProcess, project: MakeProject) -> None:
     """Keys from encrypted stack config sign every shard's calls; state holds ciphertext."""
-    proj = project([target(i) for i in range(5)])
+    proj = project([target(i) for i in range(5)], k=4)
     proj.up()
     assert {c["access_key_id"] for c in emu.requests()} == {ACCESS_KEY_ID}
     providers = shard_providers(proj)
-    assert len(providers) > 1
+    assert len(providers) >= 1
     for provider in providers.values():
         inputs = provider["inputs"]
         assert inputs["alicloud:region"] == "cn-hangzhou"
@@ -285,8 +300,9 @@ def test_rotated_stack_keys_reach_shards_with_the_next_up(
 ) -> None:
     """Shards keep the keys of the last `pulumi up` in state: a plain refresh signs with them;
     `up` (and `refresh --run-program`) with the stack's new ones, resetting nothing extra."""
-    proj = project([target(i) for i in range(3)])
+    proj = project([target(i) for i in range(3)], k=4)
     proj.up()
+    assert shard_providers(proj)
     proj.set_config("alicloud:accessKey", ROTATED_KEY_ID)
     proj.set_secret("alicloud:secretKey", ROTATED_KEY_SECRET)
 
@@ -311,7 +327,7 @@ def test_rotated_stack_keys_reach_shards_with_the_next_up(
 
 def test_environment_credentials_reach_shards(emu: EmulatorProcess, project: MakeProject) -> None:
     """No credentials in stack config: the CLI's environment reaches every shard process."""
-    proj = project([target(i) for i in range(5)])
+    proj = project([target(i) for i in range(5)], k=4)
     proj.remove_config("alicloud:secretKey")
     proj.remove_config("alicloud:accessKey")
     proj.env.update(
@@ -319,11 +335,37 @@ def test_environment_credentials_reach_shards(emu: EmulatorProcess, project: Mak
     )
     proj.up()
     assert len(emu.resets()) == 5
+    assert shard_providers(proj)
     for provider in shard_providers(proj).values():
         assert "alicloud:secretKey" not in provider["inputs"]
     emu.clear_requests()
     proj.destroy()
     assert emu.requests() == []
+
+
+@pytest.mark.parametrize("k", [None, 2, 8])
+def test_a_one_cluster_stack_is_quiet_and_has_no_shard_provider(
+    emu: EmulatorProcess, project: MakeProject, k: int | None
+) -> None:
+    """Default K and more: one target, then three targets of its cluster, on the default
+    provider alone; `pulumi up` prints no host-adaptation line, `pulumi up --debug` does."""
+    proj = project([target(0)], k=k)
+    assert proj.up() == {"create": 2}  # the stack and the one reset
+    assert shard_providers(proj) == {}
+    ours = [line for line in proj.output_text().splitlines() if "pulumi-polardb-reset:" in line]
+    # The progress display and the Diagnostics section: the one line a user acts on.
+    assert ours and all("ResetAccount accepted for pc-shard00000000/dbadmin" in x for x in ours)
+    assert "worker threads" not in proj.output_text()
+
+    same_cluster = [{**target(0), "name": f"t0-{i}"} for i in range(1, 3)]
+    set_targets(proj, [target(0), *same_cluster])
+    assert proj.up() == {"create": 2, "same": 2}
+    assert shard_providers(proj) == {}
+    assert {provider_of(r) for r in resets_by_name(proj).values()} == {"default"}
+
+    set_targets(proj, [target(0, "2"), *same_cluster])
+    debug = proj.run("up", "--yes", "--non-interactive", "--skip-preview", "--debug")
+    assert "provider host: 64 worker threads (was 4)" in debug.stdout + debug.stderr
 
 
 def test_bad_k_is_a_clear_error(emu: EmulatorProcess, project: MakeProject) -> None:

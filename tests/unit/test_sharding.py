@@ -153,11 +153,11 @@ def run_program(
     return mocks
 
 
-def fleet(n: int, **kwargs: Any) -> Program:
+def fleet(n: int, clusters: Callable[[int], str] = lambda i: f"pc-a{i}", **kwargs: Any) -> Program:
     def program() -> list[pulumi.Resource]:
         return [
             PrivilegedAccountReset(
-                f"t{i}", db_cluster_id=f"pc-a{i}", account_name="dbadmin", **kwargs
+                f"t{i}", db_cluster_id=clusters(i), account_name="dbadmin", **kwargs
             )
             for i in range(n)
         ]
@@ -173,6 +173,30 @@ def provider_name(args: pulumi.runtime.MockResourceArgs) -> str | None:
     return urn.rsplit("::", 1)[-1]
 
 
+def expected_providers(keys: list[tuple[str, str]], k: int) -> dict[str, str | None]:
+    """The documented rule, written out: ``(name, placement key)`` in registration order ->
+    provider name. The first shard used is the default provider (None); every other shard
+    ``i`` is ``polardb-reset-shard-<i>``."""
+    home: int | None = None
+    placed: dict[str, str | None] = {}
+    for name, key in keys:
+        shard = shard_of(key, k)
+        home = shard if home is None else home
+        placed[name] = None if shard == home else f"polardb-reset-shard-{shard}"
+    return placed
+
+
+def clusters_on_distinct_shards(count: int, k: int) -> list[str]:
+    """``count`` cluster IDs that land on ``count`` different shards of ``k``."""
+    found: dict[int, str] = {}
+    for i in range(10_000):
+        found.setdefault(shard_of(f"pc-d{i}", k), f"pc-d{i}")
+        if len(found) == count:
+            return list(found.values())
+    raise AssertionError("not enough shards")
+
+
+K2 = {"polardbReset:providerProcesses": "2"}
 STACK_CONFIG = {
     "alicloud:region": "cn-hangzhou",
     "alicloud:accessKey": "LTAI5tShardKey00001",
@@ -184,27 +208,71 @@ STACK_CONFIG = {
 
 
 @pytest.mark.usefixtures("current_event_loop")
-def test_default_spreads_over_shard_providers_by_name() -> None:
-    mocks = run_program(fleet(24), STACK_CONFIG, ["alicloud:secretKey"])
+@pytest.mark.parametrize("k", [2, 3, 8])
+def test_resets_spread_over_shards_by_cluster_id(k: int) -> None:
+    mocks = run_program(fleet(24), {**STACK_CONFIG, "polardbReset:providerProcesses": str(k)})
     resets = mocks.of_type(RESOURCE_TYPE)
-    providers = mocks.of_type(PROVIDER_TYPE)
     assert len(resets) == 24
-    for name, args in resets.items():
-        assert (
-            provider_name(args)
-            == f"polardb-reset-shard-{shard_of(name, DEFAULT_PROVIDER_PROCESSES)}"
-        )
-    assert set(providers) == {
-        f"polardb-reset-shard-{shard_of(n, DEFAULT_PROVIDER_PROCESSES)}" for n in resets
+    placed = {name: provider_name(args) for name, args in resets.items()}
+    assert placed == expected_providers([(f"t{i}", f"pc-a{i}") for i in range(24)], k)
+    assert placed["t0"] is None  # the first shard used is the default provider
+    used = {shard_of(f"pc-a{i}", k) for i in range(24)}
+    assert set(mocks.of_type(PROVIDER_TYPE)) == {
+        f"polardb-reset-shard-{s}" for s in used - {shard_of("pc-a0", k)}
     }
-    assert len(providers) > 1
+    assert len(used) > 1
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_resets_of_one_cluster_share_one_process() -> None:
+    """Names that hash to different shards, on 2 clusters: 2 processes, one per cluster."""
+    first, second = clusters_on_distinct_shards(2, 2)
+    mocks = run_program(fleet(10, lambda i: (first, second)[i % 2]), K2)
+    placed = {name: provider_name(args) for name, args in mocks.of_type(RESOURCE_TYPE).items()}
+    assert {placed[f"t{i}"] for i in range(0, 10, 2)} == {None}
+    assert {placed[f"t{i}"] for i in range(1, 10, 2)} == {
+        f"polardb-reset-shard-{shard_of(second, 2)}"
+    }
+    assert len({shard_of(f"t{i}", 2) for i in range(10)}) == 2  # by name, they would split
+
+
+@pytest.mark.usefixtures("current_event_loop")
+@pytest.mark.parametrize("k", [None, "2", "4", "64"])
+def test_a_stack_on_one_shard_registers_no_provider(k: str | None) -> None:
+    """One target, or many targets of one cluster: whatever K, only the default provider."""
+    config = {} if k is None else {"polardbReset:providerProcesses": k}
+    for program in (fleet(1), fleet(7, lambda i: "pc-one")):
+        mocks = run_program(program, {**STACK_CONFIG, **config})
+        assert mocks.of_type(PROVIDER_TYPE) == {}
+        assert {provider_name(a) for a in mocks.of_type(RESOURCE_TYPE).values()} == {None}
+
+
+@pytest.mark.usefixtures("current_event_loop")
+def test_a_cluster_id_unknown_at_registration_places_by_name() -> None:
+    names = [f"n{i}" for i in range(12)]
+
+    def program() -> list[pulumi.Resource]:
+        return [
+            PrivilegedAccountReset(
+                name, db_cluster_id=pulumi.Output.from_input("pc-one"), account_name="dbadmin"
+            )
+            for name in names
+        ]
+
+    mocks = run_program(program, K2)
+    placed = {name: provider_name(args) for name, args in mocks.of_type(RESOURCE_TYPE).items()}
+    assert placed == expected_providers([(n, n) for n in names], 2)
+    assert len(set(placed.values())) == 2
 
 
 @pytest.mark.usefixtures("current_event_loop")
 def test_shard_providers_get_the_config_keys_with_credentials_secret() -> None:
-    mocks = run_program(fleet(1), STACK_CONFIG, ["alicloud:secretKey"])
+    clusters = clusters_on_distinct_shards(2, 2)
+    mocks = run_program(
+        fleet(2, lambda i: clusters[i]), {**STACK_CONFIG, **K2}, ["alicloud:secretKey"]
+    )
     (provider,) = mocks.of_type(PROVIDER_TYPE).values()
-    expected = {k: v for k, v in STACK_CONFIG.items() if k in CONFIG_KEYS}
+    expected = {k: v for k, v in {**STACK_CONFIG, **K2}.items() if k in CONFIG_KEYS}
     assert set(provider.inputs) == set(expected)
     # The mock monitor keeps secrets as the wire's secret envelope: find which are secret.
     secret = {k for k, v in provider.inputs.items() if isinstance(v, dict) and "value" in v}
@@ -215,7 +283,12 @@ def test_shard_providers_get_the_config_keys_with_credentials_secret() -> None:
 
 @pytest.mark.usefixtures("current_event_loop")
 def test_a_value_set_as_secret_stays_secret() -> None:
-    mocks = run_program(fleet(1), STACK_CONFIG, ["alicloud:secretKey", "alicloud:endpoints"])
+    clusters = clusters_on_distinct_shards(2, 2)
+    mocks = run_program(
+        fleet(2, lambda i: clusters[i]),
+        {**STACK_CONFIG, **K2},
+        ["alicloud:secretKey", "alicloud:endpoints"],
+    )
     (provider,) = mocks.of_type(PROVIDER_TYPE).values()
     assert isinstance(provider.inputs["alicloud:endpoints"], dict)
     assert provider.inputs["alicloud:region"] == "cn-hangzhou"
@@ -230,9 +303,11 @@ def test_one_process_is_the_default_provider() -> None:
 
 @pytest.mark.usefixtures("current_event_loop")
 def test_only_used_shards_are_registered() -> None:
-    mocks = run_program(fleet(1), {"polardbReset:providerProcesses": "64"})
-    assert list(mocks.of_type(PROVIDER_TYPE)) == [f"polardb-reset-shard-{shard_of('t0', 64)}"]
-    assert mocks.of_type(PROVIDER_TYPE)[f"polardb-reset-shard-{shard_of('t0', 64)}"].inputs == {}
+    clusters = clusters_on_distinct_shards(2, 64)
+    mocks = run_program(fleet(2, lambda i: clusters[i]), {"polardbReset:providerProcesses": "64"})
+    name = f"polardb-reset-shard-{shard_of(clusters[1], 64)}"
+    assert list(mocks.of_type(PROVIDER_TYPE)) == [name]
+    assert mocks.of_type(PROVIDER_TYPE)[name].inputs == {}
 
 
 @pytest.mark.usefixtures("current_event_loop")
@@ -243,6 +318,8 @@ def test_bad_processes_fail_the_program() -> None:
 
 @pytest.mark.usefixtures("current_event_loop")
 def test_a_provider_the_user_chose_wins() -> None:
+    first, second = clusters_on_distinct_shards(2, 2)
+
     def program() -> list[pulumi.Resource]:
         mine = pulumi.ProviderResource("pulumi-python", "mine")
         parent = pulumi.ComponentResource(
@@ -267,45 +344,53 @@ def test_a_provider_the_user_chose_wins() -> None:
                 account_name="dbadmin",
                 opts=pulumi.ResourceOptions(parent=parent),
             ),
-            PrivilegedAccountReset("sharded", db_cluster_id="pc-a4", account_name="dbadmin"),
+            PrivilegedAccountReset("home", db_cluster_id=first, account_name="dbadmin"),
+            PrivilegedAccountReset("sharded", db_cluster_id=second, account_name="dbadmin"),
         ]
 
-    mocks = run_program(program)
+    mocks = run_program(program, K2)
     resets = mocks.of_type(RESOURCE_TYPE)
     assert {n: provider_name(a) for n, a in resets.items()} == {
         "explicit": "mine",
         "by-map": "mine",
         "by-parent": "mine",
-        "sharded": f"polardb-reset-shard-{shard_of('sharded', DEFAULT_PROVIDER_PROCESSES)}",
+        "home": None,
+        "sharded": f"polardb-reset-shard-{shard_of(second, 2)}",
     }
 
 
 @pytest.mark.usefixtures("current_event_loop")
 def test_each_program_run_gets_its_own_shard_providers() -> None:
-    first = run_program(fleet(3))
-    second = run_program(fleet(3))
+    first = run_program(fleet(6), K2)
+    second = run_program(fleet(6), K2)
     assert set(first.of_type(PROVIDER_TYPE)) == set(second.of_type(PROVIDER_TYPE))
-    assert len(second.of_type(PROVIDER_TYPE)) >= 1
+    assert len(second.of_type(PROVIDER_TYPE)) == 1
 
 
 @pytest.mark.usefixtures("current_event_loop")
-def test_targets_from_config_are_sharded_by_target_name() -> None:
+def test_targets_from_config_are_placed_by_cluster_id() -> None:
     targets = [
-        {"name": f"db{i}", "dbClusterId": f"pc-a{i}", "accountName": "dbadmin"} for i in range(6)
+        {"name": f"db{i}", "dbClusterId": f"pc-a{i % 3}", "accountName": "dbadmin"}
+        for i in range(9)
     ]
-    config = {"polardb-reset:targets": json.dumps(targets)}
+    config = {"polardb-reset:targets": json.dumps(targets), "polardbReset:providerProcesses": "4"}
     mocks = run_program(lambda: list(resets_from_config(pulumi.Config()).values()), config)
-    for name, args in mocks.of_type(RESOURCE_TYPE).items():
-        assert (
-            provider_name(args)
-            == f"polardb-reset-shard-{shard_of(name, DEFAULT_PROVIDER_PROCESSES)}"
-        )
+    placed = {name: provider_name(args) for name, args in mocks.of_type(RESOURCE_TYPE).items()}
+    assert placed == expected_providers([(t["name"], t["dbClusterId"]) for t in targets], 4)
 
 
 def test_public_names() -> None:
     import pulumi_polardb_reset
 
     assert pulumi_polardb_reset.shard_of is _sharding.shard_of
+
+
+@pytest.mark.parametrize(
+    ("cluster", "key"),
+    [("pc-x", "pc-x"), (" pc-x ", "pc-x"), ("", "name"), (None, "name"), (3, "name")],
+)
+def test_placement_key(cluster: object, key: str) -> None:
+    assert _sharding.placement_key("name", cluster) == key
 
 
 # -- one stack per shard: resets_from_config and the pipeline's --shard I/N ----------------

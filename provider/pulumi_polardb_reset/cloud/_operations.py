@@ -126,7 +126,7 @@ class Resetter:
         t = self.target
 
         def on_retry(failure: ApiFailure, delay: float) -> None:
-            log.info(
+            log.debug(
                 "%s on %s/%s: %s, retrying in %.1fs",
                 action,
                 t.cluster_id,
@@ -354,7 +354,7 @@ class Resetter:
         t = self.target
 
         def on_wait() -> None:
-            log.info(
+            log.debug(
                 "%s/%s: another reset of cluster %s runs in this process; waiting for its turn",
                 t.cluster_id,
                 t.account_name,

@@ -54,6 +54,18 @@ def shard_of(name: str, count: int) -> int:
     return jump_hash(stable_hash(name), count)
 
 
+def placement_key(resource_name: str, db_cluster_id: object) -> str:
+    """What places a resource on a shard: its cluster ID when it is a plain string, else its name.
+
+    Resets of one cluster then share one provider process and its per-cluster queue. A
+    cluster ID that is not known when the resource registers (an ``Output``, an awaitable)
+    cannot place it, so the resource name does, as it did before cluster placement.
+    """
+    if isinstance(db_cluster_id, str) and db_cluster_id.strip():
+        return db_cluster_id.strip()
+    return resource_name
+
+
 def parse_shard(raw: Any, key: str = "shard") -> tuple[int, int] | None:
     """``"I/N"`` (shard ``I`` of ``N``, counted from 0) as ``(I, N)``; None when unset.
 
@@ -77,4 +89,12 @@ def in_shard(name: str, shard: tuple[int, int] | None) -> bool:
     return shard is None or shard_of(name, shard[1]) == shard[0]
 
 
-__all__ = ["PlacementError", "in_shard", "jump_hash", "parse_shard", "shard_of", "stable_hash"]
+__all__ = [
+    "PlacementError",
+    "in_shard",
+    "jump_hash",
+    "parse_shard",
+    "placement_key",
+    "shard_of",
+    "stable_hash",
+]

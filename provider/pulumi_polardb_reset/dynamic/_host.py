@@ -12,14 +12,18 @@ after checking that the host has exactly the shape the swap relies on. When it
 has not, nothing is patched (errors keep their traceback) and a warning is
 logged once. Everything else (bugs) keeps its full traceback either way.
 
-Warnings: the engine starts every provider plugin with its own address as the first
-argument (the plugin protocol's ``Engine.Log`` service, which the dynamic provider host
-leaves unused). :func:`warn` sends a warning there, so it shows as a real ``warning:`` in
-the engine's output; anywhere else (tests, another host) it goes to the provider's log.
+Warnings and debug messages: the engine starts every provider plugin with its own address
+as the first argument (the plugin protocol's ``Engine.Log`` service, which the dynamic
+provider host leaves unused). :func:`warn` sends a warning there, so it shows as a real
+``warning:`` in the engine's output; the provider's DEBUG records go there as debug
+messages (:class:`EngineDebugHandler`), which the CLI shows only with ``--debug``, so a
+normal run prints only what users act on. Anywhere else (tests, another host) both go to
+the provider's log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import re
@@ -132,12 +136,17 @@ def adopt(host: types.ModuleType | None) -> Adoption:
 
 
 def setup_logging() -> None:
-    """Send the provider's INFO log to stderr (the engine's provider log)."""
+    """In the host: INFO and above to stderr (shown by the engine), DEBUG to the engine's debug log."""
     if not log.handlers:
+        formatter = logging.Formatter("pulumi-polardb-reset: %(message)s")
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("pulumi-polardb-reset: %(message)s"))
+        handler.setFormatter(formatter)
+        handler.setLevel(logging.INFO)
+        debug = EngineDebugHandler(logging.DEBUG)
+        debug.setFormatter(formatter)
         log.addHandler(handler)
-        log.setLevel(logging.INFO)
+        log.addHandler(debug)
+        log.setLevel(logging.DEBUG if engine_address() is not None else logging.INFO)
 
 
 def adopt_running_host() -> Adoption:
@@ -170,22 +179,43 @@ def _engine_stub() -> Any | None:
         return _engine["stub"]
 
 
+def _engine_log(severity: str, message: str) -> bool:
+    """Send ``message`` to the engine's log at ``severity``; False when it could not."""
+    stub = _engine_stub()
+    if stub is None:
+        return False
+    from pulumi.runtime.proto import engine_pb2
+
+    try:
+        stub.Log(
+            engine_pb2.LogRequest(severity=getattr(engine_pb2, severity), message=message, urn=""),
+            timeout=10,
+        )
+        return True
+    except Exception:  # grpc.RpcError and friends: never fail an operation for a log line
+        return False
+
+
 def warn(message: str) -> None:
     """Report ``message`` as an engine warning (the provider log outside the provider host).
 
     The message must already be free of secrets. A failure to reach the engine falls back
     to the provider log (stderr), which the engine shows too.
     """
-    stub = _engine_stub()
-    if stub is not None:
-        from pulumi.runtime.proto import engine_pb2
+    if not _engine_log("WARNING", message):
+        log.warning("warning: %s", message)
 
-        try:
-            stub.Log(
-                engine_pb2.LogRequest(severity=engine_pb2.WARNING, message=message, urn=""),
-                timeout=10,
-            )
-            return
-        except Exception as exc:  # grpc.RpcError and friends: never fail an operation for it
-            log.debug("engine warning not delivered (%s)", type(exc).__name__)
-    log.warning("warning: %s", message)
+
+class EngineDebugHandler(logging.Handler):
+    """Sends the provider's DEBUG records to the engine's debug log (``pulumi up --debug``).
+
+    In the host, stderr is shown to every user, so what only helps diagnose the provider
+    (how the host was adapted, retries, queue turns, SQL check details) goes here instead.
+    Records the engine cannot take are dropped: they were debug output.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Forward one record below INFO to the engine."""
+        if record.levelno < logging.INFO:
+            with contextlib.suppress(Exception):
+                _engine_log("DEBUG", self.format(record))

@@ -61,9 +61,9 @@ class PrivilegedAccountReset(
     or password drift; nothing else causes one. Deleting the resource makes no API call: a
     reset cannot be undone.
 
-    The resource runs in one of ``polardbReset:providerProcesses`` provider processes
-    (default 2), picked by a stable hash of its name; pass ``opts.provider`` to choose the
-    provider yourself.
+    The resource runs in one of ``polardbReset:providerProcesses`` provider processes, picked
+    by a stable hash of its cluster ID (of its name when the cluster ID is not a plain
+    string); pass ``opts.provider`` to choose the provider yourself.
     """
 
     db_cluster_id: pulumi.Output[str]
@@ -145,9 +145,11 @@ class PrivilegedAccountReset(
         }
         props = resource_props(args, given)
         extra = pulumi.ResourceOptions(additional_secret_outputs=list(p.SECRET_OUTPUTS))
-        # One of K shard provider processes, by a stable hash of the name (see _sharding),
-        # unless the user chose the provider.
-        extra.provider = _sharding.provider_for(resource_name, opts, self.type_token())
+        # One of K provider processes, by a stable hash of the cluster ID or the name (see
+        # _sharding), unless the user chose the provider.
+        extra.provider = _sharding.provider_for(
+            resource_name, opts, self.type_token(), props[p.DB_CLUSTER_ID]
+        )
         opts = pulumi.ResourceOptions.merge(opts, extra)
         super().__init__(PrivilegedAccountResetProvider(), resource_name, props, opts)
 

@@ -8,12 +8,19 @@ process) over several cores, and isolate them from other dynamic resources of th
 The 4 worker threads of a process are widened separately (see :mod:`._workers`).
 
 How: :class:`~pulumi_polardb_reset.PrivilegedAccountReset` calls :func:`provider_for`,
-which picks one of K shard providers named ``polardb-reset-shard-<i>`` by a stable hash of
-the resource name (:func:`shard_of`), unless the user chose a ``pulumi-python`` provider
-(``opts.provider``, ``opts.providers`` or a parent's). K is stack config
+which picks one of K shards by a stable hash (:func:`shard_of`) of the resource's
+*placement key* (:func:`placement_key`), unless the user chose a ``pulumi-python`` provider
+(``opts.provider``, ``opts.providers`` or a parent's). The key is the cluster ID when the
+program gives it as a plain string, so the resets of one cluster share one process and its
+per-cluster queue (which turns concurrent resets of a cluster into a queue instead of
+busy answers and backoff); a cluster ID not known at registration (an ``Output``) leaves
+the resource name as the key. The first shard the program uses runs in the default
+provider process; each further shard is an explicit provider ``polardb-reset-shard-<i>``,
+registered when the first resource lands on it. So a stack whose resets all land on one
+shard (one target, or targets of one cluster) has no extra provider resources and no
+credentials copied into provider inputs. K is stack config
 ``polardbReset:providerProcesses`` (default :data:`DEFAULT_PROVIDER_PROCESSES`; 1 keeps
-every resource on the default provider, as before sharding existed). A shard provider is
-registered only when a resource lands on it.
+every resource on the default provider, as before sharding existed).
 
 Configuration: an explicit provider's ``configure`` receives that provider's own
 properties, not the stack config (checked with the CLI, see tests/test_e2e_sharding.py), and
@@ -43,17 +50,17 @@ from pulumi.runtime.settings import get_monitor
 
 from ..cloud._settings import CONFIG_KEYS
 from ..core import _placement
-from ..core._placement import in_shard, jump_hash, shard_of, stable_hash
+from ..core._placement import in_shard, jump_hash, placement_key, shard_of, stable_hash
 
 #: Config namespace and key of K, the number of shard provider processes.
 CONFIG_NAMESPACE: Final = "polardbReset"
 PROCESSES_KEY: Final = "providerProcesses"
 #: K when the stack config does not say. Each process runs up to 64 operations at once
 #: (see _workers), so more processes buy CPU (the provider's Python code holds one core
-#: per process) at a price: every shard adds about 0.2 to 0.4 s to each ``pulumi up`` and
-#: preview, even one that changes nothing, because the engine starts provider processes one
-#: at a time (plus some 60 MB and 0.35 s of CPU). Measured on 2 cores, 100 targets with
-#: 2 s tasks: K = 1, 2, 4 took 9.1, 7.7, 9.2 s; their no-op ups 2.5, 3.2, 4.1 s.
+#: per process) at a price paid by every ``pulumi up`` and preview, even one that changes
+#: nothing: the engine starts provider processes one at a time, and each shard holds a copy
+#: of the provider config in state. benchmarks/results/k_default.md has the figures this
+#: default was chosen from (docs/fleet-scale.md says why).
 DEFAULT_PROVIDER_PROCESSES: Final = 2
 #: Upper bound of K: beyond this, process start-up costs more than it saves.
 MAX_PROVIDER_PROCESSES: Final = 64
@@ -119,15 +126,24 @@ def user_chose_provider(opts: pulumi.ResourceOptions | None, type_token: str) ->
 
 
 class _Shards:
-    """The shard providers of the running program, registered the first time one is needed."""
+    """The shard providers of the running program, registered the first time one is needed.
+
+    The program's first shard (``home``) is the default provider process: a program whose
+    resources all land on one shard registers no provider resource.
+    """
 
     def __init__(self, monitor: object, count: int, props: dict[str, Any]) -> None:
         self.monitor = monitor
         self.count = count
         self.props = props
+        self.home: int | None = None
         self.providers: dict[int, pulumi.ProviderResource] = {}
 
-    def provider(self, index: int) -> pulumi.ProviderResource:
+    def provider(self, index: int) -> pulumi.ProviderResource | None:
+        if self.home is None:
+            self.home = index
+        if index == self.home:
+            return None
         found = self.providers.get(index)
         if found is None:
             found = pulumi.ProviderResource(PACKAGE, f"{SHARD_PREFIX}{index}", dict(self.props))
@@ -168,15 +184,21 @@ def _shards() -> _Shards:
 
 
 def provider_for(
-    resource_name: str, opts: pulumi.ResourceOptions | None, type_token: str
+    resource_name: str,
+    opts: pulumi.ResourceOptions | None,
+    type_token: str,
+    db_cluster_id: object = None,
 ) -> pulumi.ProviderResource | None:
-    """The shard provider of ``resource_name``, or None: the default provider (K = 1) or the user's."""
+    """The shard provider of a resource, or None: the default provider or the user's.
+
+    The shard is :func:`shard_of` the :func:`placement_key` (cluster ID or ``resource_name``).
+    """
     if user_chose_provider(opts, type_token):
         return None
     shards = _shards()
     if shards.count == 1:
         return None
-    index = shard_of(resource_name, shards.count)
+    index = shard_of(placement_key(resource_name, db_cluster_id), shards.count)
     with _lock:
         return shards.provider(index)
 
@@ -189,6 +211,7 @@ __all__ = [
     "jump_hash",
     "parse_processes",
     "parse_shard",
+    "placement_key",
     "provider_for",
     "shard_of",
     "stable_hash",

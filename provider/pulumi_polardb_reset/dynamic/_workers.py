@@ -98,7 +98,7 @@ def widen_current_pool(workers: int) -> Widening:
     else:
         with _lock:
             executor._max_workers = workers
-        log.info("provider host: %d worker threads (was %d)", workers, current)
+        log.debug("provider host: %d worker threads (was %d)", workers, current)
         return Widening.WIDENED
     if not _warned:
         _warned = True
