@@ -282,27 +282,28 @@ def _tsv(name: str) -> list[tuple[Any, ...]]:
 
 
 class _ScriptedCursor:
+    """An unbuffered cursor's surface: description, then rows one by one, then None."""
+
     def __init__(
         self, script: dict[str, Responder | list[tuple[Any, ...]]], log: list[str]
     ) -> None:
-        self.script, self.log, self.rows = script, log, [()]
-
-    def __enter__(self) -> _ScriptedCursor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+        self.script, self.log = script, log
+        self.rows: Iterator[tuple[Any, ...]] = iter(())
+        self.description: tuple[tuple[str], ...] | None = None
+        self.connection: object = object()
 
     def execute(self, sql: str, args: tuple[Any, ...] | None = None) -> None:
         self.log.append(sql)
         answer = self.script[sql]
-        self.rows = answer(args) if callable(answer) else answer
+        rows = answer(args) if callable(answer) else answer
+        self.description = (("column",),) * _COLUMNS.get(sql, 1)
+        self.rows = iter(rows)
 
-    def fetchone(self) -> tuple[Any, ...]:
-        return self.rows[0]
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return next(self.rows, None)
 
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        return self.rows
+    def close(self) -> None:
+        return None
 
 
 class _ScriptedConnection:
@@ -311,7 +312,7 @@ class _ScriptedConnection:
         self.log: list[str] = []
         self.closed = False
 
-    def cursor(self) -> _ScriptedCursor:
+    def cursor(self, cursor_class: object = None) -> _ScriptedCursor:
         return _ScriptedCursor(self.script, self.log)
 
     def close(self) -> None:
@@ -350,6 +351,8 @@ HASHES_IN_FIXTURES = (
 WHO = "SELECT VERSION(), CURRENT_USER()"
 ROLE = "SELECT CURRENT_ROLE()"
 UP = _sql._USER_PRIVILEGES_SQL
+#: The columns of each query's answer (SHOW GRANTS and the rest: 1).
+_COLUMNS = {WHO: 2, UP: 3}
 
 
 def test_mysql8_reads_show_grants_using_the_active_roles(scripted: Any) -> None:

@@ -10,6 +10,13 @@ give ``status="unknown"`` with a ``cause`` naming the endpoint (never the passwo
 are written here from error numbers and socket errors; the server's own text is included
 only for unclassified errors, after scrubbing the password and anything hash-like.
 
+Bounded reads: a privileged account's grants are a few dozen short rows, and the endpoint is
+not trusted to be a MySQL server. Answers are streamed (an unbuffered cursor), each query's
+rows are capped at :data:`MAX_ROWS`, and the whole session reads at most :data:`MAX_BYTES`
+from the socket. An answer of the wrong shape (column count, row count) or size is dropped
+at once, connection closed without reading the rest, and the check is ``unknown`` with one
+line naming the endpoint, like a timeout.
+
 Transport: with ``ca_bundle`` the session requires TLS and verifies the certificate (and
 the host name unless ``verify_hostname=False``). Without it, PyMySQL's default applies: TLS
 when the server offers it, unverified, else cleartext; the caller should warn once when
@@ -66,6 +73,13 @@ _CR_CONN_HOST_ERROR: Final = 2003
 _CR_SERVER_GONE: Final = 2006
 _CR_SERVER_LOST: Final = 2013
 _CR_SSL_CONNECTION_ERROR: Final = 2026
+
+#: Rows one query may answer with: SHOW GRANTS of an account with grants on many databases
+#: stays far below; USER_PRIVILEGES has one row per global privilege.
+MAX_ROWS: Final = 5_000
+#: Bytes one check reads from the server (handshake included): about a thousand times what a
+#: real answer takes, and small enough to keep a hostile answer from growing the provider.
+MAX_BYTES: Final = 4 * 1024 * 1024
 
 _NATIVE_HASH: Final = re.compile(r"\*[0-9A-Fa-f]{40}")
 _QUOTED_SECRET: Final = re.compile(
@@ -243,7 +257,9 @@ def _check(
             "dialog": _RefuseCleartextPlugin,
         }
     try:
-        connection = pymysql.connect(**options)
+        connection = _bounded_connection_class(pymysql)(**options)
+    except _BadAnswerError as exc:
+        return _unknown(endpoint, _bad_answer(endpoint, "the login", exc))
     except _CleartextRefusedError:
         return _unknown(
             endpoint,
@@ -264,6 +280,25 @@ def _check(
     transport = _transport(connection, ca_bundle)
     try:
         family, grants = _read_grants(connection, required)
+    except _BadAnswerError as exc:
+        return _unknown(
+            endpoint,
+            _bad_answer(endpoint, f"the query of the grants of '{user}'", exc),
+            password_ok=True,
+            transport=transport,
+        )
+    except pymysql.err.InternalError:
+        # PyMySQL's word for packets out of sequence: the answer does not follow the protocol.
+        return _unknown(
+            endpoint,
+            _bad_answer(
+                endpoint,
+                f"the query of the grants of '{user}'",
+                _BadAnswerError("packets out of the MySQL protocol's sequence"),
+            ),
+            password_ok=True,
+            transport=transport,
+        )
     except GrantParseError as exc:
         return _unknown(
             endpoint,
@@ -297,34 +332,122 @@ def _check(
     )
 
 
+class _BadAnswerError(Exception):
+    """An answer no MySQL server gives to the query (columns, rows or size); the text says how."""
+
+
+def _bounded_connection_class(pymysql: Any) -> Any:
+    """PyMySQL's Connection, reading at most :data:`MAX_BYTES` from the server.
+
+    PyMySQL reads a whole packet (up to 16 MiB, and a row may span several) before any
+    row cap could see it, so the cap is on the socket reads themselves: the one place that
+    bounds a hostile answer's memory whatever its shape.
+    """
+    base = pymysql.connect  # the Connection class (a stand-in in some tests)
+    if not isinstance(base, type) or not callable(getattr(base, "_read_bytes", None)):
+        return base
+
+    class BoundedConnection(base):  # type: ignore[misc, valid-type]
+        bytes_read = 0
+
+        def _read_bytes(self, num_bytes: int) -> bytes:
+            self.bytes_read += num_bytes
+            if self.bytes_read > MAX_BYTES:
+                raise _BadAnswerError(f"more than {MAX_BYTES // 1024} KiB")
+            data: bytes = super()._read_bytes(num_bytes)
+            return data
+
+    return BoundedConnection
+
+
+def _bad_answer(endpoint: str, what: str, exc: _BadAnswerError) -> str:
+    return (
+        f"the SQL endpoint {endpoint} answered {what} with {exc}, which no MySQL server "
+        "sends; answer dropped, privileges not checked"
+    )
+
+
+def _rows(
+    cursor: Any,
+    statement: str,
+    args: tuple[Any, ...] | None = None,
+    *,
+    columns: int,
+    max_rows: int = MAX_ROWS,
+) -> list[tuple[Any, ...]]:
+    """Run ``statement``; its rows, each of ``columns`` values, at most ``max_rows`` of them.
+
+    Streams (the cursor is unbuffered) and stops at the first row too many: the caller
+    drops the connection rather than read the rest.
+    """
+    cursor.execute(statement, args)
+    width = len(cursor.description or ())
+    if width != columns:
+        raise _BadAnswerError(f"{width} column(s) where {columns} were expected")
+    rows: list[tuple[Any, ...]] = []
+    while (row := cursor.fetchone()) is not None:
+        if len(rows) == max_rows:
+            raise _BadAnswerError(f"more than {max_rows} row(s)")
+        rows.append(tuple(row))
+    return rows
+
+
+def _one_row(cursor: Any, statement: str, *, columns: int) -> tuple[Any, ...]:
+    rows = _rows(cursor, statement, columns=columns, max_rows=1)
+    if not rows:
+        raise _BadAnswerError("no row where one was expected")
+    return rows[0]
+
+
 def _read_grants(connection: Any, required: tuple[str, ...]) -> tuple[ServerFamily, GlobalGrants]:
     """Read the session's effective global grants from the family's authoritative source."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT VERSION(), CURRENT_USER()")
-        version, current_user = cursor.fetchone()
-        family = server_family(_text(version))
-        account = split_current_user(_text(current_user))
-        if family == "mysql8":
-            cursor.execute("SELECT CURRENT_ROLE()")
-            roles = parse_current_roles(cursor.fetchone()[0])
-            return family, _show_grants(cursor, show_grants_statement(family, roles))
-        cursor.execute(_USER_PRIVILEGES_SQL, (account.grantee_literal,))
-        grants = global_grants_from_user_privileges(cursor.fetchall(), grantee=account)
-        if grants.rows == 0:
-            # No row for the grantee (unexpected spelling, restricted view): fall back.
-            return family, _show_grants(cursor, show_grants_statement(family))
-        if family == "mariadb" and missing_privileges(grants, required):
-            # USER_PRIVILEGES never shows role privileges; roles only add (no partial revokes).
-            cursor.execute("SELECT CURRENT_ROLE()")
-            if cursor.fetchone()[0] is not None:
-                grants = grants.union(_show_grants(cursor, "SHOW GRANTS FOR CURRENT_ROLE"))
-        return family, grants
+    import pymysql.cursors  # type: ignore[import-untyped]
+
+    cursor = connection.cursor(pymysql.cursors.SSCursor)
+    try:
+        family, grants = _read_grants_with(cursor, required)
+    except BaseException:
+        # Drop the connection, not the cursor: closing an unbuffered cursor (or collecting its
+        # result) reads the rest of its answer, however long. COM_QUIT is a write; the
+        # socket is closed after it.
+        with contextlib.suppress(Exception):
+            connection.close()
+        cursor.connection = None
+        result = getattr(connection, "_result", None)
+        if result is not None and getattr(result, "unbuffered_active", False):
+            result.unbuffered_active = False
+        raise
+    cursor.close()
+    return family, grants
+
+
+def _read_grants_with(cursor: Any, required: tuple[str, ...]) -> tuple[ServerFamily, GlobalGrants]:
+    version, current_user = _one_row(cursor, "SELECT VERSION(), CURRENT_USER()", columns=2)
+    family = server_family(_text(version))
+    account = split_current_user(_text(current_user))
+    if family == "mysql8":
+        roles = parse_current_roles(_one_row(cursor, "SELECT CURRENT_ROLE()", columns=1)[0])
+        return family, _show_grants(cursor, show_grants_statement(family, roles))
+    rows = _rows(cursor, _USER_PRIVILEGES_SQL, (account.grantee_literal,), columns=3)
+    grants = global_grants_from_user_privileges(rows, grantee=account)
+    if grants.rows == 0:
+        # No row for the grantee (unexpected spelling, restricted view): fall back.
+        return family, _show_grants(cursor, show_grants_statement(family))
+    # USER_PRIVILEGES never shows role privileges; roles only add (no partial revokes).
+    if (
+        family == "mariadb"
+        and missing_privileges(grants, required)
+        and _one_row(cursor, "SELECT CURRENT_ROLE()", columns=1)[0] is not None
+    ):
+        grants = grants.union(_show_grants(cursor, "SHOW GRANTS FOR CURRENT_ROLE"))
+    return family, grants
 
 
 def _show_grants(cursor: Any, statement: str) -> GlobalGrants:
     # The rows may carry a password hash (MariaDB, MySQL 5.6): parsed here and dropped.
-    cursor.execute(statement)
-    return global_grants_from_show_grants(_text(row[0]) for row in cursor.fetchall())
+    return global_grants_from_show_grants(
+        _text(row[0]) for row in _rows(cursor, statement, columns=1)
+    )
 
 
 def _transport(connection: Any, ca_bundle: str | None) -> Transport:
