@@ -8,7 +8,14 @@ Public surface::
 """
 
 from ._version import __version__
-from .core._errors import ApiCallError, ConfigurationError, ErrorCode, ResetError, ResetTimeoutError
+from .core._errors import (
+    ApiCallError,
+    ConfigurationError,
+    ErrorCode,
+    OperationCancelledError,
+    ResetError,
+    ResetTimeoutError,
+)
 from .core._placement import shard_of
 from .dynamic._resource import PrivilegedAccountReset, PrivilegedAccountResetArgs
 from .dynamic._sharding import ShardingConfigError
@@ -19,6 +26,7 @@ __all__ = [
     "ApiCallError",
     "ConfigurationError",
     "ErrorCode",
+    "OperationCancelledError",
     "PrivilegedAccountReset",
     "PrivilegedAccountResetArgs",
     "PrivilegedAccountResetProvider",

@@ -38,6 +38,7 @@ from pulumi_polardb_reset import (
     ResetError,
     ResetTimeoutError,
 )
+from pulumi_polardb_reset.core import _convert as c
 from pulumi_polardb_reset.core import _props as p
 
 CLUSTER, ACCOUNT = "pc-mysql00000001", "dbadmin"
@@ -103,7 +104,7 @@ def inputs(**overrides: Any) -> dict[str, Any]:
 
 def public(outs: dict[str, Any]) -> str:
     """The outputs as JSON, secrets (engine-wrapped values) left out: what must hold no password."""
-    return json.dumps({k: v for k, v in outs.items() if not p.is_secret(v)})
+    return json.dumps({k: v for k, v in outs.items() if not c.is_secret(v)})
 
 
 # -- lifecycle -------------------------------------------------------------------------------
@@ -121,8 +122,8 @@ def test_create_resets_once_sets_password_and_returns_complete_outputs(
     assert outs[p.LAST_RESET_REQUEST_ID] == emu.resets()[0]["request_id"]
     assert NEW_PASSWORD not in public(outs)
     # The check's login is the managed password, kept only as an engine secret.
-    assert p.is_secret(outs[p.SQL_CHECK_PASSWORD])
-    assert p.plain(outs[p.SQL_CHECK_PASSWORD]) == NEW_PASSWORD
+    assert c.is_secret(outs[p.SQL_CHECK_PASSWORD])
+    assert c.plain(outs[p.SQL_CHECK_PASSWORD]) == NEW_PASSWORD
     assert [r["status"] for r in emu.resets()] == [200]
     assert emu.verify_password(CLUSTER, ACCOUNT, NEW_PASSWORD)
 

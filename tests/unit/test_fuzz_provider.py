@@ -43,9 +43,10 @@ from hypothesis import strategies as st
 from pulumi.dynamic import CheckResult, DiffResult
 
 from pulumi_polardb_reset import PrivilegedAccountResetProvider
+from pulumi_polardb_reset.core import _convert as c
 from pulumi_polardb_reset.core import _fingerprint
 from pulumi_polardb_reset.core import _props as p
-from pulumi_polardb_reset.core._validation import normalize_inputs
+from pulumi_polardb_reset.core._convert import normalize_inputs
 
 PROFILE: Final = os.environ.get("PROVIDER_FUZZ_PROFILE", "ci")
 if PROFILE not in ("ci", "long"):
@@ -62,8 +63,8 @@ def fuzz(examples: int) -> settings:
     )
 
 
-SIG_KEY: Final = p._SIG_KEY
-SECRET_SIG: Final = p._SECRET_SIG
+SIG_KEY: Final = p.SIG_KEY
+SECRET_SIG: Final = p.SECRET_SIG
 REQUIRED: Final = (p.DB_CLUSTER_ID, p.ACCOUNT_NAME)
 #: A marker no validator message contains, to spot an echoed secret.
 MARKER: Final = "Qz7Mark"
@@ -196,7 +197,7 @@ def _check(news: dict[str, Any]) -> CheckResult:
 
 def _cannot_be_valid(name: str, value: Any) -> bool:
     """Tell whether input ``name`` with (unwrapped) ``value`` can only be a failure."""
-    if p.is_unknown(value):
+    if c.is_unknown(value):
         return False
     if value is None:
         return name in REQUIRED
@@ -217,8 +218,8 @@ def test_check_reports_each_bad_property_and_never_raises(news: dict[str, Any]) 
     assert len(named) == len(set(named)), named  # one failure per property
     assert all(isinstance(f.reason, str) and f.reason for f in failures)
     for name in p.INPUTS:
-        value = p.plain(news.get(name))
-        if p.is_unknown(value):
+        value = c.plain(news.get(name))
+        if c.is_unknown(value):
             assert name not in named  # unknown at preview: known later, checked then
         elif _cannot_be_valid(name, value):
             assert name in named, (name, value)

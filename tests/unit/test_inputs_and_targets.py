@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -11,9 +12,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pulumi_polardb_reset import ResetTarget, TargetConfigError, parse_targets
+from pulumi_polardb_reset.core import _convert as c
 from pulumi_polardb_reset.core import _diff
 from pulumi_polardb_reset.core import _props as p
-from pulumi_polardb_reset.core._validation import nonce_text, normalize_inputs, validate_inputs
+from pulumi_polardb_reset.core._convert import normalize_inputs, validate_inputs
+from pulumi_polardb_reset.core._validation import nonce_text
+
+
+def decide_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> _diff.DiffDecision:
+    """The diff decision for property maps, through the one conversion."""
+    return _diff.decide(c.state_from_props(olds), c.inputs_from_props(news))
+
 
 VALID: dict[str, Any] = {"db_cluster_id": "pc-abc123", "account_name": "dbadmin"}
 OLD: dict[str, Any] = {**VALID, "reset_nonce": "1", "timeout_seconds": 900}
@@ -30,11 +39,11 @@ def test_whole_numbers_are_their_decimal_string(value: Any, text: str) -> None:
 def test_an_integer_and_its_float_are_one_nonce(n: int) -> None:
     old = {**OLD, "reset_nonce": str(n)}
     for new in (n, float(n), str(n)):
-        assert not _diff.decide(old, {**VALID, "reset_nonce": new}).changes
+        assert not decide_props(old, {**VALID, "reset_nonce": new}).changes
 
 
 def test_another_number_is_another_nonce() -> None:
-    decision = _diff.decide(OLD, {**VALID, "reset_nonce": 2.0})
+    decision = decide_props(OLD, {**VALID, "reset_nonce": 2.0})
     assert decision.changes and decision.reasons == ["reset_nonce changed"]
 
 

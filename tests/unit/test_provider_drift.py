@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent import futures
 from typing import Any
 
@@ -24,19 +24,18 @@ from pulumi_polardb_reset import PrivilegedAccountResetProvider, ResetError
 from pulumi_polardb_reset.cloud import _settings
 from pulumi_polardb_reset.cloud._client import AccountInfo, EndpointAddress
 from pulumi_polardb_reset.cloud._operations import ResetOutcome, Resetter, choose_sql_address
+from pulumi_polardb_reset.core import _convert as c
 from pulumi_polardb_reset.core import _diff, _fingerprint
 from pulumi_polardb_reset.core import _props as p
+from pulumi_polardb_reset.core._convert import normalize_inputs, validate_inputs
 from pulumi_polardb_reset.core._errors import ErrorCode
-from pulumi_polardb_reset.core._validation import (
-    normalize_inputs,
-    parse_sql_endpoint,
-    validate_inputs,
-)
+from pulumi_polardb_reset.core._validation import parse_sql_endpoint
 from pulumi_polardb_reset.drift import _check
 from pulumi_polardb_reset.drift._sql import SqlCheckResult
 from pulumi_polardb_reset.dynamic import _host
 from pulumi_polardb_reset.dynamic._resource import resource_props
 from pulumi_polardb_reset.dynamic._targets import TargetConfigError, parse_targets
+from pulumi_polardb_reset.lifecycle import _crud
 
 MANAGED = "Adm1n!pass"
 GIVEN = "Current!pw9"
@@ -83,9 +82,14 @@ NEWS: dict[str, Any] = normalize_inputs(
 NEWS_UNMANAGED = {k: v for k, v in NEWS.items() if k != p.ACCOUNT_PASSWORD}
 
 
+def decide_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> _diff.DiffDecision:
+    """The diff decision for property maps, through the one conversion."""
+    return _diff.decide(c.state_from_props(olds), c.inputs_from_props(news))
+
+
 def decide(olds: dict[str, Any], **changes: Any) -> _diff.DiffDecision:
     news = {**NEWS, **changes}
-    return _diff.decide(olds, {k: v for k, v in news.items() if v is not None})
+    return decide_props(olds, {k: v for k, v in news.items() if v is not None})
 
 
 # -- diff rows ---------------------------------------------------------------------------
@@ -94,10 +98,10 @@ def decide(olds: dict[str, Any], **changes: Any) -> _diff.DiffDecision:
 def test_a_state_from_before_the_check_is_no_change() -> None:
     assert decide(OLD_STATE) == _diff.DiffDecision(changes=False)
     unmanaged = {k: v for k, v in OLD_STATE.items() if k != p.PASSWORD_FINGERPRINT}
-    assert not _diff.decide(unmanaged, NEWS_UNMANAGED).changes
+    assert not decide_props(unmanaged, NEWS_UNMANAGED).changes
     # Inputs as an old program registers them (no check_privileges at all).
     legacy = {k: v for k, v in NEWS.items() if k != p.CHECK_PRIVILEGES}
-    assert not _diff.decide(OLD_STATE, legacy).changes
+    assert not decide_props(OLD_STATE, legacy).changes
 
 
 @pytest.mark.parametrize(
@@ -154,7 +158,7 @@ def test_drift_reasons_name_the_missing_privileges() -> None:
 
 def test_password_drift_needs_a_password_to_restore() -> None:
     olds = {**CHECKED, p.PASSWORD_OK: False}
-    assert not _diff.decide(olds, NEWS_UNMANAGED).changes
+    assert not decide_props(olds, NEWS_UNMANAGED).changes
     assert decide(olds, **{p.ACCOUNT_PASSWORD: p.UNKNOWN}).reset
 
 
@@ -173,7 +177,7 @@ def test_password_drift_needs_a_password_to_restore() -> None:
 def test_check_password_rows(stored: str | None, given: str | None, changes: bool) -> None:
     olds = {**CHECKED, p.SQL_CHECK_PASSWORD: stored}
     news = {**NEWS_UNMANAGED, p.CHECK_PASSWORD: given}
-    decision = _diff.decide(olds, {k: v for k, v in news.items() if v is not None})
+    decision = decide_props(olds, {k: v for k, v in news.items() if v is not None})
     assert (decision.changes, decision.reset) == (changes, False)
 
 
@@ -184,34 +188,47 @@ def test_diff_never_names_a_password() -> None:
     assert MANAGED not in text and GIVEN not in text and "Other!pw77" not in text
 
 
+def plan_from_outputs(outputs: Mapping[str, Any]) -> _check.CheckPlan:
+    """The refresh's check plan for ``outputs``, through the one conversion."""
+    return _check.plan_from_state(c.state_from_props(outputs))
+
+
+def plan_for_inputs(
+    inputs: Mapping[str, Any], previous: Mapping[str, Any] | None = None
+) -> _check.CheckPlan:
+    """The create/update check plan for property maps, through the one conversion."""
+    state = None if previous is None else c.state_from_props(previous)
+    return _check.plan_for_inputs(c.inputs_from_props(inputs), state)
+
+
 # -- check plans -------------------------------------------------------------------------
 
 
 def test_plan_from_outputs() -> None:
-    assert _check.plan_from_outputs(CHECKED) == _check.CheckPlan(True, MANAGED, True, None)
+    assert plan_from_outputs(CHECKED) == _check.CheckPlan(True, MANAGED, True, None)
     # An old state: enabled by default, nothing to log in with.
-    old = _check.plan_from_outputs(OLD_STATE)
+    old = plan_from_outputs(OLD_STATE)
     assert old.enabled and not old.runs and old.skip_reason is not None
-    given = _check.plan_from_outputs(
+    given = plan_from_outputs(
         {**CHECKED, p.SQL_CHECK_PASSWORD: GIVEN, p.SQL_ENDPOINT: "[::1]:3307"}
     )
     assert (given.password, given.managed, given.sql_endpoint) == (GIVEN, False, ("::1", 3307))
-    assert not _check.plan_from_outputs({**CHECKED, p.CHECK_PRIVILEGES: False}).enabled
+    assert not plan_from_outputs({**CHECKED, p.CHECK_PRIVILEGES: False}).enabled
 
 
 def test_plan_for_inputs_prefers_the_managed_password() -> None:
     both = {**NEWS, p.CHECK_PASSWORD: GIVEN}
-    assert _check.plan_for_inputs(both).password == MANAGED
-    assert _check.plan_for_inputs(both).managed
-    given = _check.plan_for_inputs({**NEWS_UNMANAGED, p.CHECK_PASSWORD: GIVEN})
+    assert plan_for_inputs(both).password == MANAGED
+    assert plan_for_inputs(both).managed
+    given = plan_for_inputs({**NEWS_UNMANAGED, p.CHECK_PASSWORD: GIVEN})
     assert (given.password, given.managed) == (GIVEN, False)
     # account_password removed (no reset): the account keeps the password set last.
-    kept = _check.plan_for_inputs(NEWS_UNMANAGED, CHECKED)
+    kept = plan_for_inputs(NEWS_UNMANAGED, CHECKED)
     assert (kept.password, kept.managed) == (MANAGED, True)
     # A check_password removed is not kept.
-    dropped = _check.plan_for_inputs(NEWS_UNMANAGED, {**CHECKED, p.SQL_CHECK_PASSWORD: GIVEN})
+    dropped = plan_for_inputs(NEWS_UNMANAGED, {**CHECKED, p.SQL_CHECK_PASSWORD: GIVEN})
     assert dropped.password is None and dropped.skip_reason
-    assert not _check.plan_for_inputs({**NEWS, p.CHECK_PRIVILEGES: False}).runs
+    assert not plan_for_inputs({**NEWS, p.CHECK_PRIVILEGES: False}).runs
 
 
 # -- recorded outputs and messages -------------------------------------------------------
@@ -242,10 +259,10 @@ REFUSED = result(status="unknown", password_ok=False, cause="access denied")
     ],
 )
 def test_record(check: SqlCheckResult, managed: bool, expected: tuple[Any, ...]) -> None:
-    outs = _check.record(check, managed=managed, checked_at="T")
+    outs = c.check_record_props(_check.record(check, managed=managed, checked_at="T"))
     assert (outs[p.PRIVILEGES_OK], outs[p.MISSING_PRIVILEGES], outs[p.PASSWORD_OK]) == expected
     assert outs[p.PRIVILEGES_CHECKED_AT] == "T"
-    assert _check.record(None, managed=True, checked_at="T") == dict.fromkeys(
+    assert c.check_record_props(_check.record(None, managed=True, checked_at="T")) == dict.fromkeys(
         p.CHECK_RESULT_OUTPUTS
     )
 
@@ -262,10 +279,10 @@ def test_warnings_say_what_happened() -> None:
     assert unreachable is not None and "not drift" in unreachable and "refused" in unreachable
     assert "password drift" in str(_check.warning_for(REFUSED, managed, **where))
     assert "check_password was refused" in str(_check.warning_for(REFUSED, given, **where))
-    skipped = _check.plan_from_outputs(OLD_STATE)
+    skipped = plan_from_outputs(OLD_STATE)
     assert "not stored in its state" in str(_check.warning_for(None, skipped, **where))
     unmanaged = {**CHECKED, p.SQL_CHECK_PASSWORD: None}
-    skipped = _check.plan_from_outputs(unmanaged)
+    skipped = plan_from_outputs(unmanaged)
     assert "no password to log in with" in str(_check.warning_for(None, skipped, **where))
     lookup = _check.warning_for(
         None, managed, cause="its SQL endpoint could not be looked up", **where
@@ -435,7 +452,7 @@ def net(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Calls, list[SqlCheckR
     monkeypatch.setattr(Resetter, "run", run)
     monkeypatch.setattr(Resetter, "find_account", lambda self: account)
     monkeypatch.setattr(Resetter, "sql_endpoint", sql_endpoint)
-    monkeypatch.setattr(_check, "check_account", check_account)
+    monkeypatch.setattr(_crud, "check_account", check_account)
     monkeypatch.delenv("POLARDB_RESET_SQL_CA_BUNDLE", raising=False)
     yield calls, results
 
@@ -477,7 +494,7 @@ def test_read_records_drift_and_warns(
         ["GRANT OPTION", "RELOAD"],
     )
     assert outs[p.PASSWORD_OK] is True and outs[p.PRIVILEGES_CHECKED_AT] != "2026-01-02T00:00:00Z"
-    assert p.is_secret(outs[p.SQL_CHECK_PASSWORD])
+    assert c.is_secret(outs[p.SQL_CHECK_PASSWORD])
     assert calls.logins == [("cluster.example", 3306, "dbadmin", MANAGED, "/etc/polardb-ca.pem")]
     assert calls.resets == []  # refresh never resets
     (warning,) = warnings_of(caplog)
@@ -539,7 +556,7 @@ def test_create_checks_once_after_the_reset_and_fails_on_drift(
         True,
         True,
     )
-    assert p.plain(outs[p.SQL_CHECK_PASSWORD]) == MANAGED
+    assert c.plain(outs[p.SQL_CHECK_PASSWORD]) == MANAGED
 
     results.append(DRIFT)
     with pytest.raises(ResetError, match=r"still lacks GRANT OPTION, RELOAD") as info:
@@ -628,21 +645,19 @@ def test_cleartext_warning_once_per_non_loopback_endpoint(
 ) -> None:
     monkeypatch.setattr(_check, "_warned_cleartext", set())
     clear = result(transport="cleartext")
-    _check._warn_cleartext_once(
+    _check.warn_cleartext_once(
         "127.0.0.1", 3306, None, clear, _host.warn
     )  # never leaves the machine
-    _check._warn_cleartext_once(
+    _check.warn_cleartext_once(
         "10.0.0.5", 3306, "/etc/polardb-ca.pem", clear, _host.warn
     )  # verified
-    _check._warn_cleartext_once("10.0.0.9", 3306, None, UNREACHABLE, _host.warn)  # nothing was sent
+    _check.warn_cleartext_once("10.0.0.9", 3306, None, UNREACHABLE, _host.warn)  # nothing was sent
     assert warnings_of(caplog) == []
     for _ in range(3):
-        _check._warn_cleartext_once("10.0.0.5", 3306, None, clear, _host.warn)
+        _check.warn_cleartext_once("10.0.0.5", 3306, None, clear, _host.warn)
     unverified = result(transport="unverified-tls")
-    _check._warn_cleartext_once("pc-x.rwlb.rds.aliyuncs.com", 3306, None, unverified, _host.warn)
-    _check._warn_cleartext_once(
-        "10.0.0.7", 3306, None, REFUSED, _host.warn
-    )  # a login was attempted
+    _check.warn_cleartext_once("pc-x.rwlb.rds.aliyuncs.com", 3306, None, unverified, _host.warn)
+    _check.warn_cleartext_once("10.0.0.7", 3306, None, REFUSED, _host.warn)  # a login was attempted
     first, second, third = warnings_of(caplog)
     assert "10.0.0.5:3306 in cleartext" in first and "polardbReset:sqlCaBundle" in first
     assert "pc-x.rwlb.rds.aliyuncs.com:3306 over an encrypted but unverified" in second

@@ -26,6 +26,7 @@ from pulumi_polardb_reset.cloud._settings import ConnectionSettings, StaticCrede
 from pulumi_polardb_reset.core import _props as p
 from pulumi_polardb_reset.core._errors import ApiError, ApiFailure, ErrorCode, ResetError
 from pulumi_polardb_reset.dynamic import _provider as provider
+from pulumi_polardb_reset.lifecycle import _crud
 
 PASSWORD = "S3cret!pass"
 SECRET = "the-access-key-secret"
@@ -258,7 +259,7 @@ def test_a_bug_reaches_the_engine_as_itself_with_its_traceback_in_the_log(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake = FakeClient(TypeError("unsupported operand type(s)"))
-    monkeypatch.setattr(provider, "PolarDBClient", lambda *a, **k: fake)
+    monkeypatch.setattr(_crud, "PolarDBClient", lambda *a, **k: fake)
     caplog.set_level(logging.ERROR, logger="pulumi_polardb_reset")
     inputs = {p.DB_CLUSTER_ID: "pc-abc123", p.ACCOUNT_NAME: "dbadmin", p.TIMEOUT_SECONDS: 30}
     with pytest.raises(TypeError, match="unsupported operand"):
@@ -276,7 +277,7 @@ def test_reset_errors_are_not_logged_as_bugs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake = FakeClient(ApiError(ApiFailure("Forbidden.RAM", "denied", status=403)))
-    monkeypatch.setattr(provider, "PolarDBClient", lambda *a, **k: fake)
+    monkeypatch.setattr(_crud, "PolarDBClient", lambda *a, **k: fake)
     caplog.set_level(logging.ERROR, logger="pulumi_polardb_reset")
     inputs = {p.DB_CLUSTER_ID: "pc-abc123", p.ACCOUNT_NAME: "dbadmin", p.TIMEOUT_SECONDS: 30}
     with pytest.raises(ResetError) as info:

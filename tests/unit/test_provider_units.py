@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import dill
 import pytest
@@ -15,8 +16,10 @@ from hypothesis import strategies as st
 from pulumi_polardb_reset import PrivilegedAccountResetProvider
 from pulumi_polardb_reset.cloud import _settings
 from pulumi_polardb_reset.cloud._retry import Backoff, Deadline, call_with_retries, wait_until
+from pulumi_polardb_reset.core import _convert as c
 from pulumi_polardb_reset.core import _diff, _fingerprint
 from pulumi_polardb_reset.core import _props as p
+from pulumi_polardb_reset.core._convert import normalize_inputs, validate_inputs
 from pulumi_polardb_reset.core._errors import (
     ApiCallError,
     ApiError,
@@ -31,10 +34,8 @@ from pulumi_polardb_reset.core._errors import (
 )
 from pulumi_polardb_reset.core._validation import (
     PASSWORD_SPECIALS,
-    normalize_inputs,
     password_problems,
     validate_account_name,
-    validate_inputs,
 )
 
 LOWER, UPPER, DIGITS = string.ascii_lowercase, string.ascii_uppercase, string.digits
@@ -115,6 +116,11 @@ def test_normalize_applies_defaults_and_stringifies_nonce() -> None:
     assert out["reset_nonce"] == "7"
 
 
+def decide_props(olds: Mapping[str, Any], news: Mapping[str, Any]) -> _diff.DiffDecision:
+    """The diff decision for property maps, through the one conversion."""
+    return _diff.decide(c.state_from_props(olds), c.inputs_from_props(news))
+
+
 # -- fingerprint and diff --------------------------------------------------------------------
 
 
@@ -162,18 +168,18 @@ SAME = {
     ],
 )
 def test_diff_table(change: dict[str, object], changes: bool, replaces: list[str]) -> None:
-    decision = _diff.decide(OLD, {**SAME, **change})
+    decision = decide_props(OLD, {**SAME, **change})
     assert decision.changes is changes
     assert decision.replaces == replaces
 
 
 def test_password_set_for_the_first_time_resets() -> None:
     olds = {**OLD, p.PASSWORD_FINGERPRINT: None}
-    assert _diff.decide(olds, SAME).changes
+    assert decide_props(olds, SAME).changes
 
 
 def test_nonce_int_and_str_are_the_same_nonce() -> None:
-    assert not _diff.decide({**OLD, "reset_nonce": "7"}, {**SAME, "reset_nonce": 7}).changes
+    assert not decide_props({**OLD, "reset_nonce": "7"}, {**SAME, "reset_nonce": 7}).changes
 
 
 # -- error mapping ---------------------------------------------------------------------------

@@ -17,10 +17,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 log = logging.getLogger("pulumi_polardb_reset")
 
+#: How often a wait for a turn looks for an engine's cancellation.
+CANCEL_POLL_SECONDS = 0.2
 #: (region, cluster ID): the same cluster whatever endpoint reaches it.
 ClusterKey = tuple[str, str]
 
@@ -42,12 +45,19 @@ class ClusterQueue:
 
     @contextlib.contextmanager
     def turn(
-        self, key: ClusterKey, *, timeout: float, on_wait: Callable[[], None] | None = None
+        self,
+        key: ClusterKey,
+        *,
+        timeout: float,
+        on_wait: Callable[[], None] | None = None,
+        cancelled: Callable[[], None] | None = None,
     ) -> Iterator[bool]:
         """Hold the cluster's turn inside the block; yields whether it had to wait.
 
         Raises :class:`TurnTimeoutError` when the turn did not come within ``timeout`` seconds.
         ``on_wait`` runs once, before waiting, when another reset holds the turn.
+        ``cancelled`` runs while waiting (every :data:`CANCEL_POLL_SECONDS`) and raises to
+        stop waiting (an engine's cancellation).
         """
         lock = self._lock(key)
         waited = False
@@ -55,12 +65,27 @@ class ClusterQueue:
             waited = True
             if on_wait is not None:
                 on_wait()
-            if not lock.acquire(timeout=max(0.0, timeout)):
+            if not self._acquire(lock, max(0.0, timeout), cancelled):
                 raise TurnTimeoutError(f"cluster {key[1]} stayed busy for {timeout:.1f} s")
         try:
             yield waited
         finally:
             lock.release()
+
+    @staticmethod
+    def _acquire(
+        lock: threading.Lock, timeout: float, cancelled: Callable[[], None] | None
+    ) -> bool:
+        if cancelled is None:
+            return lock.acquire(timeout=timeout)
+        end = time.monotonic() + timeout
+        while True:
+            cancelled()
+            left = end - time.monotonic()
+            if left <= 0:
+                return lock.acquire(blocking=False)
+            if lock.acquire(timeout=min(left, CANCEL_POLL_SECONDS)):
+                return True
 
 
 #: The provider process's queue (one per process: resets run on the host's worker threads).

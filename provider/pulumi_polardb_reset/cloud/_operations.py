@@ -363,7 +363,10 @@ class Resetter:
 
         try:
             with self.queue.turn(
-                (t.region, t.cluster_id), timeout=self.deadline.remaining(), on_wait=on_wait
+                (t.region, t.cluster_id),
+                timeout=self.deadline.remaining(),
+                on_wait=on_wait,
+                cancelled=self.deadline.raise_if_cancelled if self.deadline.cancel else None,
             ):
                 return self._run(password)
         except TurnTimeoutError:

@@ -13,6 +13,7 @@ last one, which starts there, shortly after.
 from __future__ import annotations
 
 import contextvars
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Final, TypeVar
 
 import tenacity
 
-from ..core._errors import ApiError, ApiFailure, WaitTimeoutError
+from ..core._errors import ApiError, ApiFailure, OperationCancelledError, WaitTimeoutError
 
 T = TypeVar("T")
 
@@ -33,6 +34,9 @@ class Deadline:
     """A point in time after which an operation gives up, with the clock and sleep it runs on.
 
     ``clock`` and ``sleep`` are injectable so the policy can be tested on a fake clock.
+    ``cancel``, set by an engine that can cancel (the native plugin's ``Cancel``), ends
+    every sleep at once with :class:`OperationCancelledError`; the deadline's sleeps then
+    wait on it instead of ``sleep``.
     """
 
     def __init__(
@@ -40,8 +44,11 @@ class Deadline:
         seconds: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        *,
+        cancel: threading.Event | None = None,
     ):
         self.seconds = seconds
+        self.cancel = cancel
         self._clock = clock
         self._sleep = sleep
         self._start = clock()
@@ -60,9 +67,28 @@ class Deadline:
         """Tell whether the deadline has passed."""
         return self.remaining() <= _TOLERANCE_SECONDS
 
+    @property
+    def cancelled(self) -> bool:
+        """Tell whether the engine cancelled the operation."""
+        return self.cancel is not None and self.cancel.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        """Raise :class:`OperationCancelledError` once the engine cancelled the operation."""
+        if self.cancelled:
+            raise OperationCancelledError(
+                f"cancelled after {self.elapsed():.1f} s: the engine asked the provider to stop "
+                "(Ctrl-C). A reset already accepted by PolarDB still completes; the next "
+                "`pulumi up` checks the account again."
+            )
+
     def sleep(self, seconds: float) -> None:
-        """Sleep ``seconds`` on this deadline's clock."""
-        self._sleep(seconds)
+        """Sleep ``seconds`` on this deadline's clock; stop at once when cancelled."""
+        if self.cancel is None:
+            self._sleep(seconds)
+            return
+        self.raise_if_cancelled()
+        self.cancel.wait(seconds)
+        self.raise_if_cancelled()
 
 
 @dataclass(frozen=True)

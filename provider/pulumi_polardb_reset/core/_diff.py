@@ -1,11 +1,11 @@
-"""The diff decision table (pure).
+"""The diff decision table (pure, on typed values).
 
-The engine hands ``diff`` the *old outputs* and the *new inputs*. A reset is
-an action, not a state, so only three things may trigger one: a new or changed
-password, a changed reset nonce, and drift that the last check recorded
-(``privileges_ok`` false, or ``password_ok`` false while the resource still sets a
-password). Moving to another cluster or account is a replacement (a new reset of
-that account). Anything else, notably a new ``__provider`` blob after a package
+The engine hands ``diff`` the *old outputs* (a :class:`~._state.ResetState`) and the *new
+inputs* (:class:`~._state.ResetInputs`). A reset is an action, not a state, so only three
+things may trigger one: a new or changed password, a changed reset nonce, and drift that
+the last check recorded (``privileges_ok`` false, or ``password_ok`` false while the
+resource still sets a password). Moving to another cluster or account is a replacement (a
+new reset of that account). Anything else, notably a new ``__provider`` blob after a package
 upgrade or a state written before the check existed, must never cause a reset.
 
 A changed check setting (``check_privileges``, ``sql_endpoint``, ``check_password``)
@@ -15,12 +15,11 @@ setting must be recorded there to take effect.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from . import _fingerprint, _validation
+from . import _fingerprint
 from . import _props as p
+from ._state import ResetInputs, ResetState
 
 
 @dataclass(frozen=True)
@@ -37,33 +36,31 @@ class DiffDecision:
     reset: bool = False
 
 
-def decide(olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffDecision:
-    """Compare old outputs with new inputs and decide update, replace or nothing."""
+def decide(state: ResetState, inputs: ResetInputs) -> DiffDecision:
+    """Compare the recorded state with new inputs and decide update, replace or nothing."""
     replaces: list[str] = []
     reasons: list[str] = []
-    for key in (p.DB_CLUSTER_ID, p.ACCOUNT_NAME):
-        new = p.plain(news.get(key))
-        if p.is_unknown(new) or new != p.plain(olds.get(key)):
+    for key, new, old in (
+        (p.DB_CLUSTER_ID, inputs.db_cluster_id, state.db_cluster_id),
+        (p.ACCOUNT_NAME, inputs.account_name, state.account_name),
+    ):
+        if not inputs.known(key) or new != old:
             replaces.append(key)
             reasons.append(f"{key} changed: the reset targets another account")
 
-    new_nonce = p.plain(news.get(p.RESET_NONCE))
-    old_nonce = p.plain(olds.get(p.RESET_NONCE))
-    if p.is_unknown(new_nonce):
+    if not inputs.known(p.RESET_NONCE):
         reasons.append("reset_nonce is not known yet")
-    elif _nonce_text(new_nonce) != _nonce_text(old_nonce):
+    elif inputs.reset_nonce != state.reset_nonce:
         reasons.append("reset_nonce changed")
 
-    password = p.plain(news.get(p.ACCOUNT_PASSWORD))
-    if p.is_unknown(password):
+    password = inputs.account_password
+    if not inputs.known(p.ACCOUNT_PASSWORD):
         reasons.append("account_password is not known yet")
-    elif password is not None and not _fingerprint.matches(
-        password, p.plain(olds.get(p.PASSWORD_FINGERPRINT))
-    ):
+    elif password is not None and not _fingerprint.matches(password, state.password_fingerprint):
         reasons.append("account_password set or changed")
 
-    reasons += drift_reasons(olds, news)
-    settings = setting_reasons(olds, news)
+    reasons += drift_reasons(state, inputs)
+    settings = setting_reasons(state, inputs)
     return DiffDecision(
         changes=bool(reasons or settings),
         replaces=replaces,
@@ -72,70 +69,50 @@ def decide(olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffDecision:
     )
 
 
-def _check_enabled(value: Any) -> bool:
-    value = p.plain(value)
-    if value is None:  # a state from before the check: the default applies
-        return p.DEFAULT_CHECK_PRIVILEGES
-    return p.is_unknown(value) or bool(value)
+def _sets_password(inputs: ResetInputs) -> bool:
+    # An unknown password is one the update will set.
+    return inputs.account_password is not None or not inputs.known(p.ACCOUNT_PASSWORD)
 
 
-def drift_reasons(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+def drift_reasons(state: ResetState, inputs: ResetInputs) -> list[str]:
     """Drift the last check recorded that a reset repairs (pure).
 
-    Privilege drift counts while the check stays enabled. Password drift counts only
-    while the resource still sets a password: a reset without one cannot restore it.
-    An unknown result (null, or no such output in an old state) is never drift.
+    Privilege drift counts while the check stays enabled (or is not known yet). Password
+    drift counts only while the resource still sets a password: a reset without one cannot
+    restore it. An unknown result (null, or no such output in an old state) is never drift.
     """
     reasons: list[str] = []
-    if _check_enabled(news.get(p.CHECK_PRIVILEGES)):
-        if p.plain(olds.get(p.PRIVILEGES_OK)) is False:
-            missing = p.plain(olds.get(p.MISSING_PRIVILEGES))
-            # A list of names as the check records it; anything else (a hand-edited state)
-            # still means drift, just without names.
-            names = [str(m) for m in missing] if isinstance(missing, list | tuple) else []
-            named = ", ".join(names) or "documented privileges"
+    if inputs.check_privileges or not inputs.known(p.CHECK_PRIVILEGES):
+        if state.check.privileges_ok is False:
+            named = ", ".join(state.check.missing_privileges or ()) or "documented privileges"
             reasons.append(f"permission drift: missing {named}")
-        password = p.plain(news.get(p.ACCOUNT_PASSWORD))
-        if p.plain(olds.get(p.PASSWORD_OK)) is False and password is not None:
+        if state.check.password_ok is False and _sets_password(inputs):
             reasons.append("password drift: the managed password no longer logs in")
     return reasons
 
 
-def setting_reasons(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+def setting_reasons(state: ResetState, inputs: ResetInputs) -> list[str]:
     """Changed check settings, recorded by an update without a reset (pure).
 
     Old states without these outputs compare as the defaults (check on, no endpoint
     override, no stored login), so they never differ from inputs that leave them unset.
     """
     reasons: list[str] = []
-    new_check = p.plain(news.get(p.CHECK_PRIVILEGES))
-    if p.is_unknown(new_check) or _check_enabled(new_check) != _check_enabled(
-        olds.get(p.CHECK_PRIVILEGES)
-    ):
+    if not inputs.known(p.CHECK_PRIVILEGES) or inputs.check_privileges != state.check_privileges:
         reasons.append("check_privileges changed (no reset)")
-    new_endpoint = p.plain(news.get(p.SQL_ENDPOINT))
-    if p.is_unknown(new_endpoint) or new_endpoint != p.plain(olds.get(p.SQL_ENDPOINT)):
+    if not inputs.known(p.SQL_ENDPOINT) or inputs.sql_endpoint != state.sql_endpoint:
         reasons.append("sql_endpoint changed (no reset)")
-    if p.plain(news.get(p.ACCOUNT_PASSWORD)) is None:
+    if not _sets_password(inputs):
         # Without account_password, check_password is the login: record a new one, and
         # forget a stored one that the user removed (one that this resource did not set).
-        given = p.plain(news.get(p.CHECK_PASSWORD))
-        stored = p.plain(olds.get(p.SQL_CHECK_PASSWORD))
-        if p.is_unknown(given) or (given is not None and given != stored):
+        given = inputs.check_password
+        stored = state.sql_check_password
+        if not inputs.known(p.CHECK_PASSWORD) or (given is not None and given != stored):
             reasons.append("check_password set or changed (no reset)")
         elif (
             given is None
             and stored
-            and not _fingerprint.matches(stored, p.plain(olds.get(p.PASSWORD_FINGERPRINT)))
+            and not _fingerprint.matches(stored, state.password_fingerprint)
         ):
             reasons.append("check_password removed (no reset)")
     return reasons
-
-
-def _nonce_text(value: Any) -> str | None:
-    # A nonce given as 7 (or 7.0, as the engine carries numbers) and later as "7" is the
-    # same nonce.
-    if value is None:
-        return None
-    text = _validation.nonce_text(value)
-    return text if text is not None else str(value)

@@ -6,7 +6,8 @@ Exception tree (the public ones are exported by the package)::
     ├── ResetError               every failure a user can act on; .code is always one of ErrorCode
     │   ├── ConfigurationError   credentials, region or endpoint unusable (before any API call)
     │   ├── ApiCallError         a PolarDB API call failed; .api_code, .request_id, .action
-    │   └── ResetTimeoutError    a wait did not end within timeout_seconds
+    │   ├── ResetTimeoutError    a wait did not end within timeout_seconds
+    │   └── OperationCancelledError  the engine cancelled the operation (native engine's Cancel)
     ├── ApiError                 internal: the client wrapper's failure signal (an ApiFailure)
     └── WaitTimeoutError         internal: the wait policy's signal (the last observation)
 
@@ -49,6 +50,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_RESPONSE = "InvalidResponse"
     API_REQUEST_FAILED = "ApiRequestFailed"
     TIMEOUT = "Timeout"
+    CANCELLED = "Cancelled"
     RESET_FAILED = "ResetFailed"
 
 
@@ -117,6 +119,12 @@ class ResetTimeoutError(ResetError):
     """The cluster or the account did not reach the awaited state within timeout_seconds."""
 
     default_code = ErrorCode.TIMEOUT
+
+
+class OperationCancelledError(ResetError):
+    """The engine cancelled the operation (Ctrl-C): its waits stopped; nothing was undone."""
+
+    default_code = ErrorCode.CANCELLED
 
 
 @dataclass(frozen=True)

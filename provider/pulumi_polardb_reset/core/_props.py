@@ -1,13 +1,42 @@
-"""Property names shared by the resource, the provider and the pure helpers.
+"""The resource's properties: one field table that every listing is derived from.
 
-Keeping the names in one place means the Python resource class, the provider's
-``check``/``diff``/``create`` and the state written by the engine can never
-drift apart.
+Each :class:`Field` carries what an engine needs: the snake_case ``name`` (the dynamic
+resource's property name and the key in every stack's state: a stored promise, never
+renamed), the ``camel`` name (the native plugin's schema, stack config targets), the schema
+``kind``, the Python annotation, secret-ness, the default and a description. The
+resource class's arguments, the targets' config keys and the conversion of property maps
+(:mod:`._convert`) all read :data:`INPUT_FIELDS` and :data:`OUTPUT_FIELDS`; adding an input
+means adding a row here, a field to :class:`~._state.ResetInputs`, its validator and its
+documentation.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final, Literal
+
+#: Schema types (Pulumi package schema spelling).
+Kind = Literal["string", "integer", "boolean", "array"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One property of the resource (see the module docstring)."""
+
+    name: str
+    camel: str
+    kind: Kind
+    #: The Python type of the value, as the resource class annotates it (``str | int``).
+    python: str
+    description: str
+    secret: bool = False
+    required: bool = False
+    default: object = None
+    #: Settable from a stack config target (``polardb-reset:targets``); secrets never are.
+    target: bool = True
+    #: An output (``OUTPUT_FIELDS``) that the resource class does not show as an attribute.
+    internal: bool = False
+
 
 # Inputs.
 DB_CLUSTER_ID: Final = "db_cluster_id"
@@ -41,43 +70,206 @@ PASSWORD_OK: Final = "password_ok"  # noqa: S105
 # kept as a secret because refresh (read) sees only the outputs.
 SQL_CHECK_PASSWORD: Final = "sql_check_password"  # noqa: S105
 
-INPUTS: Final = (
-    DB_CLUSTER_ID,
-    ACCOUNT_NAME,
-    ACCOUNT_PASSWORD,
-    RESET_NONCE,
-    TIMEOUT_SECONDS,
-    REGION,
-    ENDPOINT,
-    CHECK_PRIVILEGES,
-    SQL_ENDPOINT,
-    CHECK_PASSWORD,
+DEFAULT_TIMEOUT_SECONDS: Final = 900
+DEFAULT_CHECK_PRIVILEGES: Final = True
+DEFAULT_SQL_PORT: Final = 3306
+MAX_TIMEOUT_SECONDS: Final = 24 * 3600
+
+INPUT_FIELDS: Final = (
+    Field(
+        DB_CLUSTER_ID,
+        "dbClusterId",
+        "string",
+        "str",
+        "ID of the PolarDB for MySQL cluster, e.g. ``pc-bp1...``.",
+        required=True,
+    ),
+    Field(
+        ACCOUNT_NAME,
+        "accountName",
+        "string",
+        "str",
+        "Name of the cluster's privileged (Super) account.",
+        required=True,
+    ),
+    Field(
+        ACCOUNT_PASSWORD,
+        "accountPassword",
+        "string",
+        "str",
+        "New password to set with the reset (optional; always stored as a secret). Setting "
+        "or changing it triggers a reset; removing it does not.",
+        secret=True,
+        target=False,
+    ),
+    Field(
+        RESET_NONCE,
+        "resetNonce",
+        "string",
+        "str | int",
+        'A string or a whole number (stored as its decimal string, so ``1`` and ``"1"`` are '
+        "the same nonce); each change triggers one reset (like ``triggers``).",
+    ),
+    Field(
+        TIMEOUT_SECONDS,
+        "timeoutSeconds",
+        "integer",
+        "int",
+        f"Deadline of one operation, retries and waits included (default "
+        f"{DEFAULT_TIMEOUT_SECONDS}).",
+        default=DEFAULT_TIMEOUT_SECONDS,
+    ),
+    Field(
+        REGION,
+        "region",
+        "string",
+        "str",
+        "Region override (else ``alicloud:region``, ``ALIBABA_CLOUD_REGION``).",
+    ),
+    Field(
+        ENDPOINT,
+        "endpoint",
+        "string",
+        "str",
+        "Endpoint override, ``[http(s)://]host[:port]`` (else "
+        "``ALIBABA_CLOUD_ENDPOINT_POLARDB``, ``alicloud:endpoints``, the SDK's mapping).",
+    ),
+    Field(
+        CHECK_PRIVILEGES,
+        "checkPrivileges",
+        "boolean",
+        "bool",
+        "Check the account's privileges (and the managed password) over SQL after every "
+        "reset and on refresh (default true); drift found by refresh makes the next "
+        "``pulumi up`` reset the account.",
+        default=DEFAULT_CHECK_PRIVILEGES,
+    ),
+    Field(
+        SQL_ENDPOINT,
+        "sqlEndpoint",
+        "string",
+        "str",
+        "The SQL address to check, ``host:port`` (default: the cluster endpoint from "
+        "DescribeDBClusterEndpoints).",
+    ),
+    Field(
+        CHECK_PASSWORD,
+        "checkPassword",
+        "string",
+        "str",
+        "The account's current password, for the check to log in with when "
+        "``account_password`` is not set (always stored as a secret; never set by a reset, "
+        "so changing it triggers none).",
+        secret=True,
+        target=False,
+    ),
 )
-OUTPUTS: Final = (
-    DB_CLUSTER_ID,
-    ACCOUNT_NAME,
-    RESET_NONCE,
-    TIMEOUT_SECONDS,
-    REGION,
-    ENDPOINT,
-    PASSWORD_FINGERPRINT,
-    LAST_RESET_AT,
-    LAST_RESET_REQUEST_ID,
-    RESET_COUNT,
-    ACCOUNT_STATUS,
-    ACCOUNT_TYPE,
-    ACCOUNT_LOCK_STATE,
-    EFFECTIVE_REGION,
-    EFFECTIVE_ENDPOINT,
-    CHECK_PRIVILEGES,
-    SQL_ENDPOINT,
-    PRIVILEGES_OK,
-    MISSING_PRIVILEGES,
-    PRIVILEGES_CHECKED_AT,
-    PASSWORD_OK,
-    SQL_CHECK_PASSWORD,
+
+
+def _out(name: str, camel: str, kind: Kind, python: str, description: str, **kw: object) -> Field:
+    return Field(name, camel, kind, python, description, **kw)  # type: ignore[arg-type]
+
+
+OUTPUT_FIELDS: Final = (
+    _out(DB_CLUSTER_ID, "dbClusterId", "string", "str", "ID of the PolarDB cluster."),
+    _out(ACCOUNT_NAME, "accountName", "string", "str", "Name of the privileged account."),
+    _out(RESET_NONCE, "resetNonce", "string", "str | None", "The nonce of the last reset."),
+    _out(
+        TIMEOUT_SECONDS, "timeoutSeconds", "integer", "int", "Deadline of one operation in seconds."
+    ),
+    _out(REGION, "region", "string", "str | None", "The region override, as given."),
+    _out(ENDPOINT, "endpoint", "string", "str | None", "The endpoint override, as given."),
+    _out(
+        PASSWORD_FINGERPRINT,
+        "accountPasswordFingerprint",
+        "string",
+        "str | None",
+        "Salted scrypt fingerprint of the last password set (secret); never the password.",
+        secret=True,
+    ),
+    _out(LAST_RESET_AT, "lastResetAt", "string", "str", "UTC time (ISO-8601) of the last reset."),
+    _out(
+        LAST_RESET_REQUEST_ID,
+        "lastResetRequestId",
+        "string",
+        "str",
+        "Request ID of the last ResetAccount call, for Alibaba Cloud support.",
+    ),
+    _out(RESET_COUNT, "resetCount", "integer", "int", "How many resets this resource has made."),
+    _out(
+        ACCOUNT_STATUS,
+        "accountStatus",
+        "string",
+        "str",
+        "AccountStatus as last seen (Available once a reset completed).",
+    ),
+    _out(ACCOUNT_TYPE, "accountType", "string", "str", "AccountType as last seen (Super)."),
+    _out(
+        ACCOUNT_LOCK_STATE,
+        "accountLockState",
+        "string",
+        "str | None",
+        "AccountLockState as last seen (UnLock or Lock).",
+    ),
+    _out(EFFECTIVE_REGION, "effectiveRegion", "string", "str", "The region the provider used."),
+    _out(
+        EFFECTIVE_ENDPOINT, "effectiveEndpoint", "string", "str", "The endpoint the provider used."
+    ),
+    _out(CHECK_PRIVILEGES, "checkPrivileges", "boolean", "bool", "Whether the SQL check runs."),
+    _out(
+        SQL_ENDPOINT, "sqlEndpoint", "string", "str | None", "The SQL endpoint override, as given."
+    ),
+    _out(
+        PRIVILEGES_OK,
+        "privilegesOk",
+        "boolean",
+        "bool | None",
+        "Last check: every documented privilege and GRANT OPTION held (None: not checked).",
+    ),
+    _out(
+        MISSING_PRIVILEGES,
+        "missingPrivileges",
+        "array",
+        "list[str] | None",
+        "Last check: the documented privileges missing, sorted (None: not checked).",
+    ),
+    _out(
+        PRIVILEGES_CHECKED_AT,
+        "privilegesCheckedAt",
+        "string",
+        "str | None",
+        "UTC time (ISO-8601) of the last check attempt.",
+    ),
+    _out(
+        PASSWORD_OK,
+        "passwordOk",
+        "boolean",
+        "bool | None",
+        "Last check: whether the managed password still logs in (None: not checked or not "
+        "managed).",
+    ),
+    _out(
+        SQL_CHECK_PASSWORD,
+        "sqlCheckPassword",
+        "string",
+        "str | None",
+        "The password the check logs in with (secret): refresh sees only the outputs.",
+        secret=True,
+        internal=True,
+    ),
 )
-SECRET_OUTPUTS: Final = (ACCOUNT_PASSWORD, PASSWORD_FINGERPRINT, CHECK_PASSWORD, SQL_CHECK_PASSWORD)
+
+INPUTS: Final = tuple(f.name for f in INPUT_FIELDS)
+OUTPUTS: Final = tuple(f.name for f in OUTPUT_FIELDS)
+#: Every secret property, inputs and outputs (the resource's additional_secret_outputs), in
+#: the order stacks registered them before the field table existed.
+_FIRST_SECRETS: Final = (ACCOUNT_PASSWORD, PASSWORD_FINGERPRINT, CHECK_PASSWORD, SQL_CHECK_PASSWORD)
+SECRET_OUTPUTS: Final = (
+    *_FIRST_SECRETS,
+    *dict.fromkeys(
+        f.name for f in (*INPUT_FIELDS, *OUTPUT_FIELDS) if f.secret and f.name not in _FIRST_SECRETS
+    ),
+)
 #: Outputs of the SQL check, cleared together when no check result is known.
 CHECK_RESULT_OUTPUTS: Final = (
     PRIVILEGES_OK,
@@ -85,48 +277,24 @@ CHECK_RESULT_OUTPUTS: Final = (
     PRIVILEGES_CHECKED_AT,
     PASSWORD_OK,
 )
+#: camelCase name of every property (inputs and outputs).
+CAMEL: Final = {f.name: f.camel for f in (*INPUT_FIELDS, *OUTPUT_FIELDS)}
+#: snake_case name of every camelCase name.
+SNAKE: Final = {camel: name for name, camel in CAMEL.items()}
 
-DEFAULT_TIMEOUT_SECONDS: Final = 900
-DEFAULT_CHECK_PRIVILEGES: Final = True
-DEFAULT_SQL_PORT: Final = 3306
-MAX_TIMEOUT_SECONDS: Final = 24 * 3600
-
-# The engine's placeholder for values not known during preview.
+# The engine's placeholder for values not known during preview (Pulumi's wire format).
 UNKNOWN: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-# The engine's marker for a secret value wrapped in a property map.
-_SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105
-_SIG_KEY: Final = "4dabf18193072939515e22adb298388d"
-
-
-def plain(value: Any) -> Any:
-    """Return ``value`` with an engine secret wrapper removed, if it has one."""
-    if is_secret(value):
-        return value.get("value")
-    return value
-
-
-def secret(value: Any) -> Any:
-    """Wrap ``value`` as an engine secret (None stays None).
-
-    A provider's answer may carry secrets in this form even when it does not accept
-    secrets, so an output wrapped here is encrypted in state whatever the resource's
-    options say.
-    """
-    if value is None:
-        return None
-    return {_SIG_KEY: _SECRET_SIG, "value": value}
-
-
-def is_secret(value: Any) -> bool:
-    """Tell whether ``value`` is wrapped as an engine secret."""
-    return isinstance(value, dict) and value.get(_SIG_KEY) == _SECRET_SIG
-
-
-def is_unknown(value: Any) -> bool:
-    """Tell whether ``value`` is the engine's placeholder for a preview-time unknown."""
-    return bool(plain(value) == UNKNOWN)
+# The engine's marker for a secret value wrapped in a property map (Pulumi's wire format).
+SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105
+SIG_KEY: Final = "4dabf18193072939515e22adb298388d"
 
 
 def resource_id(db_cluster_id: str, account_name: str) -> str:
     """Build the resource ID, ``<db_cluster_id>:<account_name>`` like terraform-provider-alicloud."""
     return f"{db_cluster_id}:{account_name}"
+
+
+def parse_resource_id(resource_id: str) -> tuple[str, str] | None:
+    """``(db_cluster_id, account_name)`` of a resource ID (``pulumi import``), or None."""
+    cluster, sep, account = resource_id.partition(":")
+    return (cluster, account) if sep and cluster and account else None

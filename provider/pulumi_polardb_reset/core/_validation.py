@@ -10,12 +10,12 @@ value of an input the engine marks secret. Patterns are matched with ``fullmatch
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from . import _props as p
 from ._hosts import is_loopback_host
+from ._state import RawInputs
 
 CLUSTER_ID_PATTERN: Final = re.compile(r"^pc-[a-z0-9]{1,64}$")
 ACCOUNT_NAME_PATTERN: Final = re.compile(r"^[a-z](?:[a-z0-9_]{0,14}[a-z0-9])$")
@@ -261,30 +261,27 @@ _VALIDATORS: Final = {
 }
 
 
-def validate_inputs(
-    news: Mapping[str, Any], *, allow_insecure_endpoint: bool = False
-) -> list[Failure]:
+def validate(raw: RawInputs, *, allow_insecure_endpoint: bool = False) -> list[Failure]:
     """Validate every known input; values unknown at preview are accepted as they are.
 
     ``allow_insecure_endpoint`` is the user's opt-in to a plain-http ``endpoint`` on another
-    machine (see :func:`validate_endpoint`).
+    machine (see :func:`validate_endpoint`). A reason never shows the value of an input the
+    engine marked secret.
     """
     failures: list[Failure] = []
     for name, validator in _VALIDATORS.items():
-        raw = news.get(name)
-        value = p.plain(raw)
-        if p.is_unknown(value):
+        if name in raw.unknown:
             continue
+        value = raw.values.get(name)
         if name == p.ENDPOINT:
             reason = validate_endpoint(value, allow_insecure=allow_insecure_endpoint)
         else:
             reason = validator(value)
-        if reason and p.is_secret(raw):
+        if reason and name in raw.secret:
             reason = _hide(reason, value)
         if reason:
             failures.append(Failure(name, reason))
-    unexpected = sorted(k for k in news if k not in p.INPUTS and not k.startswith("__"))
-    for name in unexpected:
+    for name in raw.unexpected:
         failures.append(
             Failure(name, f"{name} is not an input of PrivilegedAccountReset; remove it")
         )
@@ -298,26 +295,3 @@ def _hide(reason: str, value: Any) -> str:
         if len(shown) >= 3:
             reason = reason.replace(shown, "[secret]")
     return reason
-
-
-def normalize_inputs(news: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the inputs with defaults applied and a numeric nonce as its decimal string.
-
-    Defaults: ``timeout_seconds`` 900, ``check_privileges`` true.
-
-    Unknown values and secret wrappers are passed through untouched so the
-    engine keeps their meaning.
-    """
-    out = dict(news)
-    timeout = out.get(p.TIMEOUT_SECONDS)
-    if timeout is None:
-        out[p.TIMEOUT_SECONDS] = p.DEFAULT_TIMEOUT_SECONDS
-    elif isinstance(timeout, float) and timeout.is_integer():
-        # Only a whole number: inf, nan and 1.5 stay as they are (check reports them).
-        out[p.TIMEOUT_SECONDS] = int(timeout)
-    if out.get(p.CHECK_PRIVILEGES) is None:
-        out[p.CHECK_PRIVILEGES] = p.DEFAULT_CHECK_PRIVILEGES
-    nonce = out.get(p.RESET_NONCE)
-    if not isinstance(nonce, str | dict) and nonce_text(nonce) is not None:
-        out[p.RESET_NONCE] = nonce_text(nonce)
-    return out

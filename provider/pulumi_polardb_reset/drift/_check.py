@@ -1,10 +1,11 @@
 """The privilege check of one resource: what to check with, and what to record and say.
 
-:func:`plan_from_outputs` and :func:`plan_for_reset` decide (purely) whether a check runs and
-which password logs in; :func:`record` turns a result into the ``privileges_*`` and
-``password_ok`` outputs; :func:`drift_error` and :func:`warning_for` word what the user reads.
-:func:`perform` is the only part with I/O: it finds the SQL endpoint through the PolarDB API
-(``_operations``/``_client``) unless ``sql_endpoint`` is set, and logs in through ``_sql``.
+:func:`plan_from_state` and :func:`plan_for_inputs` decide (purely, on typed values) whether a
+check runs and which password logs in; :func:`record` turns a result into the recorded
+:class:`~..core._state.CheckRecord`; :func:`drift_error` and :func:`warning_for` word what the
+user reads; :func:`warn_cleartext_once` words the warning about a login without verified TLS.
+Running a plan (the endpoint lookup through the PolarDB API, then ``_sql``) is the lifecycle
+layer's job, which owns both.
 
 The login password: the managed ``account_password`` when the resource sets one, else the
 user's ``check_password``. Either is kept in state as the secret output
@@ -16,19 +17,17 @@ drift; a refused ``check_password`` only means the check cannot log in.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-from ..cloud._operations import Resetter
-from ..cloud._retry import LAST_ATTEMPT_SECONDS
 from ..core import _fingerprint, _validation
-from ..core import _props as p
 from ..core._errors import ErrorCode, ResetError
 from ..core._hosts import is_loopback_host
-from ._sql import SqlCheckResult, check_account, format_endpoint
+from ..core._state import CheckRecord, ResetInputs, ResetState
+from ..core._time import utc_now
+from ._sql import SqlCheckResult, format_endpoint
 
 #: Socket timeouts of the SQL login and queries, and the bound of the whole check.
 CONNECT_TIMEOUT_SECONDS: Final = 5.0
@@ -63,15 +62,8 @@ class CheckPlan:
         return self.enabled and self.password is not None
 
 
-def _enabled(value: Any) -> bool:
-    # A state from before the check has no check_privileges: the default (true) applies.
-    value = p.plain(value)
-    return p.DEFAULT_CHECK_PRIVILEGES if value is None else bool(value)
-
-
-def _endpoint(value: Any) -> tuple[str, int] | None:
-    value = p.plain(value)
-    return _validation.parse_sql_endpoint(value) if isinstance(value, str) else None
+def _endpoint(value: str | None) -> tuple[str, int] | None:
+    return _validation.parse_sql_endpoint(value) if value is not None else None
 
 
 _SKIPPED_WITHOUT_LOGIN: Final = (
@@ -85,50 +77,47 @@ _SKIPPED_NOT_STORED: Final = (
 )
 
 
-def plan_from_outputs(outputs: Mapping[str, Any]) -> CheckPlan:
-    """The check a refresh makes, from the resource's outputs alone (pure)."""
-    if not _enabled(outputs.get(p.CHECK_PRIVILEGES)):
+def plan_from_state(state: ResetState) -> CheckPlan:
+    """The check a refresh makes, from the resource's recorded state alone (pure)."""
+    if not state.check_privileges:
         return CheckPlan(enabled=False)
-    password = p.plain(outputs.get(p.SQL_CHECK_PASSWORD))
-    endpoint = _endpoint(outputs.get(p.SQL_ENDPOINT))
+    password = state.sql_check_password
+    endpoint = _endpoint(state.sql_endpoint)
     if not password:
         # A fingerprint without a stored login: a state from before the check.
-        legacy = p.CHECK_PRIVILEGES not in outputs and outputs.get(p.PASSWORD_FINGERPRINT)
+        legacy = state.written_before_check and state.password_fingerprint
         reason = _SKIPPED_NOT_STORED if legacy else _SKIPPED_WITHOUT_LOGIN
         return CheckPlan(enabled=True, sql_endpoint=endpoint, skip_reason=reason)
-    managed = _fingerprint.matches(password, p.plain(outputs.get(p.PASSWORD_FINGERPRINT)))
+    managed = _fingerprint.matches(password, state.password_fingerprint)
     return CheckPlan(True, password, managed, endpoint)
 
 
-def login_password(
-    inputs: Mapping[str, Any], previous: Mapping[str, Any] | None
-) -> tuple[str | None, bool]:
+def login_password(inputs: ResetInputs, previous: ResetState | None) -> tuple[str | None, bool]:
     """The password to keep as ``sql_check_password`` after create/update, and whether it is managed.
 
     ``account_password`` when set (managed); else ``check_password``; else the password
     stored before, if it is the one this resource set (removing ``account_password`` keeps
     the account's password, so it still logs in); else none.
     """
-    password = p.plain(inputs.get(p.ACCOUNT_PASSWORD))
-    if password:
-        return str(password), True
-    given = p.plain(inputs.get(p.CHECK_PASSWORD))
-    if given:
-        return str(given), False
-    old = previous or {}
-    stored = p.plain(old.get(p.SQL_CHECK_PASSWORD))
-    if stored and _fingerprint.matches(stored, p.plain(old.get(p.PASSWORD_FINGERPRINT))):
-        return str(stored), True
+    if inputs.account_password:
+        return inputs.account_password, True
+    if inputs.check_password:
+        return inputs.check_password, False
+    stored = previous.sql_check_password if previous is not None else None
+    if (
+        previous is not None
+        and stored
+        and _fingerprint.matches(stored, previous.password_fingerprint)
+    ):
+        return stored, True
     return None, False
 
 
-def plan_for_inputs(
-    inputs: Mapping[str, Any], previous: Mapping[str, Any] | None = None
-) -> CheckPlan:
-    """The check create/update makes, from the new inputs (and the outputs before) (pure)."""
-    if not _enabled(inputs.get(p.CHECK_PRIVILEGES)):
+def plan_for_inputs(inputs: ResetInputs, previous: ResetState | None = None) -> CheckPlan:
+    """The check create/update makes, from the new inputs (and the state before) (pure)."""
+    if not inputs.check_privileges:
         return CheckPlan(enabled=False)
-    endpoint = _endpoint(inputs.get(p.SQL_ENDPOINT))
+    endpoint = _endpoint(inputs.sql_endpoint)
     password, managed = login_password(inputs, previous)
     if password is None:
         return CheckPlan(enabled=True, sql_endpoint=endpoint, skip_reason=_SKIPPED_WITHOUT_LOGIN)
@@ -136,26 +125,26 @@ def plan_for_inputs(
 
 
 def now() -> str:
-    """UTC now as the outputs write times (ISO-8601, seconds)."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC now as the outputs write times (see :func:`~..core._time.utc_now`)."""
+    return utc_now()
 
 
-def record(result: SqlCheckResult | None, *, managed: bool, checked_at: str) -> dict[str, Any]:
-    """The check outputs for ``result`` (None: not checked) (pure).
+def record(result: SqlCheckResult | None, *, managed: bool, checked_at: str) -> CheckRecord:
+    """What to record for ``result`` (None: not checked) (pure).
 
     ``privileges_ok`` true/false/null; ``missing_privileges`` sorted names when checked,
     null when not; ``password_ok`` only for a managed password; ``privileges_checked_at``
     when a check was attempted (even one that could not tell).
     """
     if result is None:
-        return dict.fromkeys(p.CHECK_RESULT_OUTPUTS)
-    missing = None if result.status == "unknown" else list(result.missing_privileges)
-    return {
-        p.PRIVILEGES_OK: result.privileges_ok,
-        p.MISSING_PRIVILEGES: missing,
-        p.PRIVILEGES_CHECKED_AT: checked_at,
-        p.PASSWORD_OK: result.password_ok if managed else None,
-    }
+        return CheckRecord()
+    missing = None if result.status == "unknown" else tuple(result.missing_privileges)
+    return CheckRecord(
+        privileges_ok=result.privileges_ok,
+        missing_privileges=missing,
+        privileges_checked_at=checked_at,
+        password_ok=result.password_ok if managed else None,
+    )
 
 
 def _who(cluster: str, account: str) -> str:
@@ -229,7 +218,7 @@ def drift_error(
     return None
 
 
-def _warn_cleartext_once(
+def warn_cleartext_once(
     host: str, port: int, ca_bundle: str | None, result: SqlCheckResult, warn: Warn
 ) -> None:
     """Warn once per endpoint when a login went to another machine without verified TLS."""
@@ -254,42 +243,3 @@ def _warn_cleartext_once(
         "read or altered on the way. Set config polardbReset:sqlCaBundle (or "
         "POLARDB_RESET_SQL_CA_BUNDLE) to PolarDB's SSL CA certificate to require verified TLS."
     )
-
-
-def perform(
-    resetter: Resetter, plan: CheckPlan, *, ca_bundle: str | None, warn: Warn
-) -> tuple[SqlCheckResult | None, str | None]:
-    """Run the check ``plan`` describes; return the result, or None and why it did not run.
-
-    ``warn`` receives the once-per-endpoint warning of a login without verified TLS.
-
-    Never raises for an unreachable endpoint or a failed endpoint lookup: those are causes.
-    """
-    assert plan.password is not None
-    target = resetter.target
-    if plan.sql_endpoint is not None:
-        host, port = plan.sql_endpoint
-    else:
-        try:
-            host, port = resetter.sql_endpoint()
-        except ResetError as exc:
-            return None, (
-                f"its SQL endpoint could not be looked up ({exc}); set sql_endpoint, or grant "
-                "polardb:DescribeDBClusterEndpoints"
-            )
-    remaining = resetter.deadline.remaining()
-    result = check_account(
-        host,
-        port,
-        target.account_name,
-        plan.password,
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
-        ca_bundle=ca_bundle,
-        # Within the operation's deadline; with no time left, as long as a last API attempt
-        # gets (a login on a near network takes well under that), so the operation ends
-        # close to timeout_seconds whatever the SQL endpoint does.
-        deadline=min(CHECK_DEADLINE_SECONDS, max(remaining, LAST_ATTEMPT_SECONDS)),
-    )
-    _warn_cleartext_once(host, port, ca_bundle, result, warn)
-    return result, None

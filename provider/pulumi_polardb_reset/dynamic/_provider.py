@@ -15,12 +15,11 @@ holds frozen blobs of both.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pulumi.dynamic import (
@@ -34,14 +33,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from .. import lifecycle
 from ..cloud import _settings
-from ..cloud._client import PolarDBClient
-from ..cloud._operations import Resetter, Target
-from ..core import _diff, _fingerprint, _validation
-from ..core import _props as p
-from ..core._errors import GONE_CODES, ErrorCode, ResetError
-from ..drift import _check
-from ..drift._sql import SqlCheckResult
+from ..core import _convert
+from ..core._errors import ResetError
 from . import _host, _workers
 
 log = logging.getLogger("pulumi_polardb_reset")
@@ -49,6 +44,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _STACK_CONFIG: dict[str, Any] = {}
 _CONFIG_LOCK = threading.Lock()
+#: The hooks of every operation: warnings become engine warnings (see _host); the dynamic
+#: host offers no custom timeouts and no cancellation.
+_CALL = lifecycle.Call(warn=_host.warn)
 
 
 def _reported(method: F) -> F:
@@ -101,9 +99,9 @@ class PrivilegedAccountResetProvider(ResourceProvider):
     @_reported
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate inputs per property (no API call); unknown values pass."""
-        found = _validation.validate_inputs(news, allow_insecure_endpoint=_allow_insecure())
-        failures = [CheckFailure(f.property, f.reason) for f in found]
-        return CheckResult(_validation.normalize_inputs(news), failures)
+        outcome = lifecycle.check(news, _config())
+        failures = [CheckFailure(f.property, f.reason) for f in outcome.failures]
+        return CheckResult(outcome.props, failures)
 
     @_reported
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -111,7 +109,7 @@ class PrivilegedAccountResetProvider(ResourceProvider):
 
         A changed check setting is an update without a reset.
         """
-        decision = _diff.decide(olds, news)
+        decision = lifecycle.diff(_convert.state_from_props(olds), _convert.inputs_from_props(news))
         if decision.reasons:
             log.info("diff %s: %s", _id, "; ".join(decision.reasons))
         return DiffResult(
@@ -123,8 +121,9 @@ class PrivilegedAccountResetProvider(ResourceProvider):
     @_reported
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Reset the account and record what was done."""
-        outs = _reset(props, previous=None)
-        return CreateResult(p.resource_id(outs[p.DB_CLUSTER_ID], outs[p.ACCOUNT_NAME]), outs)
+        config = _config()
+        state = lifecycle.create(lifecycle.require_inputs(props, config), config, _CALL)
+        return CreateResult(state.id, _convert.state_to_props(state))
 
     @_reported
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -132,10 +131,10 @@ class PrivilegedAccountResetProvider(ResourceProvider):
 
         When only check settings changed, no reset: record them and check once.
         """
-        decision = _diff.decide(olds, news)
-        if decision.reset or decision.replaces:
-            return UpdateResult(_reset(news, previous=olds))
-        return UpdateResult(_record_settings(news, previous=olds))
+        config = _config()
+        inputs = lifecycle.require_inputs(news, config)
+        state = lifecycle.update(_convert.state_from_props(olds), inputs, config, _CALL)
+        return UpdateResult(_convert.state_to_props(state))
 
     @_reported
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -144,173 +143,21 @@ class PrivilegedAccountResetProvider(ResourceProvider):
         The check's outcome is recorded (drift makes the next diff an update); one that
         cannot tell (unreachable, timeout) records null and warns, and the refresh succeeds.
         """
-        inputs = {k: p.plain(v) for k, v in props.items() if not k.startswith("__")}
-        cluster, account = _target_names(inputs, id_)
-        settings = _resolve(inputs)
-        timeout = float(inputs.get(p.TIMEOUT_SECONDS) or p.DEFAULT_TIMEOUT_SECONDS)
-        resetter = Resetter(
-            PolarDBClient(settings), Target(cluster, account, settings.region, timeout)
-        )
-        try:
-            match = resetter.find_account()
-        except ResetError as exc:
-            if exc.code in GONE_CODES:
-                log.info("refresh %s: cluster %s not found; removing from state", id_, cluster)
-                return ReadResult("", {})
-            raise
-        if match is None:
-            log.info("refresh %s: account %s no longer exists; removing from state", id_, account)
+        state = lifecycle.read(id_, _convert.state_from_props(props), _config(), _CALL)
+        if state is None:
             return ReadResult("", {})
-        outs = {k: v for k, v in inputs.items() if k in p.OUTPUTS}
-        outs.update(
-            {
-                p.DB_CLUSTER_ID: cluster,
-                p.ACCOUNT_NAME: account,
-                p.ACCOUNT_STATUS: match.status,
-                p.ACCOUNT_TYPE: match.type,
-                p.ACCOUNT_LOCK_STATE: match.lock_state,
-                p.SQL_CHECK_PASSWORD: p.secret(inputs.get(p.SQL_CHECK_PASSWORD)),
-            }
-        )
-        # Unreachable or unreadable is not drift: the check records null and warns.
-        plan = _check.plan_from_outputs(inputs)
-        result = _run_check(resetter, plan)
-        outs.update(_check.record(result, managed=plan.managed, checked_at=_check.now()))
-        return ReadResult(id_, outs)
+        return ReadResult(id_, _convert.state_to_props(state))
 
     @_reported
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Forget the resource. A reset cannot be undone, so no API call is made."""
-        log.info("delete %s: a reset cannot be undone; no API call made", _id)
+        lifecycle.delete(_id)
 
 
-def _target_names(inputs: Mapping[str, Any], id_: str) -> tuple[str, str]:
-    cluster, account = inputs.get(p.DB_CLUSTER_ID), inputs.get(p.ACCOUNT_NAME)
-    if (not cluster or not account) and ":" in id_:
-        cluster, account = id_.split(":", 1)
-    return str(cluster), str(account)
-
-
-def _allow_insecure() -> bool:
-    """The opt-in to a plain-http endpoint on another machine (config, then environment)."""
+def _config() -> lifecycle.ProviderConfig:
+    """The stack config captured by ``configure``, and the environment."""
     with _CONFIG_LOCK:
-        config = dict(_STACK_CONFIG)
-    return _settings.insecure_endpoint_allowed(config, os.environ)
-
-
-def _resolve(inputs: Mapping[str, Any]) -> _settings.ConnectionSettings:
-    with _CONFIG_LOCK:
-        config = dict(_STACK_CONFIG)
-    return _settings.resolve(inputs, config, os.environ)
-
-
-def _reset(news: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[str, Any]:
-    inputs = {k: p.plain(v) for k, v in _validation.normalize_inputs(news).items()}
-    failures = _validation.validate_inputs(
-        {k: v for k, v in inputs.items() if not k.startswith("__")},
-        allow_insecure_endpoint=_allow_insecure(),
-    )
-    if failures:
-        raise ResetError("; ".join(f.reason for f in failures), code=ErrorCode.INVALID_INPUT)
-    password: str | None = inputs.get(p.ACCOUNT_PASSWORD)
-    old = previous or {}
-    plan = _check.plan_for_inputs(inputs, old)
-    settings = _resolve(inputs)
-    timeout = float(inputs[p.TIMEOUT_SECONDS])
-    client = PolarDBClient(settings, extra_secrets=_secrets(password, plan.password))
-    target = Target(inputs[p.DB_CLUSTER_ID], inputs[p.ACCOUNT_NAME], settings.region, timeout)
-    # One resetter, so one deadline: the check after the reset uses what remains of it.
-    resetter = Resetter(client, target)
-    outcome = resetter.run(password)
-
-    if password is not None:
-        fingerprint = _fingerprint.fingerprint(password)
-    else:
-        # No password this time: the account keeps the one set last, if any.
-        fingerprint = p.plain(old.get(p.PASSWORD_FINGERPRINT))
-    outs = {
-        p.DB_CLUSTER_ID: target.cluster_id,
-        p.ACCOUNT_NAME: target.account_name,
-        p.RESET_NONCE: inputs.get(p.RESET_NONCE),
-        p.TIMEOUT_SECONDS: inputs[p.TIMEOUT_SECONDS],
-        p.REGION: inputs.get(p.REGION),
-        p.ENDPOINT: inputs.get(p.ENDPOINT),
-        p.PASSWORD_FINGERPRINT: fingerprint,
-        p.LAST_RESET_AT: dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        p.LAST_RESET_REQUEST_ID: outcome.request_id,
-        p.RESET_COUNT: int(p.plain(old.get(p.RESET_COUNT)) or 0) + 1,
-        p.ACCOUNT_STATUS: outcome.account.status,
-        p.ACCOUNT_TYPE: outcome.account.type,
-        p.ACCOUNT_LOCK_STATE: outcome.account.lock_state,
-        p.EFFECTIVE_REGION: settings.region,
-        p.EFFECTIVE_ENDPOINT: client.endpoint,
-        **_check_settings(inputs, plan),
-    }
-    # Once the reset has settled: are the privileges (and the password) really back?
-    result = _run_check(resetter, plan)
-    if result is not None:
-        error = _check.drift_error(
-            result,
-            plan,
-            cluster=target.cluster_id,
-            account=target.account_name,
-            request_id=outcome.request_id,
-        )
-        if error is not None:
-            raise error
-    outs.update(_check.record(result, managed=plan.managed, checked_at=_check.now()))
-    return outs
-
-
-def _check_settings(inputs: Mapping[str, Any], plan: _check.CheckPlan) -> dict[str, Any]:
-    """The check's settings as outputs (read sees only outputs), the login as a secret."""
-    return {
-        p.CHECK_PRIVILEGES: plan.enabled,
-        p.SQL_ENDPOINT: inputs.get(p.SQL_ENDPOINT),
-        # Secret here too, not only through the resource's additional_secret_outputs.
-        p.SQL_CHECK_PASSWORD: p.secret(plan.password if plan.enabled else None),
-    }
-
-
-def _secrets(*values: str | None) -> tuple[str, ...]:
-    return tuple(v for v in values if v)
-
-
-def _run_check(resetter: Resetter, plan: _check.CheckPlan) -> SqlCheckResult | None:
-    """Run the check when it should; warn about drift or anything that kept it from telling."""
-    if not plan.enabled:
-        return None
-    result: SqlCheckResult | None = None
-    cause: str | None = None
-    if plan.runs:
-        with _CONFIG_LOCK:
-            config = dict(_STACK_CONFIG)
-        ca_bundle = _settings.sql_ca_bundle(config, os.environ)
-        result, cause = _check.perform(resetter, plan, ca_bundle=ca_bundle, warn=_host.warn)
-    t = resetter.target
-    message = _check.warning_for(
-        result, plan, cluster=t.cluster_id, account=t.account_name, cause=cause
-    )
-    if message is not None:
-        _host.warn(message)
-    return result
-
-
-def _record_settings(news: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[str, Any]:
-    """An update without a reset: keep the outputs, record new check settings, check once."""
-    inputs = {k: p.plain(v) for k, v in _validation.normalize_inputs(news).items()}
-    outs = {k: p.plain(v) for k, v in previous.items() if k in p.OUTPUTS}
-    settings = _resolve(inputs)
-    timeout = float(inputs[p.TIMEOUT_SECONDS])
-    plan = _check.plan_for_inputs(inputs, previous)
-    client = PolarDBClient(settings, extra_secrets=_secrets(plan.password))
-    target = Target(inputs[p.DB_CLUSTER_ID], inputs[p.ACCOUNT_NAME], settings.region, timeout)
-    # Only the check settings change; region, endpoint and timeout stay as recorded, as
-    # when they change without a reset being due.
-    outs.update(_check_settings(inputs, plan))
-    result = _run_check(Resetter(client, target), plan)
-    outs.update(_check.record(result, managed=plan.managed, checked_at=_check.now()))
-    return outs
+        return lifecycle.ProviderConfig(dict(_STACK_CONFIG), os.environ)
 
 
 # In the dynamic provider host, errors become one line (checked, see _host), and resets in

@@ -1,9 +1,8 @@
-"""The :class:`PrivilegedAccountReset` resource and its arguments."""
+"""The :class:`PrivilegedAccountReset` resource (its listings are generated: ``_args``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -11,47 +10,12 @@ import pulumi.dynamic
 
 from ..core import _props as p
 from . import _sharding
+from ._args import PrivilegedAccountResetArgs, PrivilegedAccountResetBase
 from ._provider import PrivilegedAccountResetProvider
 
 
-@dataclass
-class PrivilegedAccountResetArgs:
-    """Arguments of :class:`PrivilegedAccountReset`.
-
-    :param db_cluster_id: ID of the PolarDB for MySQL cluster, e.g. ``pc-bp1...``.
-    :param account_name: Name of the cluster's privileged (Super) account.
-    :param account_password: New password to set with the reset (optional; always stored as a
-        secret). Setting or changing it triggers a reset; removing it does not.
-    :param reset_nonce: A string or a whole number (stored as its decimal string, so ``1`` and
-        ``"1"`` are the same nonce); each change triggers one reset (like ``triggers``).
-    :param timeout_seconds: Deadline of one operation, retries and waits included (default 900).
-    :param region: Region override (else ``alicloud:region``, ``ALIBABA_CLOUD_REGION``).
-    :param endpoint: Endpoint override, ``[http(s)://]host[:port]`` (else
-        ``ALIBABA_CLOUD_ENDPOINT_POLARDB``, ``alicloud:endpoints``, the SDK's mapping).
-    :param check_privileges: Check the account's privileges (and the managed password) over
-        SQL after every reset and on refresh (default true); drift found by refresh makes
-        the next ``pulumi up`` reset the account.
-    :param sql_endpoint: The SQL address to check, ``host:port`` (default: the cluster
-        endpoint from DescribeDBClusterEndpoints).
-    :param check_password: The account's current password, for the check to log in with
-        when ``account_password`` is not set (always stored as a secret; never set by a
-        reset, so changing it triggers none).
-    """
-
-    db_cluster_id: pulumi.Input[str]
-    account_name: pulumi.Input[str]
-    account_password: pulumi.Input[str] | None = None
-    reset_nonce: pulumi.Input[str | int] | None = None
-    timeout_seconds: pulumi.Input[int] | None = None
-    region: pulumi.Input[str] | None = None
-    endpoint: pulumi.Input[str] | None = None
-    check_privileges: pulumi.Input[bool] | None = None
-    sql_endpoint: pulumi.Input[str] | None = None
-    check_password: pulumi.Input[str] | None = None
-
-
 class PrivilegedAccountReset(
-    pulumi.dynamic.Resource, module="polardb", name="PrivilegedAccountReset"
+    PrivilegedAccountResetBase, module="polardb", name="PrivilegedAccountReset"
 ):
     """Restores the permissions of a PolarDB for MySQL cluster's privileged account.
 
@@ -63,87 +27,18 @@ class PrivilegedAccountReset(
 
     The resource runs in one of ``polardbReset:providerProcesses`` provider processes, picked
     by a stable hash of its cluster ID (of its name when the cluster ID is not a plain
-    string); pass ``opts.provider`` to choose the provider yourself.
+    string); pass ``opts.provider`` to choose the provider yourself. Its arguments and
+    outputs are listed in the field table (:mod:`pulumi_polardb_reset.core._props`).
     """
 
-    db_cluster_id: pulumi.Output[str]
-    """ID of the PolarDB cluster."""
-    account_name: pulumi.Output[str]
-    """Name of the privileged account."""
-    reset_nonce: pulumi.Output[str | None]
-    """The nonce of the last reset."""
-    timeout_seconds: pulumi.Output[int]
-    """Deadline of one operation in seconds."""
-    region: pulumi.Output[str | None]
-    """The region override, as given."""
-    endpoint: pulumi.Output[str | None]
-    """The endpoint override, as given."""
-    account_password_fingerprint: pulumi.Output[str | None]
-    """Salted scrypt fingerprint of the last password set (secret); never the password."""
-    last_reset_at: pulumi.Output[str]
-    """UTC time (ISO-8601) of the last reset."""
-    last_reset_request_id: pulumi.Output[str]
-    """Request ID of the last ResetAccount call, for Alibaba Cloud support."""
-    reset_count: pulumi.Output[int]
-    """How many resets this resource has made."""
-    account_status: pulumi.Output[str]
-    """AccountStatus as last seen (Available once a reset completed)."""
-    account_type: pulumi.Output[str]
-    """AccountType as last seen (Super)."""
-    account_lock_state: pulumi.Output[str | None]
-    """AccountLockState as last seen (UnLock or Lock)."""
-    effective_region: pulumi.Output[str]
-    """The region the provider used."""
-    effective_endpoint: pulumi.Output[str]
-    """The endpoint the provider used."""
-    check_privileges: pulumi.Output[bool]
-    """Whether the SQL check runs."""
-    sql_endpoint: pulumi.Output[str | None]
-    """The SQL endpoint override, as given."""
-    privileges_ok: pulumi.Output[bool | None]
-    """Last check: every documented privilege and GRANT OPTION held (None: not checked)."""
-    missing_privileges: pulumi.Output[list[str] | None]
-    """Last check: the documented privileges missing, sorted (None: not checked)."""
-    privileges_checked_at: pulumi.Output[str | None]
-    """UTC time (ISO-8601) of the last check attempt."""
-    password_ok: pulumi.Output[bool | None]
-    """Last check: whether the managed password still logs in (None: not checked or not managed)."""
-
-    def __init__(
+    def _register(
         self,
         resource_name: str,
-        args: PrivilegedAccountResetArgs | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        db_cluster_id: pulumi.Input[str] | None = None,
-        account_name: pulumi.Input[str] | None = None,
-        account_password: pulumi.Input[str] | None = None,
-        reset_nonce: pulumi.Input[str] | None = None,
-        timeout_seconds: pulumi.Input[int] | None = None,
-        region: pulumi.Input[str] | None = None,
-        endpoint: pulumi.Input[str] | None = None,
-        check_privileges: pulumi.Input[bool] | None = None,
-        sql_endpoint: pulumi.Input[str] | None = None,
-        check_password: pulumi.Input[str] | None = None,
+        args: PrivilegedAccountResetArgs | None,
+        opts: pulumi.ResourceOptions | None,
+        keywords: Mapping[str, Any],
     ) -> None:
-        """Declare a reset of ``account_name`` on ``db_cluster_id``.
-
-        Arguments may be given as :class:`PrivilegedAccountResetArgs`, as keyword arguments
-        (the same names and meanings), or both: a keyword argument that is not None wins.
-        """
-        given = {
-            p.DB_CLUSTER_ID: db_cluster_id,
-            p.ACCOUNT_NAME: account_name,
-            p.ACCOUNT_PASSWORD: account_password,
-            p.RESET_NONCE: reset_nonce,
-            p.TIMEOUT_SECONDS: timeout_seconds,
-            p.REGION: region,
-            p.ENDPOINT: endpoint,
-            p.CHECK_PRIVILEGES: check_privileges,
-            p.SQL_ENDPOINT: sql_endpoint,
-            p.CHECK_PASSWORD: check_password,
-        }
-        props = resource_props(args, given)
+        props = resource_props(args, keywords)
         extra = pulumi.ResourceOptions(additional_secret_outputs=list(p.SECRET_OUTPUTS))
         # One of K provider processes, by a stable hash of the cluster ID or the name (see
         # _sharding), unless the user chose the provider.
@@ -151,7 +46,9 @@ class PrivilegedAccountReset(
             resource_name, opts, self.type_token(), props[p.DB_CLUSTER_ID]
         )
         opts = pulumi.ResourceOptions.merge(opts, extra)
-        super().__init__(PrivilegedAccountResetProvider(), resource_name, props, opts)
+        pulumi.dynamic.Resource.__init__(
+            self, PrivilegedAccountResetProvider(), resource_name, props, opts
+        )
 
     @classmethod
     def type_token(cls) -> str:
@@ -166,8 +63,10 @@ def resource_props(
     values = dict(vars(args)) if args is not None else {}
     values.update({k: v for k, v in keywords.items() if v is not None})
     props: dict[str, Any] = {name: None for name in p.OUTPUTS}
-    props.update({name: values.get(name) for name in p.INPUTS})
-    for secret in (p.ACCOUNT_PASSWORD, p.CHECK_PASSWORD):
-        if props[secret] is not None:
-            props[secret] = pulumi.Output.secret(props[secret])
+    for f in p.INPUT_FIELDS:
+        value = values.get(f.name)
+        props[f.name] = pulumi.Output.secret(value) if f.secret and value is not None else value
     return props
+
+
+__all__ = ["PrivilegedAccountReset", "PrivilegedAccountResetArgs", "resource_props"]

@@ -31,22 +31,16 @@ from typing import Any, Final
 
 import pulumi
 
+from ..core import _props as p
+from ..core._props import Field
 from ..core._validation import nonce_text
+from ._args import TargetValues
 from ._resource import PrivilegedAccountReset, PrivilegedAccountResetArgs
 from ._sharding import in_shard, parse_shard
 
-#: Target keys and the resource arguments they set.
-TARGET_KEYS: Final = {
-    "dbClusterId": "db_cluster_id",
-    "accountName": "account_name",
-    "resetNonce": "reset_nonce",
-    "timeoutSeconds": "timeout_seconds",
-    "region": "region",
-    "endpoint": "endpoint",
-    "checkPrivileges": "check_privileges",
-    "sqlEndpoint": "sql_endpoint",
-}
-_REQUIRED: Final = ("dbClusterId", "accountName")
+#: Target keys (camelCase) and the resource arguments they set: every input but the secrets.
+TARGET_KEYS: Final = {f.camel: f.name for f in p.INPUT_FIELDS if f.target}
+_TARGET_FIELDS: Final = tuple(f for f in p.INPUT_FIELDS if f.target)
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 
 
@@ -59,18 +53,8 @@ class TargetConfigError(pulumi.RunError):
 
 
 @dataclass(frozen=True)
-class ResetTarget:
-    """One checked entry of the ``targets`` config list."""
-
-    name: str
-    db_cluster_id: str
-    account_name: str
-    reset_nonce: str | None = None
-    timeout_seconds: int | None = None
-    region: str | None = None
-    endpoint: str | None = None
-    check_privileges: bool | None = None
-    sql_endpoint: str | None = None
+class ResetTarget(TargetValues):
+    """One checked entry of the ``targets`` config list (fields: the field table's target inputs)."""
 
     def args(
         self,
@@ -78,16 +62,10 @@ class ResetTarget:
         check_password: pulumi.Input[str | None] | None = None,
     ) -> PrivilegedAccountResetArgs:
         """The resource arguments of this target."""
+        values = {f.name: getattr(self, f.name) for f in _TARGET_FIELDS}
         return PrivilegedAccountResetArgs(
-            db_cluster_id=self.db_cluster_id,
-            account_name=self.account_name,
+            **values,
             account_password=account_password,  # type: ignore[arg-type]
-            reset_nonce=self.reset_nonce,
-            timeout_seconds=self.timeout_seconds,
-            region=self.region,
-            endpoint=self.endpoint,
-            check_privileges=self.check_privileges,
-            sql_endpoint=self.sql_endpoint,
             check_password=check_password,  # type: ignore[arg-type]
         )
 
@@ -138,47 +116,57 @@ def parse_targets(raw: Any, key: str = "polardb-reset:targets") -> list[ResetTar
 
 
 def _target(entry: Mapping[str, Any], name: str, where: str) -> ResetTarget:
-    for required in _REQUIRED:
-        value = entry.get(required)
+    # The kinds in this order, so an entry with several mistakes reports the same one first
+    # whatever the field table's order.
+    for f in _TARGET_FIELDS:
+        if not f.required:
+            continue
+        value = entry.get(f.camel)
         if value is None or value == "":
-            raise TargetConfigError(f"{where} needs {required}")
+            raise TargetConfigError(f"{where} needs {f.camel}")
         if not isinstance(value, str):
             raise TargetConfigError(
-                f"{where}.{required} must be a string (got {type(value).__name__})"
+                f"{where}.{f.camel} must be a string (got {type(value).__name__})"
             )
-    for optional in ("region", "endpoint", "sqlEndpoint"):
-        if entry.get(optional) is not None and not isinstance(entry[optional], str):
+    for f in _TARGET_FIELDS:
+        value = entry.get(f.camel)
+        if f.required or f.python != "str" or value is None or isinstance(value, str):
+            continue
+        raise TargetConfigError(f"{where}.{f.camel} must be a string (got {type(value).__name__})")
+    for f in _TARGET_FIELDS:
+        value = entry.get(f.camel)
+        if f.kind == "boolean" and value is not None and not isinstance(value, bool):
+            raise TargetConfigError(f"{where}.{f.camel} must be true or false (got {value!r})")
+    for f in _TARGET_FIELDS:
+        value = entry.get(f.camel)
+        if f.python == "str | int" and value is not None and nonce_text(value) is None:
             raise TargetConfigError(
-                f"{where}.{optional} must be a string (got {type(entry[optional]).__name__})"
+                f"{where}.{f.camel} must be a string or a whole number (got {value!r})"
             )
-    check = entry.get("checkPrivileges")
-    if check is not None and not isinstance(check, bool):
-        raise TargetConfigError(f"{where}.checkPrivileges must be true or false (got {check!r})")
-    nonce = entry.get("resetNonce")
-    if nonce is not None and nonce_text(nonce) is None:
-        raise TargetConfigError(
-            f"{where}.resetNonce must be a string or a whole number (got {nonce!r})"
-        )
-    timeout = entry.get("timeoutSeconds")
-    if timeout is not None and (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, int | float)
-        or (isinstance(timeout, float) and not timeout.is_integer())
-    ):
-        raise TargetConfigError(
-            f"{where}.timeoutSeconds must be a whole number of seconds (got {timeout!r})"
-        )
-    return ResetTarget(
-        name=name,
-        db_cluster_id=entry["dbClusterId"],
-        account_name=entry["accountName"],
-        reset_nonce=None if nonce is None else nonce_text(nonce),
-        timeout_seconds=None if timeout is None else int(timeout),
-        region=entry.get("region"),
-        endpoint=entry.get("endpoint"),
-        check_privileges=check,
-        sql_endpoint=entry.get("sqlEndpoint"),
+    for f in _TARGET_FIELDS:
+        value = entry.get(f.camel)
+        if f.kind == "integer" and value is not None and not _whole(value):
+            raise TargetConfigError(
+                f"{where}.{f.camel} must be a whole number of seconds (got {value!r})"
+            )
+    return ResetTarget(name=name, **{f.name: _value(f, entry.get(f.camel)) for f in _TARGET_FIELDS})
+
+
+def _whole(value: Any) -> bool:
+    return not isinstance(value, bool) and (
+        isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     )
+
+
+def _value(f: Field, value: Any) -> Any:
+    """A checked config value as the target holds it: a nonce as its string, whole numbers as int."""
+    if value is None:
+        return None
+    if f.python == "str | int":
+        return nonce_text(value)
+    if f.kind == "integer":
+        return int(value)
+    return value
 
 
 def resets_from_config(

@@ -1,0 +1,357 @@
+"""Check, diff, create, read, update and delete of one privileged account reset.
+
+Engine-agnostic: every function takes typed values (:class:`ResetInputs`,
+:class:`ResetState`), the provider's configuration (:class:`ProviderConfig`) and the
+operation's hooks (:class:`Call`: warning sink, deadline, cancellation), and returns typed
+values or raises :class:`ResetError`. No module state of an engine is read: an engine keeps
+its own configuration and passes it in, so several providers (two regions, two accounts)
+can share a process, and calls may run on any number of threads at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..cloud import _settings
+from ..cloud._client import PolarDBClient
+from ..cloud._operations import Resetter, Target
+from ..cloud._retry import LAST_ATTEMPT_SECONDS, Deadline
+from ..core import _convert, _diff, _fingerprint
+from ..core import _props as p
+from ..core._diff import DiffDecision
+from ..core._errors import GONE_CODES, ErrorCode, OperationCancelledError, ResetError
+from ..core._state import ResetInputs, ResetState
+from ..core._time import utc_now
+from ..core._validation import Failure
+from ..drift import _check
+from ..drift._sql import SqlCheckResult, check_account
+
+log = logging.getLogger("pulumi_polardb_reset")
+
+#: A warning sink: receives one message (already free of secrets) a user should read.
+Warn = Callable[[str], None]
+
+
+def log_warning(message: str) -> None:
+    """The default warning sink: the provider's log."""
+    log.warning("warning: %s", message)
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """The provider's configuration, as an engine received it.
+
+    ``values``: the keys of :data:`~..cloud._settings.CONFIG_KEYS` under their full names
+    (``alicloud:region``, ``polardbReset:sqlCaBundle``, ...), as stack config or provider
+    properties give them; ``env``: the environment to read after them (``os.environ``).
+    """
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def settings(self, target: ResetInputs | ResetState) -> _settings.ConnectionSettings:
+        """Credentials, region and endpoint for ``target`` (raises ConfigurationError)."""
+        overrides = {p.REGION: target.region, p.ENDPOINT: target.endpoint}
+        return _settings.resolve(overrides, self.values, self.env)
+
+    def allow_insecure_endpoint(self) -> bool:
+        """The opt-in to a plain-http endpoint on another machine (malformed: false)."""
+        return _settings.insecure_endpoint_allowed(self.values, self.env)
+
+    def sql_ca_bundle(self) -> str | None:
+        """The CA bundle that verifies the clusters' SQL endpoints, or None."""
+        return _settings.sql_ca_bundle(self.values, self.env)
+
+
+@dataclass(frozen=True)
+class Call:
+    """The hooks of one operation.
+
+    ``warn`` receives warnings (drift found, a check that could not tell, a login without
+    verified TLS). ``timeout_seconds`` is the engine's deadline for the whole operation
+    (``customTimeouts``), replacing the resource's ``timeout_seconds`` when set. ``cancel``
+    is set by the engine to stop the operation: waits and retries end at once with
+    :class:`~..core._errors.OperationCancelledError` (an API call in flight ends within its
+    own bound first; a SQL check within its own).
+    """
+
+    warn: Warn = log_warning
+    timeout_seconds: float | None = None
+    cancel: threading.Event | None = None
+
+    def seconds(self, inputs_timeout: float) -> float:
+        """The operation's time limit: the engine's, else the resource's ``timeout_seconds``."""
+        return float(self.timeout_seconds if self.timeout_seconds is not None else inputs_timeout)
+
+    def resetter(self, client: PolarDBClient, target: Target) -> Resetter:
+        """A resetter on ``target`` whose deadline (``target.timeout_seconds``) heeds ``cancel``."""
+        return Resetter(
+            client, target, deadline=Deadline(target.timeout_seconds, cancel=self.cancel)
+        )
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What :func:`check` found: typed inputs, or the failures (one per property).
+
+    ``props`` is the property map to hand back to the engine (defaults applied, a numeric
+    nonce as its string, secrets and unknown values as they came).
+    """
+
+    inputs: ResetInputs | None
+    failures: tuple[Failure, ...]
+    props: dict[str, Any]
+
+
+def check(props: Mapping[str, Any], config: ProviderConfig) -> CheckOutcome:
+    """Validate a property map of inputs (no API call); values unknown at preview pass."""
+    failures = _convert.validate_inputs(
+        props, allow_insecure_endpoint=config.allow_insecure_endpoint()
+    )
+    normalized = _convert.normalize_inputs(props)
+    inputs = None if failures else _convert.inputs_from_props(normalized)
+    return CheckOutcome(inputs, tuple(failures), normalized)
+
+
+def require_inputs(props: Mapping[str, Any], config: ProviderConfig) -> ResetInputs:
+    """The typed inputs of ``props``, or a :class:`ResetError` (``InvalidInput``) naming each failure."""
+    outcome = check(props, config)
+    if outcome.inputs is None:
+        raise ResetError(
+            "; ".join(f.reason for f in outcome.failures), code=ErrorCode.INVALID_INPUT
+        )
+    return outcome.inputs
+
+
+def diff(state: ResetState, inputs: ResetInputs) -> DiffDecision:
+    """Reset when the password or the nonce changes or the last check found drift; replace on a new target.
+
+    A changed check setting is an update without a reset.
+    """
+    return _diff.decide(state, inputs)
+
+
+def create(inputs: ResetInputs, config: ProviderConfig, call: Call = Call()) -> ResetState:
+    """Reset the account and return what was done (``inputs`` from :func:`check`)."""
+    return _reset(inputs, None, config, call)
+
+
+def update(
+    state: ResetState, inputs: ResetInputs, config: ProviderConfig, call: Call = Call()
+) -> ResetState:
+    """Reset again (nonce or password changed, or drift) and return the new state.
+
+    When only check settings changed, no reset: record them and check once.
+    """
+    decision = _diff.decide(state, inputs)
+    if decision.reset or decision.replaces:
+        return _reset(inputs, state, config, call)
+    return _record_settings(state, inputs, config, call)
+
+
+def read(
+    resource_id: str, state: ResetState | None, config: ProviderConfig, call: Call = Call()
+) -> ResetState | None:
+    """Refresh status, type, lock state and the SQL check; None when the account is gone.
+
+    ``state`` may be None or lack the cluster and account (``pulumi import`` knows only the
+    ID, ``<db_cluster_id>:<account_name>``). The check's outcome is recorded (drift makes
+    the next diff an update); one that cannot tell (unreachable, timeout) records null and
+    warns, and the refresh succeeds. Makes no write call.
+    """
+    state = state if state is not None else _convert.state_from_props({})
+    cluster, account = state.db_cluster_id, state.account_name
+    if (not cluster or not account) and ":" in resource_id:
+        cluster, account = resource_id.split(":", 1)
+    settings = config.settings(state)
+    target = Target(cluster, account, settings.region, call.seconds(state.timeout_seconds))
+    resetter = call.resetter(PolarDBClient(settings), target)
+    try:
+        match = resetter.find_account()
+    except ResetError as exc:
+        if exc.code in GONE_CODES:
+            log.info("refresh %s: cluster %s not found; removing from state", resource_id, cluster)
+            return None
+        raise
+    if match is None:
+        log.info(
+            "refresh %s: account %s no longer exists; removing from state", resource_id, account
+        )
+        return None
+    refreshed = replace(
+        state,
+        db_cluster_id=cluster,
+        account_name=account,
+        account_status=match.status,
+        account_type=match.type,
+        account_lock_state=match.lock_state,
+    )
+    # Unreachable or unreadable is not drift: the check records null and warns.
+    plan = _check.plan_from_state(state)
+    result = _run_check(resetter, plan, config, call)
+    return replace(
+        refreshed, check=_check.record(result, managed=plan.managed, checked_at=utc_now())
+    )
+
+
+def delete(resource_id: str) -> None:
+    """Forget the resource. A reset cannot be undone, so no API call is made."""
+    log.info("delete %s: a reset cannot be undone; no API call made", resource_id)
+
+
+# -- the steps ---------------------------------------------------------------------------
+
+
+def _secrets(*values: str | None) -> tuple[str, ...]:
+    return tuple(v for v in values if v)
+
+
+def _reset(
+    inputs: ResetInputs, previous: ResetState | None, config: ProviderConfig, call: Call
+) -> ResetState:
+    password = inputs.account_password
+    plan = _check.plan_for_inputs(inputs, previous)
+    settings = config.settings(inputs)
+    client = PolarDBClient(settings, extra_secrets=_secrets(password, plan.password))
+    target = Target(
+        inputs.db_cluster_id,
+        inputs.account_name,
+        settings.region,
+        call.seconds(inputs.timeout_seconds),
+    )
+    # One resetter, so one deadline: the check after the reset uses what remains of it.
+    resetter = call.resetter(client, target)
+    outcome = resetter.run(password)
+
+    fingerprint: str | None
+    if password is not None:
+        fingerprint = _fingerprint.fingerprint(password)
+    else:
+        # No password this time: the account keeps the one set last, if any.
+        fingerprint = previous.password_fingerprint if previous is not None else None
+    state = ResetState(
+        db_cluster_id=target.cluster_id,
+        account_name=target.account_name,
+        reset_nonce=inputs.reset_nonce,
+        timeout_seconds=inputs.timeout_seconds,
+        region=inputs.region,
+        endpoint=inputs.endpoint,
+        password_fingerprint=fingerprint,
+        last_reset_at=utc_now(),
+        last_reset_request_id=outcome.request_id,
+        reset_count=(previous.reset_count if previous is not None else 0) + 1,
+        account_status=outcome.account.status,
+        account_type=outcome.account.type,
+        account_lock_state=outcome.account.lock_state,
+        effective_region=settings.region,
+        effective_endpoint=client.endpoint,
+        **_check_settings(inputs, plan),
+    )
+    # Once the reset has settled: are the privileges (and the password) really back?
+    result = _run_check(resetter, plan, config, call)
+    if result is not None:
+        error = _check.drift_error(
+            result,
+            plan,
+            cluster=target.cluster_id,
+            account=target.account_name,
+            request_id=outcome.request_id,
+        )
+        if error is not None:
+            raise error
+    return replace(state, check=_check.record(result, managed=plan.managed, checked_at=utc_now()))
+
+
+def _check_settings(inputs: ResetInputs, plan: _check.CheckPlan) -> dict[str, Any]:
+    """The check's settings, recorded (read sees only the state), the login kept as a secret."""
+    return {
+        "check_privileges": plan.enabled,
+        "sql_endpoint": inputs.sql_endpoint,
+        "sql_check_password": plan.password if plan.enabled else None,
+        "written_before_check": False,
+    }
+
+
+def _record_settings(
+    state: ResetState, inputs: ResetInputs, config: ProviderConfig, call: Call
+) -> ResetState:
+    """An update without a reset: keep the state, record new check settings, check once."""
+    settings = config.settings(inputs)
+    plan = _check.plan_for_inputs(inputs, state)
+    client = PolarDBClient(settings, extra_secrets=_secrets(plan.password))
+    target = Target(
+        inputs.db_cluster_id,
+        inputs.account_name,
+        settings.region,
+        call.seconds(inputs.timeout_seconds),
+    )
+    # Only the check settings change; region, endpoint and timeout stay as recorded, as
+    # when they change without a reset being due.
+    recorded = replace(state, **_check_settings(inputs, plan))
+    resetter = call.resetter(client, target)
+    result = _run_check(resetter, plan, config, call)
+    return replace(
+        recorded, check=_check.record(result, managed=plan.managed, checked_at=utc_now())
+    )
+
+
+def _run_check(
+    resetter: Resetter, plan: _check.CheckPlan, config: ProviderConfig, call: Call
+) -> SqlCheckResult | None:
+    """Run the check when it should; warn about drift or anything that kept it from telling."""
+    if not plan.enabled:
+        return None
+    result: SqlCheckResult | None = None
+    cause: str | None = None
+    if plan.runs:
+        result, cause = _perform(resetter, plan, ca_bundle=config.sql_ca_bundle(), warn=call.warn)
+    t = resetter.target
+    message = _check.warning_for(
+        result, plan, cluster=t.cluster_id, account=t.account_name, cause=cause
+    )
+    if message is not None:
+        call.warn(message)
+    return result
+
+
+def _perform(
+    resetter: Resetter, plan: _check.CheckPlan, *, ca_bundle: str | None, warn: Warn
+) -> tuple[SqlCheckResult | None, str | None]:
+    """Run the check ``plan`` describes; return the result, or None and why it did not run.
+
+    Never raises for an unreachable endpoint or a failed endpoint lookup: those are causes.
+    """
+    assert plan.password is not None
+    target = resetter.target
+    if plan.sql_endpoint is not None:
+        host, port = plan.sql_endpoint
+    else:
+        try:
+            host, port = resetter.sql_endpoint()
+        except OperationCancelledError:
+            raise
+        except ResetError as exc:
+            return None, (
+                f"its SQL endpoint could not be looked up ({exc}); set sql_endpoint, or grant "
+                "polardb:DescribeDBClusterEndpoints"
+            )
+    remaining = resetter.deadline.remaining()
+    result = check_account(
+        host,
+        port,
+        target.account_name,
+        plan.password,
+        connect_timeout=_check.CONNECT_TIMEOUT_SECONDS,
+        read_timeout=_check.READ_TIMEOUT_SECONDS,
+        ca_bundle=ca_bundle,
+        # Within the operation's deadline; with no time left, as long as a last API attempt
+        # gets (a login on a near network takes well under that), so the operation ends
+        # close to timeout_seconds whatever the SQL endpoint does.
+        deadline=min(_check.CHECK_DEADLINE_SECONDS, max(remaining, LAST_ATTEMPT_SECONDS)),
+    )
+    _check.warn_cleartext_once(host, port, ca_bundle, result, warn)
+    return result, None
