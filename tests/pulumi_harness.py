@@ -74,8 +74,9 @@ class PulumiProject:
             for name in only:
                 shutil.copy(source / name, self.dir / name)
         runtime = yaml.safe_load((self.dir / "Pulumi.yaml").read_text())["runtime"]
-        venv_name = runtime.get("options", {}).get("virtualenv", "venv")
-        (self.dir / venv_name).symlink_to(venv_dir(), target_is_directory=True)
+        if isinstance(runtime, dict) and runtime.get("name") == "python":
+            venv_name = runtime.get("options", {}).get("virtualenv", "venv")
+            (self.dir / venv_name).symlink_to(venv_dir(), target_is_directory=True)
         (root / "state").mkdir()
         (root / "home").mkdir()
         self.root = root

@@ -1,0 +1,130 @@
+"""The native provider's configuration: ``polardb-account:<key>`` or an explicit provider's inputs.
+
+Each key maps onto the connection settings the cloud layer resolves
+(:mod:`..cloud._settings`), which then applies the same order as the dynamic resource:
+resource input, provider configuration, environment variables, Alibaba's default
+credential chain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ..core import _convert, _validation
+
+PACKAGE: Final = "polardb-account"
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One provider configuration key and the settings key it feeds."""
+
+    name: str
+    type: str
+    description: str
+    settings_key: str
+    secret: bool = False
+
+
+KEYS: Final = (
+    ConfigKey(
+        "region",
+        "string",
+        "Alibaba Cloud region of the clusters (else `ALIBABA_CLOUD_REGION`).",
+        "alicloud:region",
+    ),
+    ConfigKey(
+        "accessKey",
+        "string",
+        "AccessKey ID (else `ALIBABA_CLOUD_ACCESS_KEY_ID`, then the default credential chain).",
+        "alicloud:accessKey",
+    ),
+    ConfigKey("secretKey", "string", "AccessKey secret.", "alicloud:secretKey", secret=True),
+    ConfigKey(
+        "securityToken",
+        "string",
+        "STS security token of temporary credentials.",
+        "alicloud:securityToken",
+        secret=True,
+    ),
+    ConfigKey(
+        "profile",
+        "string",
+        "Profile of the Alibaba Cloud credentials file (default credential chain).",
+        "alicloud:profile",
+    ),
+    ConfigKey(
+        "endpoint",
+        "string",
+        "PolarDB API endpoint, `[http(s)://]host[:port]` (else `ALIBABA_CLOUD_ENDPOINT_POLARDB`, the SDK's mapping).",
+        "alicloud:endpoints",
+    ),
+    ConfigKey(
+        "allowInsecureEndpoint",
+        "boolean",
+        "Allow a plain-http endpoint on another machine (default false).",
+        _validation.INSECURE_ENDPOINT_CONFIG,
+    ),
+    ConfigKey(
+        "caBundle",
+        "string",
+        "CA bundle (PEM file) that verifies the API endpoint.",
+        "polardbReset:caBundle",
+    ),
+    ConfigKey(
+        "sqlCaBundle",
+        "string",
+        "CA bundle (PEM file) that verifies the clusters' SQL endpoints.",
+        "polardbReset:sqlCaBundle",
+    ),
+)
+
+
+def settings_config(args: Mapping[str, Any], variables: Mapping[str, str]) -> dict[str, Any]:
+    """The provider's configuration in the form the settings resolver reads.
+
+    ``args`` are the provider's inputs (an explicit provider's, or the stack config for the
+    default provider); ``variables`` the ``polardb-account:<key>`` config strings, used for
+    keys missing from ``args``.
+    """
+    config: dict[str, Any] = {}
+    for key in KEYS:
+        value = _convert.plain(args.get(key.name))
+        if value is None:
+            value = variables.get(f"{PACKAGE}:{key.name}")
+        if value is None or _convert.is_unknown(value):
+            continue
+        if key.name == "endpoint":
+            value = json.dumps([{"polardb": str(value)}])
+        config[key.settings_key] = value
+    return config
+
+
+def problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Configuration values that cannot work, as (key, reason) pairs (no API call)."""
+    found: list[tuple[str, str]] = []
+    for key in KEYS:
+        value = _convert.plain(values.get(key.name))
+        if value is None or _convert.is_unknown(value):
+            continue
+        reason: str | None = None
+        if key.name == "region":
+            reason = _validation.validate_region(value)
+        elif key.name == "endpoint":
+            reason = _validation.validate_endpoint(value, allow_insecure=True)
+        elif key.type == "boolean" and not isinstance(value, bool):
+            if str(value).strip().lower() not in ("true", "false"):
+                reason = f"must be true or false (got {str(value)[:32]!r})"
+        elif not isinstance(value, str):
+            reason = "must be a string"
+        if reason:
+            found.append(
+                (
+                    key.name,
+                    f"{PACKAGE}:{key.name} {reason}" if not reason.startswith(key.name) else reason,
+                )
+            )
+    return found

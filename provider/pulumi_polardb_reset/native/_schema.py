@@ -1,0 +1,104 @@
+"""The Pulumi package schema of the native provider, derived from the field table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, Final
+
+from ..core import _props as p
+from . import _config
+
+RESOURCE: Final = "PrivilegedAccountReset"
+TOKEN: Final = f"{_config.PACKAGE}:index:{RESOURCE}"
+PYTHON_PACKAGE: Final = "pulumi_polardb_account"
+NODEJS_PACKAGE: Final = "@pulumi-polardb-reset/polardb-account"
+GO_IMPORT_PATH: Final = "github.com/pulumi-polardb-reset/sdk-go/polardbaccount"
+
+_DESCRIPTION: Final = (
+    "Restores the permissions of a PolarDB for MySQL cluster's privileged account. Create and "
+    "update call PolarDB `ResetAccount` (with `accountPassword` when set), then wait until the "
+    "account is `Available`. A reset happens when the password is set or changed, when "
+    "`resetNonce` changes, or when the last check (refresh) found permission or password drift; "
+    "nothing else causes one. Deleting the resource makes no API call. Import ID: "
+    "`<dbClusterId>:<accountName>`."
+)
+
+
+def _type(kind: str) -> dict[str, Any]:
+    # The table's only array is a list of privilege names.
+    if kind == "array":
+        return {"type": "array", "items": {"type": "string"}}
+    return {"type": kind}
+
+
+def _property(type_: str, description: str, secret: bool, default: Any = None) -> dict[str, Any]:
+    prop = {**_type(type_), "description": description}
+    if secret:
+        prop["secret"] = True
+    if default is not None:
+        prop["default"] = default
+    return prop
+
+
+def _config_properties() -> dict[str, Any]:
+    return {k.name: _property(k.type, k.description, k.secret) for k in _config.KEYS}
+
+
+def schema(
+    version: str,
+    input_fields: Iterable[p.Field] = p.INPUT_FIELDS,
+    output_fields: Iterable[p.Field] = p.OUTPUT_FIELDS,
+) -> dict[str, Any]:
+    """The schema as a dict (``pulumi package get-schema`` prints it), from the field table.
+
+    Internal outputs (the check's stored login) are returned and kept in state, secret,
+    but not part of the SDKs.
+    """
+    ins = tuple(input_fields)
+    outs = tuple(f for f in output_fields if not f.internal)
+    inputs = {f.camel: _property(f.kind, f.description, f.secret, f.default) for f in ins}
+    outputs = {f.camel: _property(f.kind, f.description, f.secret) for f in outs}
+    by_name = {f.name: f for f in ins}
+    always = [
+        f.camel
+        for f in outs
+        if by_name.get(f.name) and (by_name[f.name].required or by_name[f.name].default is not None)
+    ]
+    return {
+        "name": _config.PACKAGE,
+        "displayName": "PolarDB privileged account reset",
+        "version": version,
+        "description": "Reset the privileged account of Alibaba Cloud PolarDB for MySQL clusters.",
+        "keywords": ["pulumi", "alicloud", "polardb", "category/database"],
+        "license": "Apache-2.0",
+        "publisher": "pulumi-polardb-reset",
+        "config": {"variables": _config_properties()},
+        "provider": {
+            "description": "The polardb-account provider: credentials, region and endpoint.",
+            "inputProperties": _config_properties(),
+        },
+        "resources": {
+            TOKEN: {
+                "description": _DESCRIPTION,
+                "inputProperties": inputs,
+                "requiredInputs": [f.camel for f in ins if f.required],
+                "properties": outputs,
+                "required": always,
+            }
+        },
+        "language": {
+            "python": {"packageName": PYTHON_PACKAGE, "respectSchemaVersion": True},
+            "nodejs": {"packageName": NODEJS_PACKAGE, "respectSchemaVersion": True},
+            "go": {
+                "importBasePath": GO_IMPORT_PATH,
+                "generateResourceContainerTypes": False,
+                "respectSchemaVersion": True,
+            },
+        },
+    }
+
+
+def schema_json(version: str) -> str:
+    """The schema as JSON text."""
+    return json.dumps(schema(version), indent=2, sort_keys=True)

@@ -1,0 +1,316 @@
+"""The plugin's gRPC server: Pulumi's provider protocol, served without the SDK's provider hosts.
+
+A servicer of ``pulumi.runtime.proto.provider_pb2_grpc.ResourceProviderServicer`` (the
+contract every provider implements), so that errors are reported the way this project
+wants: a :class:`ResetError` (or bad configuration) is one line, anything else is a bug
+whose traceback goes to the engine's debug log and the plugin's stderr.
+
+Each method translates between the wire (camelCase properties in a protobuf ``Struct``,
+secrets wrapped, numbers as floats) and the engine-agnostic operations (snake_case
+dicts), which hold every rule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from typing import Final, NoReturn
+
+import grpc  # type: ignore[import-untyped]
+from google.protobuf import empty_pb2  # type: ignore[import-untyped]
+from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2
+from pulumi.runtime.proto import provider_pb2_grpc as rpc
+
+from .._version import package_version
+from ..core import _convert
+from ..core import _props as p
+from ..core._errors import ResetError
+from . import _config, _schema
+from ._ops import Operations
+from ._wire import camel, from_wire, to_dict, to_wire
+
+log = logging.getLogger("pulumi_polardb_reset.native")
+
+#: Resets wait on API tasks, not on CPU: the engine's --parallel is the real bound.
+MAX_WORKERS: Final = 256
+
+
+def plugin_version() -> str:
+    """The plugin's semantic version (the package's; ``0.0.0`` from a source tree)."""
+    version = package_version()
+    return "0.0.0" if version.startswith("0+") else version
+
+
+class Engine:
+    """The engine's Log service: warnings (and debug detail) shown with the resource's URN."""
+
+    def __init__(self) -> None:
+        self._stub: engine_pb2_grpc.EngineStub | None = None
+        self._lock = threading.Lock()
+
+    def connect(self, address: str) -> None:
+        """Use the engine at ``address`` (host:port) from now on."""
+        if not address:
+            return
+        with self._lock:
+            self._stub = engine_pb2_grpc.EngineStub(grpc.insecure_channel(address))
+
+    def log(self, severity: engine_pb2.LogSeverity.ValueType, message: str, urn: str = "") -> None:
+        """Send one message; fall back to stderr when there is no engine to tell."""
+        with self._lock:
+            stub = self._stub
+        if stub is not None:
+            try:
+                stub.Log(
+                    engine_pb2.LogRequest(severity=severity, message=message, urn=urn), timeout=10
+                )
+                return
+            except grpc.RpcError as exc:  # never fail an operation for a log line
+                log.debug("engine log not delivered (%s)", exc.code())
+        print(message, file=sys.stderr, flush=True)
+
+    def warn(self, message: str, urn: str = "") -> None:
+        """A warning the user acts on (already free of secrets)."""
+        self.log(engine_pb2.WARNING, message, urn)
+
+    def debug(self, message: str, urn: str = "") -> None:
+        """Detail shown with ``--debug`` / ``-v``."""
+        self.log(engine_pb2.DEBUG, message, urn)
+
+
+class Provider(rpc.ResourceProviderServicer):
+    """The ``polardb-account`` resource provider."""
+
+    def __init__(self, engine_address: str | None = None) -> None:
+        self.engine = Engine()
+        if engine_address:
+            self.engine.connect(engine_address)
+        self.ops = Operations(warn=self.engine.warn)
+
+    # -- error reporting ---------------------------------------------------------------
+
+    def _fail(self, context: grpc.ServicerContext, method: str, urn: str) -> NoReturn:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ResetError):
+            context.abort(grpc.StatusCode.UNKNOWN, _camel_text(str(exc)))
+        self.engine.debug(
+            f"{method} failed with an unexpected error (a bug in pulumi-polardb-reset or the "
+            f"Alibaba Cloud SDK; please report it with this traceback):\n{traceback.format_exc()}",
+            urn,
+        )
+        log.error("%s failed:\n%s", method, traceback.format_exc())
+        context.abort(
+            grpc.StatusCode.INTERNAL,
+            f"{method} failed with an unexpected {type(exc).__name__}; this is a bug in "
+            "pulumi-polardb-reset, please report it (traceback: pulumi up --debug)",
+        )
+        raise AssertionError("unreachable")  # context.abort raises
+
+    @contextlib.contextmanager
+    def _reporting(
+        self, context: grpc.ServicerContext, method: str, urn: str = ""
+    ) -> Iterator[None]:
+        try:
+            yield
+        except Exception:
+            self._fail(context, method, urn)
+
+    # -- plugin ------------------------------------------------------------------------
+
+    def Handshake(
+        self, request: provider_pb2.ProviderHandshakeRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.ProviderHandshakeResponse:
+        """Learn the engine's address; secrets stay wrapped on the wire."""
+        self.engine.connect(request.engine_address)
+        return provider_pb2.ProviderHandshakeResponse(accept_secrets=True)
+
+    def GetPluginInfo(
+        self, request: empty_pb2.Empty, context: grpc.ServicerContext
+    ) -> plugin_pb2.PluginInfo:
+        """The plugin's version."""
+        return plugin_pb2.PluginInfo(version=plugin_version())
+
+    def GetSchema(
+        self, request: provider_pb2.GetSchemaRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.GetSchemaResponse:
+        """The package schema (derived from the field table)."""
+        return provider_pb2.GetSchemaResponse(schema=_schema.schema_json(plugin_version()))
+
+    def Cancel(self, request: empty_pb2.Empty, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        """Ctrl-C: stop every wait in flight now (the operations fail, naming the cancellation)."""
+        self.ops.cancel()
+        return empty_pb2.Empty()
+
+    # -- provider configuration --------------------------------------------------------
+
+    def CheckConfig(
+        self, request: provider_pb2.CheckRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.CheckResponse:
+        """Validate the provider's configuration (no API call)."""
+        news = to_dict(request.news)
+        failures = [
+            provider_pb2.CheckFailure(property=name, reason=reason)
+            for name, reason in _config.problems(news)
+        ]
+        return provider_pb2.CheckResponse(inputs=request.news, failures=failures)
+
+    def DiffConfig(
+        self, request: provider_pb2.DiffRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.DiffResponse:
+        """A changed configuration is an update of the provider, never a replacement of its resources."""
+        olds, news = to_dict(request.olds), to_dict(request.news)
+        changed = sorted(
+            k.name
+            for k in _config.KEYS
+            if _convert.plain(olds.get(k.name)) != _convert.plain(news.get(k.name))
+        )
+        return provider_pb2.DiffResponse(
+            changes=provider_pb2.DiffResponse.DIFF_SOME
+            if changed
+            else provider_pb2.DiffResponse.DIFF_NONE,
+            diffs=changed,
+        )
+
+    def Configure(
+        self, request: provider_pb2.ConfigureRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.ConfigureResponse:
+        """Keep this provider instance's configuration (its own inputs, or the stack config)."""
+        with self._reporting(context, "Configure"):
+            self.ops.configure(
+                _config.settings_config(to_dict(request.args), dict(request.variables))
+            )
+        return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=False)
+
+    # -- resource CRUD -----------------------------------------------------------------
+
+    def Check(
+        self, request: provider_pb2.CheckRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.CheckResponse:
+        """Validate inputs per property (no API call); values unknown at preview pass."""
+        with self._reporting(context, "Check", request.urn):
+            inputs, failures = self.ops.check(from_wire(request.news))
+        return provider_pb2.CheckResponse(
+            inputs=to_wire(inputs),
+            failures=[
+                provider_pb2.CheckFailure(property=camel(name), reason=_camel_text(reason))
+                for name, reason in failures
+            ],
+        )
+
+    def Diff(
+        self, request: provider_pb2.DiffRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.DiffResponse:
+        """Reset on a new password or nonce or recorded drift; replace on a new target."""
+        with self._reporting(context, "Diff", request.urn):
+            olds, news = from_wire(request.olds), from_wire(request.news)
+            decision = self.ops.diff(olds, news)
+        if decision.reasons:
+            self.engine.debug(f"diff {request.id}: " + "; ".join(decision.reasons), request.urn)
+        changed = sorted(
+            {camel(k) for k in decision.replaces}
+            | {
+                camel(k)
+                for k in news
+                if k in p.OUTPUTS and _convert.plain(news[k]) != _convert.plain(olds.get(k))
+            }
+        )
+        return provider_pb2.DiffResponse(
+            changes=(
+                provider_pb2.DiffResponse.DIFF_SOME
+                if decision.changes
+                else provider_pb2.DiffResponse.DIFF_NONE
+            ),
+            replaces=[camel(k) for k in decision.replaces],
+            diffs=changed if decision.changes else [],
+            deleteBeforeReplace=False,
+        )
+
+    def Create(
+        self, request: provider_pb2.CreateRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.CreateResponse:
+        """Reset the account (``customTimeouts.create`` is the deadline when set)."""
+        with self._reporting(context, "Create", request.urn):
+            id_, outs = self.ops.create(request.urn, from_wire(request.properties), request.timeout)
+        return provider_pb2.CreateResponse(id=id_, properties=to_wire(outs))
+
+    def Update(
+        self, request: provider_pb2.UpdateRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.UpdateResponse:
+        """Reset again, or record new check settings; the complete outputs either way."""
+        with self._reporting(context, "Update", request.urn):
+            outs = self.ops.update(
+                request.urn, from_wire(request.olds), from_wire(request.news), request.timeout
+            )
+        return provider_pb2.UpdateResponse(properties=to_wire(outs))
+
+    def Read(
+        self, request: provider_pb2.ReadRequest, context: grpc.ServicerContext
+    ) -> provider_pb2.ReadResponse:
+        """Refresh, or adopt by ID (``pulumi import``: ``<dbClusterId>:<accountName>``, read only)."""
+        with self._reporting(context, "Read", request.urn):
+            id_, outs, inputs = self.ops.read(
+                request.urn, request.id, from_wire(request.properties), from_wire(request.inputs)
+            )
+        if not id_:
+            return provider_pb2.ReadResponse(id="")
+        return provider_pb2.ReadResponse(id=id_, properties=to_wire(outs), inputs=to_wire(inputs))
+
+    def Delete(
+        self, request: provider_pb2.DeleteRequest, context: grpc.ServicerContext
+    ) -> empty_pb2.Empty:
+        """Forget the resource: a reset cannot be undone, so no API call."""
+        with self._reporting(context, "Delete", request.urn):
+            self.ops.delete(request.id)
+        return empty_pb2.Empty()
+
+
+_NAMES: Final = sorted({*p.INPUTS, *p.OUTPUTS}, key=len, reverse=True)
+
+
+def _camel_text(text: str) -> str:
+    """A message with the resource's snake_case property names as the schema spells them."""
+    for name in _NAMES:
+        text = text.replace(name, camel(name))
+    return text
+
+
+def serve(engine_address: str | None, announce: Callable[[int], None]) -> grpc.Server:
+    """Start the server on a free loopback port and announce the port; return the server."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="polardb-account"),
+        options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+    )
+    rpc.add_ResourceProviderServicer_to_server(Provider(engine_address), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    announce(port)
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``pulumi-resource-polardb-account [engine-address] [--logflow] [--logtostderr] ...``.
+
+    The engine starts the plugin with its own address (absent for ``pulumi package
+    get-schema``) and reads the port from the first line of stdout.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    positional = [a for a in args if not a.startswith("-")]
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.WARNING,
+        format="pulumi-resource-polardb-account: %(message)s",
+    )
+
+    def announce(port: int) -> None:
+        sys.stdout.write(f"{port}\n")
+        sys.stdout.flush()
+
+    server = serve(positional[0] if positional else None, announce)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.wait_for_termination()
+    return 0
