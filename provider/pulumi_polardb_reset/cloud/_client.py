@@ -19,12 +19,10 @@ from __future__ import annotations
 import http.client
 import logging
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import quote, quote_plus
 
 from .._version import __version__
 from ..core import _scrub
@@ -34,7 +32,6 @@ from ..core._errors import (
     ApiError,
     ApiFailure,
     ConfigurationError,
-    redact,
 )
 from ._retry import LAST_ATTEMPT_SECONDS, current_deadline
 from ._settings import ChainCredentials, ConnectionSettings
@@ -43,7 +40,6 @@ log = logging.getLogger("pulumi_polardb_reset")
 T = TypeVar("T")
 
 USER_AGENT = f"pulumi-polardb-reset/{__version__}"
-_QUERY = re.compile(r"\?[^\s'\"]*")
 
 # Before the SDK is even imported: urllib3 may already log a request URL (query included).
 _scrub.install()
@@ -250,10 +246,8 @@ class PolarDBClient:
 
     def _scrub(self, text: str) -> str:
         # Transport errors quote the request URL, whose query string carries every
-        # parameter (AccountPassword included, percent-encoded): drop query strings.
-        text = _QUERY.sub("?...", text)
-        variants = [v for s in self._secrets for v in (s, quote(s, safe=""), quote_plus(s))]
-        return redact(text, variants)
+        # parameter (AccountPassword included, percent-encoded): the scrubber drops them.
+        return _scrub.scrub_text(text, self._secrets)
 
     def _failure_from_sdk(self, exc: Any) -> ApiFailure:
         data = exc.data if isinstance(getattr(exc, "data", None), dict) else {}

@@ -21,6 +21,7 @@ from ..core._errors import (
     ResetTimeoutError,
     WaitTimeoutError,
     describe_failure,
+    where,
 )
 from ._client import AccountInfo, ClusterInfo, EndpointAddress, PolarDBClient
 from ._clusterqueue import QUEUE, ClusterQueue, TurnTimeoutError
@@ -169,7 +170,7 @@ class Resetter:
         return ResetTimeoutError(
             f"timed out after timeout_seconds={t.timeout_seconds:g} "
             f"({self.deadline.elapsed():.1f} s elapsed) waiting for {what} "
-            f"(account '{t.account_name}' on PolarDB cluster '{t.cluster_id}'; last seen: {last}). "
+            f"({where(t.cluster_id, t.account_name)}; last seen: {last}). "
             "Raise timeout_seconds or check the cluster in the console; the next `pulumi up` "
             "will try again."
         )
@@ -222,7 +223,7 @@ class Resetter:
             )
         if found.type != SUPER:
             raise ResetError(
-                f"account '{t.account_name}' on PolarDB cluster '{t.cluster_id}' is a "
+                f"{where(t.cluster_id, t.account_name)} is a "
                 f"{found.type or 'non-privileged'} account; ResetAccount only resets the "
                 "privileged (Super) account." + hint,
                 code=ErrorCode.NOT_PRIVILEGED_ACCOUNT,
@@ -280,7 +281,7 @@ class Resetter:
                 )
             if match.lock_state == LOCKED:
                 raise ResetError(
-                    f"account '{t.account_name}' on PolarDB cluster '{t.cluster_id}' is locked. "
+                    f"{where(t.cluster_id, t.account_name)} is locked. "
                     "Unlock it (ModifyAccountLockState or the console), then run `pulumi up` again.",
                     code=ErrorCode.ACCOUNT_LOCKED,
                 )

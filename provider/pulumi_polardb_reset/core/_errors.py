@@ -14,13 +14,13 @@ Exception tree (the public ones are exported by the package)::
 Anything else leaving the provider is a bug (ours or the SDK's) and keeps its
 traceback. Every message names the cluster and the account and says what to
 do next. The password is never part of a message: the client wrapper scrubs
-server text with :func:`redact` before it gets here.
+server text with :func:`~._scrub.scrub_text` before it gets here.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import re
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
@@ -216,16 +216,16 @@ def is_retryable(code: str, status: int | None, *, transport: bool = False) -> b
     return status is not None and status >= 500
 
 
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each secret in ``text`` with ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+def where(cluster: str, account: str) -> str:
+    """The one way messages name an account: ``account 'a' on PolarDB cluster 'pc-x'``.
 
-
-def _where(cluster: str, account: str) -> str:
+    :data:`WHERE_PATTERN` finds it again in a message (groups: account, cluster).
+    """
     return f"account '{account}' on PolarDB cluster '{cluster}'"
+
+
+#: Finds :func:`where`'s phrase in a message; groups 1 and 2 are the account and the cluster.
+WHERE_PATTERN: Final = re.compile(r"account '([^']+)' on PolarDB cluster '([^']+)'")
 
 
 def classify(
@@ -240,7 +240,7 @@ def classify(
 
     ``action`` is the API action that failed (it names the RAM permission to grant).
     """
-    where = _where(cluster, account)
+    who = where(cluster, account)
     code = failure.code
     in_region = f" in region '{region}'" if region else ""
     if code in CLUSTER_NOT_FOUND_API_CODES:
@@ -254,21 +254,21 @@ def classify(
         )
     if code in ACCOUNT_NOT_FOUND_API_CODES:
         return ErrorCode.ACCOUNT_NOT_FOUND, (
-            f"{where} does not exist. Set account_name to the cluster's privileged account."
+            f"{who} does not exist. Set account_name to the cluster's privileged account."
         )
     if code == "InvalidAccountName.Malformed":
         return ErrorCode.INVALID_ACCOUNT_NAME, (
-            f"PolarDB refused the account name for {where}: it must be the cluster's privileged "
+            f"PolarDB refused the account name for {who}: it must be the cluster's privileged "
             "(Super) account, 2-16 lowercase letters, digits or underscores."
         )
     if code == "InvalidAccountPassword.Malformed":
         return ErrorCode.INVALID_PASSWORD, (
-            f"PolarDB refused the new password for {where}: use 8-32 characters with three of "
+            f"PolarDB refused the new password for {who}: use 8-32 characters with three of "
             "uppercase, lowercase, digits and !@#$%^&*()_+-=."
         )
     if code == "ConcurrentTaskExceeded":
         return ErrorCode.CLUSTER_BUSY, (
-            f"cluster '{cluster}' is busy with another task, so {where} cannot be reset now. Wait "
+            f"cluster '{cluster}' is busy with another task, so {who} cannot be reset now. Wait "
             "for the running task to finish (console: Task Center) or raise timeout_seconds."
         )
     if code.startswith("OperationDenied") or code == "IncorrectDBInstanceState":
@@ -285,7 +285,7 @@ def classify(
             else "docs/ram-policy.json lists every action the provider needs"
         )
         return ErrorCode.PERMISSION_DENIED, (
-            f"the credentials may not call {action or 'this action'} for {where}. Add "
+            f"the credentials may not call {action or 'this action'} for {who}. Add "
             f'"{needed}" to the Action list of your RAM policy\'s statement for '
             f"acs:polardb:*:*:dbcluster/{cluster} ({listed})."
         )
@@ -309,26 +309,26 @@ def classify(
         )
     if "Throttling" in code:
         return ErrorCode.THROTTLED, (
-            f"the PolarDB API throttled the requests for {where}. Retry later or raise timeout_seconds."
+            f"the PolarDB API throttled the requests for {who}. Retry later or raise timeout_seconds."
         )
     if failure.transport:
         return ErrorCode.ENDPOINT_UNREACHABLE, (
-            f"the PolarDB endpoint could not be reached while working on {where}. Check the "
+            f"the PolarDB endpoint could not be reached while working on {who}. Check the "
             "endpoint, network access and proxy settings."
         )
     if code == INVALID_RESPONSE_CODE:
         return ErrorCode.INVALID_RESPONSE, (
             f"the endpoint answered with something that is not a PolarDB API response while "
-            f"working on {where} (a proxy or gateway error page?). Check the endpoint and proxy "
+            f"working on {who} (a proxy or gateway error page?). Check the endpoint and proxy "
             "settings."
         )
     if code in ("InternalError", "ServiceUnavailable") or (
         failure.status is not None and failure.status >= 500
     ):
         return ErrorCode.SERVICE_ERROR, (
-            f"the PolarDB service failed while working on {where}. Retry later."
+            f"the PolarDB service failed while working on {who}. Retry later."
         )
-    return ErrorCode.API_REQUEST_FAILED, f"PolarDB refused the request for {where}."
+    return ErrorCode.API_REQUEST_FAILED, f"PolarDB refused the request for {who}."
 
 
 def describe_failure(

@@ -11,12 +11,18 @@ the SDK stack logs requests in several places:
 * ``urllib3`` (root logging at DEBUG): ``"POST /?AccountName=...&AccountPassword=..." 200``.
 * ``credentials`` (alibabacloud-credentials): refresh messages.
 
+:func:`scrub_text` is the one scrubber of the package: log records, the client's error
+messages (transport errors quote the request URL), and the SQL check's causes (server text
+may echo statements) all go through it. It turns query strings and request targets into
+``...``, the values of credential headers, quoted values after ``IDENTIFIED BY``/``PASSWORD``/
+``USING``/``AS`` and MySQL native password hashes into ``***``/``*<hash>``, and every given
+secret, raw or percent-encoded, into ``***``.
+
 :class:`SecretScrubber` is a logging filter that rewrites those records before any handler
-sees them: query strings and request targets become ``...``, the values of credential
-headers ``***``, and every secret registered by a live client (:func:`register`), raw or
-percent-encoded, ``***``. :func:`install` attaches it to every logger of the stack.
-The provider's own transport (``_transport``) never logs a request target in the first
-place; this filter is the second line, for anything the libraries log by themselves.
+sees them, with every secret registered by a live client (:func:`register`).
+:func:`install` attaches it to every logger of the stack. The provider's own transport
+(``_transport``) never logs a request target in the first place; this filter is the second
+line, for anything the libraries log by themselves.
 """
 
 from __future__ import annotations
@@ -28,8 +34,6 @@ import weakref
 from collections.abc import Iterable
 from typing import Final
 from urllib.parse import quote, quote_plus
-
-from ._errors import redact
 
 #: Loggers of the SDK stack (and their children, found when :func:`install` runs).
 SDK_LOGGERS: Final = (
@@ -61,6 +65,11 @@ SECRET_HEADERS: Final = frozenset(
 )
 
 _QUERY: Final = re.compile(r"\?[^\s'\"]*")
+# MySQL native password hashes, and quoted values where a statement carries a password.
+_NATIVE_HASH: Final = re.compile(r"\*[0-9A-Fa-f]{40}")
+_QUOTED_SECRET: Final = re.compile(
+    r"(?i)\b(IDENTIFIED\s+(?:BY|VIA|WITH)|PASSWORD|USING|AS)\b(\s*(?:PASSWORD\s*)?)('(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\")"
+)
 # darabonba/Tea request line: "> POST /AccountName=x&AccountPassword=y HTTP/1.1".
 _REQUEST_LINE: Final = re.compile(r"^(\s*>\s*[A-Z]+\s+)(\S+)(\s+HTTP/)", re.MULTILINE)
 # darabonba/Tea header lines: "> x-acs-security-token : value" (also "<" for responses).
@@ -71,7 +80,7 @@ _registered: dict[int, tuple[str, ...]] = {}
 _installed: set[str] = set()
 
 
-def variants(secrets: Iterable[str]) -> list[str]:
+def variants(secrets: Iterable[str | None]) -> list[str]:
     """Each secret as it may appear in text: raw, percent-encoded, form-encoded."""
     return [v for s in secrets if s for v in dict.fromkeys((s, quote(s, safe=""), quote_plus(s)))]
 
@@ -94,18 +103,31 @@ def _forget(key: int) -> None:
 
 def _live_secrets() -> list[str]:
     with _lock:
-        values = [s for group in _registered.values() for s in group]
-    return variants(values)
+        return [s for group in _registered.values() for s in group]
 
 
-def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` without query strings, request targets, credential headers and ``secrets``."""
+def redact(text: str, secrets: Iterable[str | None], *, min_length: int = 1) -> str:
+    """Replace each secret of at least ``min_length`` characters, raw or percent-encoded, with ``***``."""
+    found = variants(s for s in secrets if s and len(s) >= min_length)
+    # Longest first, so that a secret containing another is replaced whole.
+    for secret in sorted(set(found), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def scrub_text(text: str, secrets: Iterable[str | None] = (), *, min_length: int = 1) -> str:
+    """``text`` without query strings, request targets, credential headers, quoted passwords,
+    password hashes and ``secrets`` (see the module docstring).
+
+    ``min_length``: shorter secrets are left alone, for text where a short one would match
+    words of the sentence (a SQL server's message and a user's short ``check_password``).
+    """
     text = _REQUEST_LINE.sub(r"\1/...\3", text)
     text = _QUERY.sub("?...", text)
     text = _HEADER_LINE.sub(_header, text)
-    # Longest first, so that a secret containing another is replaced whole.
-    ordered: list[str] = sorted(set(secrets), key=len, reverse=True)
-    return redact(text, ordered)
+    text = redact(text, secrets, min_length=min_length)
+    text = _QUOTED_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}'***'", text)
+    return _NATIVE_HASH.sub("*<hash>", text)
 
 
 def _header(match: re.Match[str]) -> str:

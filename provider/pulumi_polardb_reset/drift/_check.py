@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..core import _fingerprint, _validation
-from ..core._errors import ErrorCode, ResetError
+from ..core._errors import ErrorCode, ResetError, where
 from ..core._hosts import is_loopback_host
 from ..core._state import CheckRecord, ResetInputs, ResetState
-from ..core._time import utc_now
 from ._sql import SqlCheckResult, format_endpoint
 
 #: Socket timeouts of the SQL login and queries, and the bound of the whole check.
@@ -124,11 +123,6 @@ def plan_for_inputs(inputs: ResetInputs, previous: ResetState | None = None) -> 
     return CheckPlan(True, password, managed, endpoint)
 
 
-def now() -> str:
-    """UTC now as the outputs write times (see :func:`~..core._time.utc_now`)."""
-    return utc_now()
-
-
 def record(result: SqlCheckResult | None, *, managed: bool, checked_at: str) -> CheckRecord:
     """What to record for ``result`` (None: not checked) (pure).
 
@@ -147,10 +141,6 @@ def record(result: SqlCheckResult | None, *, managed: bool, checked_at: str) -> 
     )
 
 
-def _who(cluster: str, account: str) -> str:
-    return f"account '{account}' on PolarDB cluster '{cluster}'"
-
-
 def warning_for(
     result: SqlCheckResult | None,
     plan: CheckPlan,
@@ -164,7 +154,7 @@ def warning_for(
     ``cause`` explains a check that did not run (``result`` None). Returns None when there
     is nothing to say (the check passed, or it is disabled).
     """
-    who = _who(cluster, account)
+    who = where(cluster, account)
     if not plan.enabled:
         return None
     if plan.password is None:
@@ -199,7 +189,7 @@ def drift_error(
     result: SqlCheckResult, plan: CheckPlan, *, cluster: str, account: str, request_id: str
 ) -> ResetError | None:
     """The failure of a create/update whose reset did not restore the account, else None (pure)."""
-    who = _who(cluster, account)
+    who = where(cluster, account)
     if result.status == "drift":
         return ResetError(
             f"ResetAccount completed (request id {request_id}), but {who} still lacks "

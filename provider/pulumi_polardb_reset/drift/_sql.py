@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import re
 import socket
 import ssl
 import threading
@@ -38,7 +37,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from ..core._errors import redact
 from ..core._privileges import (
     DOCUMENTED_PRIVILEGES,
     GlobalGrants,
@@ -54,6 +52,7 @@ from ..core._privileges import (
     show_grants_statement,
     split_current_user,
 )
+from ..core._scrub import scrub_text
 
 log = logging.getLogger("pulumi_polardb_reset")
 
@@ -80,11 +79,6 @@ MAX_ROWS: Final = 5_000
 #: Bytes one check reads from the server (handshake included): about a thousand times what a
 #: real answer takes, and small enough to keep a hostile answer from growing the provider.
 MAX_BYTES: Final = 4 * 1024 * 1024
-
-_NATIVE_HASH: Final = re.compile(r"\*[0-9A-Fa-f]{40}")
-_QUOTED_SECRET: Final = re.compile(
-    r"(?i)\b(IDENTIFIED\s+(?:BY|VIA|WITH)|PASSWORD|USING|AS)\b(\s*(?:PASSWORD\s*)?)('(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\")"
-)
 
 
 @dataclass(frozen=True)
@@ -200,10 +194,9 @@ def check_account(
 
 
 def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Remove ``secrets``, MySQL native hashes and quoted values after IDENTIFIED/PASSWORD/USING from ``text``."""
-    text = redact(text, [s for s in secrets if s and len(s) >= 3])
-    text = _QUOTED_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}'***'", text)
-    return _NATIVE_HASH.sub("*<hash>", text)
+    """``text`` scrubbed (:func:`~..core._scrub.scrub_text`); secrets shorter than 3 characters,
+    which would match words of a server's message, are left alone."""
+    return scrub_text(text, secrets, min_length=3)
 
 
 # -- the check (runs in the worker thread) ---------------------------------------------------
