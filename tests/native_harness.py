@@ -109,6 +109,8 @@ def converge_then_drift(proj: PulumiProject, emu: EmulatorProcess, bump: Any) ->
 
     ``bump()`` changes the program's reset nonce (config or code).
     """
+    assert proj.preview() == {"create": 2}
+    assert emu.requests() == []  # a preview makes no API call
     assert proj.up() == {"create": 2}
     assert len(emu.resets()) == 1
     (outs,) = state_outputs(proj).values()
@@ -120,6 +122,8 @@ def converge_then_drift(proj: PulumiProject, emu: EmulatorProcess, bump: Any) ->
     assert emu.requests() == []  # no API call at all on a no-op up
 
     bump()
+    assert proj.preview() == {"same": 1, "update": 1}
+    assert emu.requests() == []
     assert proj.up() == {"same": 1, "update": 1}
     assert len(emu.resets()) == 1
     emu.clear_requests()

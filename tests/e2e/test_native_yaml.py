@@ -8,6 +8,8 @@ explicit provider instances in one program.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 from collections.abc import Callable
@@ -27,6 +29,7 @@ from native_harness import (
     install_plugin,
     maria,
     maria_emulator,
+    plugin_path,
     state_outputs,
 )
 from pulumi_harness import REPO, PulumiProject, pulumi_bin
@@ -236,3 +239,36 @@ def test_ctrl_c_cancels_the_wait_in_flight_and_the_next_up_converges(
     maria.clear_requests()
     assert proj.up() == {"same": 2}
     assert maria.writes() == []
+
+
+def test_get_schema_prints_the_schema(tmp_path: Path, bin_dir: str) -> None:
+    done = subprocess.run(
+        ["pulumi", "package", "get-schema", str(plugin_path())],
+        env={
+            **os.environ,
+            "PATH": os.pathsep.join([bin_dir, os.environ["PATH"]]),
+            "PULUMI_HOME": str(tmp_path),
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    schema = json.loads(done.stdout)
+    assert schema["name"] == "polardb-account"
+    assert TOKEN in schema["resources"]
+
+
+def test_plugin_on_path_works_with_the_ambient_warning(
+    maria: EmulatorProcess, tmp_path: Path, bin_dir: str
+) -> None:
+    # Installed with the package (pip): found on PATH, which Pulumi warns about.
+    proj = PulumiProject(
+        EXAMPLE, tmp_path, bin_dir=os.pathsep.join([bin_dir, str(plugin_path().parent)])
+    )
+    configure(proj, maria, clusterId=CLUSTER, accountName=ACCOUNT)
+    proj.set_secret("accountPassword", MANAGED_PASSWORD)
+    assert proj.up() == {"create": 2}
+    assert len(maria.resets()) == 1
+    assert AMBIENT_WARNING in proj.output_text()

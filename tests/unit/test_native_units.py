@@ -163,4 +163,26 @@ def test_a_user_error_is_one_line_without_traceback(
     error = caught.value
     assert error.code() == grpc.StatusCode.UNKNOWN
     assert "no region is configured" in error.details()
+    # The keys a native user sets, not the dynamic resource's.
+    assert "polardb-account:region" in error.details() and "alicloud:" not in error.details()
     assert "Traceback" not in error.details() and "\n" not in error.details().strip()
+
+
+def test_preview_of_create_and_update_makes_no_api_call(
+    stub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No region and no credentials: any API call would fail, so success proves there was none.
+    for name in ("ALIBABA_CLOUD_REGION", "ALICLOUD_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    stub.Configure(provider_pb2.ConfigureRequest(args=_wire.to_struct({})))
+    news = _wire.to_struct({"dbClusterId": "pc-ok1", "accountName": "dbadmin", "resetNonce": "2"})
+    created = stub.Create(provider_pb2.CreateRequest(urn="urn:x", properties=news, preview=True))
+    assert _wire.to_dict(created.properties)["resetNonce"] == "2"
+    olds = _wire.to_struct({"dbClusterId": "pc-ok1", "accountName": "dbadmin", "resetCount": 1})
+    updated = stub.Update(
+        provider_pb2.UpdateRequest(
+            urn="urn:x", id="pc-ok1:dbadmin", olds=olds, news=news, preview=True
+        )
+    )
+    outs = _wire.to_dict(updated.properties)
+    assert outs["resetNonce"] == "2" and outs["resetCount"] == 1

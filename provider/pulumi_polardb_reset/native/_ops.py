@@ -54,22 +54,37 @@ class Operations:
         return lifecycle.diff(_convert.state_from_props(olds), _convert.inputs_from_props(news))
 
     def create(
-        self, urn: str, news: Mapping[str, Any], timeout: float
+        self, urn: str, news: Mapping[str, Any], timeout: float, preview: bool = False
     ) -> tuple[str, dict[str, Any]]:
-        """Reset the account; the ID and the outputs."""
+        """Reset the account; the ID and the outputs (at preview: the inputs, no API call)."""
+        if preview:
+            return "", self._preview(news)
         inputs = lifecycle.require_inputs(news, self._config)
         state = lifecycle.create(inputs, self._config, self._call(urn, timeout))
         return state.id, _convert.state_to_props(state)
 
     def update(
-        self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any], timeout: float
+        self,
+        urn: str,
+        olds: Mapping[str, Any],
+        news: Mapping[str, Any],
+        timeout: float,
+        preview: bool = False,
     ) -> dict[str, Any]:
-        """Reset again or record new check settings; the complete outputs."""
+        """Reset again or record new check settings; the complete outputs (preview: no API call)."""
+        if preview:
+            return {**olds, **self._preview(news)}
         inputs = lifecycle.require_inputs(news, self._config)
         state = lifecycle.update(
             _convert.state_from_props(olds), inputs, self._config, self._call(urn, timeout)
         )
         return _convert.state_to_props(state)
+
+    def _preview(self, news: Mapping[str, Any]) -> dict[str, Any]:
+        # The engine previews creates and updates through the provider: what the inputs
+        # say, the rest unknown until the operation runs.
+        props = lifecycle.check(news, self._config).props
+        return {k: v for k, v in props.items() if k in p.OUTPUTS}
 
     def read(
         self, urn: str, id_: str, outputs: Mapping[str, Any], inputs: Mapping[str, Any]

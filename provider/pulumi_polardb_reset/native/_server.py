@@ -97,7 +97,7 @@ class Provider(rpc.ResourceProviderServicer):
     def _fail(self, context: grpc.ServicerContext, method: str, urn: str) -> NoReturn:
         exc = sys.exc_info()[1]
         if isinstance(exc, ResetError):
-            context.abort(grpc.StatusCode.UNKNOWN, _camel_text(str(exc)))
+            context.abort(grpc.StatusCode.UNKNOWN, _config.native_text(_camel_text(str(exc))))
         self.engine.debug(
             f"{method} failed with an unexpected error (a bug in pulumi-polardb-reset or the "
             f"Alibaba Cloud SDK; please report it with this traceback):\n{traceback.format_exc()}",
@@ -184,7 +184,7 @@ class Provider(rpc.ResourceProviderServicer):
             self.ops.configure(
                 _config.settings_config(to_dict(request.args), dict(request.variables))
             )
-        return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=False)
+        return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=True)
 
     # -- resource CRUD -----------------------------------------------------------------
 
@@ -235,7 +235,9 @@ class Provider(rpc.ResourceProviderServicer):
     ) -> provider_pb2.CreateResponse:
         """Reset the account (``customTimeouts.create`` is the deadline when set)."""
         with self._reporting(context, "Create", request.urn):
-            id_, outs = self.ops.create(request.urn, from_wire(request.properties), request.timeout)
+            id_, outs = self.ops.create(
+                request.urn, from_wire(request.properties), request.timeout, request.preview
+            )
         return provider_pb2.CreateResponse(id=id_, properties=to_wire(outs))
 
     def Update(
@@ -244,7 +246,11 @@ class Provider(rpc.ResourceProviderServicer):
         """Reset again, or record new check settings; the complete outputs either way."""
         with self._reporting(context, "Update", request.urn):
             outs = self.ops.update(
-                request.urn, from_wire(request.olds), from_wire(request.news), request.timeout
+                request.urn,
+                from_wire(request.olds),
+                from_wire(request.news),
+                request.timeout,
+                request.preview,
             )
         return provider_pb2.UpdateResponse(properties=to_wire(outs))
 
