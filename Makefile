@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs unit e2e pulumi clean
+.PHONY: demo test lint docs dist unit e2e pulumi clean
 
 # pyproject.toml declares version ranges; constraints.txt holds the exact versions we test with.
 $(STAMP): pyproject.toml constraints.txt
@@ -30,6 +30,9 @@ lint: $(STAMP)
 	@# Each example is its own project with its own __main__: one mypy run each.
 	for d in examples/*/; do ls $$d*.py >/dev/null 2>&1 || continue; $(VENV)/bin/mypy --strict $$d*.py || exit 1; done
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir .site
+	$(VENV)/bin/shellcheck $$(grep -l '^#!/usr/bin/env bash' scripts/* .ci/run)
+	@# actionlint (built from Go modules) checks .github/workflows, their run: steps with shellcheck.
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" "$$(scripts/install-actionlint | tail -n1)" -no-color
 
 # One pytest run: unit, contract, integration and end-to-end tests (the e2e tests run the
 # pulumi CLI from scripts/install-pulumi in a shell).
@@ -39,6 +42,12 @@ test: $(STAMP) lint
 # The documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000
 docs: $(STAMP)
 	$(VENV)/bin/mkdocs serve
+
+# The release files: sdist and wheel in dist/, checked as PyPI will render them.
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
 
 unit: $(STAMP)
 	$(PY) -m pytest -ra -m "not e2e" $(PYTEST_ARGS)
