@@ -27,6 +27,7 @@ line, for anything the libraries log by themselves.
 
 from __future__ import annotations
 
+import collections
 import logging
 import re
 import threading
@@ -78,6 +79,10 @@ _HEADER_LINE: Final = re.compile(r"^(\s*[<>]\s*)([A-Za-z0-9_-]+)(\s*:\s*)(.*)$",
 _lock = threading.Lock()
 _registered: dict[int, tuple[str, ...]] = {}
 _installed: set[str] = set()
+# Keys of owners that died. Their finalizers run wherever the garbage collector runs, which
+# may be on a thread that holds _lock (any allocation under it can collect): so they take no
+# lock, and the keys are dropped by the next holder of the lock.
+_dead: collections.deque[int] = collections.deque()
 
 
 def variants(secrets: Iterable[str | None]) -> list[str]:
@@ -92,17 +97,25 @@ def register(owner: object, secrets: Iterable[str | None]) -> None:
         return
     key = id(owner)
     with _lock:
+        _drop_dead()
         _registered[key] = values
     weakref.finalize(owner, _forget, key)
 
 
 def _forget(key: int) -> None:
-    with _lock:
-        _registered.pop(key, None)
+    _dead.append(key)
+
+
+def _drop_dead() -> None:
+    # Caller holds _lock. A dead owner's id can be reused only after its finalizer ran, so
+    # its key is always dropped before a new owner registers under the same id.
+    while _dead:
+        _registered.pop(_dead.popleft(), None)
 
 
 def _live_secrets() -> list[str]:
     with _lock:
+        _drop_dead()
         return [s for group in _registered.values() for s in group]
 
 
