@@ -22,10 +22,11 @@ from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-#: Imported directly but not declared, and why.
+#: Imported directly but not declared, and why: the Pulumi SDK's own gRPC stack, whose
+#: versions must match the SDK's generated protocol modules, so pulumi's requirement rules.
 UNDECLARED = {
-    # Only to reach the engine that started pulumi's own dynamic provider host.
-    "grpc": "pulumi's gRPC stack (pulumi requires grpcio)",
+    "grpc": "pulumi requires grpcio: reaching the engine, serving the native plugin",
+    "google": "pulumi requires protobuf: the messages of the SDK's generated modules",
 }
 
 
