@@ -123,22 +123,24 @@ def normalize_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def inputs_from_props(props: Mapping[str, Any]) -> ResetInputs:
-    """The typed inputs of ``props`` (lenient: validate first where a bad value matters)."""
+    """The typed inputs of ``props`` (lenient: validate first where a bad value matters).
+
+    Each input converts by its kind in the field table, so a new input needs no line here.
+    """
     raw = decode_inputs(props)
-    values = raw.values
-    return ResetInputs(
-        db_cluster_id=_text(values.get(p.DB_CLUSTER_ID)) or "",
-        account_name=_text(values.get(p.ACCOUNT_NAME)) or "",
-        account_password=_text(values.get(p.ACCOUNT_PASSWORD)),
-        reset_nonce=nonce_key(values.get(p.RESET_NONCE)),
-        timeout_seconds=_whole(values.get(p.TIMEOUT_SECONDS), p.DEFAULT_TIMEOUT_SECONDS),
-        region=_text(values.get(p.REGION)),
-        endpoint=_text(values.get(p.ENDPOINT)),
-        check_privileges=_enabled(values.get(p.CHECK_PRIVILEGES)),
-        sql_endpoint=_text(values.get(p.SQL_ENDPOINT)),
-        check_password=_text(values.get(p.CHECK_PASSWORD)),
-        unknown=raw.unknown,
-    )
+    values = {f.name: _input_value(f, raw.values.get(f.name)) for f in p.INPUT_FIELDS}
+    return ResetInputs(**values, unknown=raw.unknown)
+
+
+def _input_value(f: p.Field, value: Any) -> Any:
+    if f.python == "str | int":  # the nonce: 7, 7.0 and "7" are one nonce
+        return nonce_key(value)
+    if f.kind == "integer":
+        return _whole(value, int(f.default) if isinstance(f.default, int) else 0)
+    if f.kind == "boolean":
+        return bool(f.default) if value is None else bool(value)
+    text = _text(value)
+    return "" if text is None and f.required else text
 
 
 def inputs_to_props(inputs: ResetInputs) -> dict[str, Any]:
