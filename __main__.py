@@ -14,7 +14,8 @@ Stack config (``Pulumi.<stack>.yaml``)::
       polardb-reset:passwords:                   # optional, secret, per target name
         main: {secure: ...}                      # pulumi config set --secret --path passwords.main
 
-Target keys: name, dbClusterId, accountName, resetNonce, timeoutSeconds, region, endpoint.
+Target keys: name, dbClusterId, accountName, resetNonce, timeoutSeconds, region, endpoint,
+checkPrivileges, sqlEndpoint, unlock, passwordExpiryWarningDays.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ for name, reset in resets_from_config(pulumi.Config()).items():
             "account_status": reset.account_status,
             "account_type": reset.account_type,
             "account_lock_state": reset.account_lock_state,
+            "account_locked": reset.account_locked,
+            "password_expires_at": reset.password_expires_at,
             "last_reset_at": reset.last_reset_at,
             "last_reset_request_id": reset.last_reset_request_id,
             "reset_count": reset.reset_count,

@@ -34,6 +34,9 @@ pytestmark = pytest.mark.e2e
 
 POLICY_FILE = REPO / "docs" / "ram-policy.json"
 POLICY: dict[str, Any] = json.loads(POLICY_FILE.read_text())
+#: The second documented policy: the minimal one plus what ``unlock: true`` needs.
+UNLOCK_FILE = REPO / "docs" / "ram-policy-unlock.json"
+UNLOCK_POLICY: dict[str, Any] = json.loads(UNLOCK_FILE.read_text())
 ACTIONS = [a.split(":", 1)[1] for a in POLICY["Statement"][0]["Action"]]
 ACCOUNT_ID = "5550001112223334"
 KEY_ID, KEY_SECRET = "LTAI5tLeastPriv0001", "least-privilege-secret"
@@ -145,8 +148,47 @@ def test_the_file_lists_exactly_the_actions_the_provider_calls_on_named_clusters
 def test_the_credentials_page_shows_the_file() -> None:
     page = (REPO / "docs" / "credentials.md").read_text()
     section = page.split("\n## Least-privilege RAM policy\n", 1)[1].split("\n## ", 1)[0]
-    shown = re.search(r"```json\n(.*?)```", section, re.S)
-    assert shown is not None and json.loads(shown.group(1)) == POLICY
+    shown = re.findall(r"```json\n(.*?)```", section, re.S)
+    assert [json.loads(s) for s in shown] == [POLICY, UNLOCK_POLICY]
+
+
+def test_the_unlock_policy_is_the_minimal_one_plus_modify_account_lock_state() -> None:
+    expected = copy.deepcopy(POLICY)
+    expected["Statement"][0]["Action"].append("polardb:ModifyAccountLockState")
+    assert expected == UNLOCK_POLICY
+    assert "ModifyAccountLockState" not in POLICY_FILE.read_text()  # the minimal one stays so
+
+
+def test_unlock_needs_the_unlock_policy_and_the_minimal_one_names_what_to_add(
+    emu: EmulatorProcess, stack: PulumiProject
+) -> None:
+    targets = [{**TARGETS[0], "unlock": True}, TARGETS[1]]
+    stack.write_config({"polardb-reset:targets": targets})
+    # Not locked: unlock calls nothing more, the minimal policy suffices.
+    assert stack.up() == {"create": 3}
+    assert {c["action"] for c in emu.requests()} == set(ACTIONS)
+    emu.patch_account(CLUSTERS["main"], ACCOUNTS["main"], lock_state="Lock")
+    emu.clear_requests()
+
+    output = stack.fail("up", "--refresh")
+    assert f"Resource: {arn(CLUSTERS['main'])} Action: polardb:ModifyAccountLockState" in output
+    assert 'Add "polardb:ModifyAccountLockState" to the Action list' in output, output
+    assert "docs/ram-policy-unlock.json" in output, output
+    refused = [c for c in emu.requests() if c["status"] == 403]
+    assert {c["action"] for c in refused} == {"ModifyAccountLockState"}, refused
+    assert emu.resets() == []
+
+    # The second documented policy: the unlock goes through, every call allowed.
+    emu.set_policy(KEY_ID, UNLOCK_POLICY)
+    emu.clear_requests()
+    assert stack.up("--refresh") == {"update": 1, "same": 2}
+    calls = emu.requests()
+    assert [c for c in calls if c["status"] != 200] == []
+    assert [c["action"] for c in emu.writes()] == ["ModifyAccountLockState"]
+    assert {c["action"] for c in calls} <= {
+        a.split(":", 1)[1] for a in UNLOCK_POLICY["Statement"][0]["Action"]
+    }
+    assert stack.outputs()["main"]["account_locked"] is False
 
 
 def test_the_policy_is_sufficient_for_the_whole_lifecycle(

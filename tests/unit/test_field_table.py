@@ -28,6 +28,8 @@ SCHEMA_INPUTS = {
     "check_privileges": "checkPrivileges",
     "sql_endpoint": "sqlEndpoint",
     "check_password": "checkPassword",
+    "unlock": "unlock",
+    "password_expiry_warning_days": "passwordExpiryWarningDays",
 }
 
 
@@ -58,7 +60,9 @@ def test_every_listing_follows_the_table() -> None:
         assert keyword[name] == f"{str(fields[name]).removesuffix(' | None')} | None", name
     assert keyword["reset_nonce"] == "pulumi.Input[str | int] | None"
     assert {
-        camel: name for name, camel in SCHEMA_INPUTS.items() if "password" not in name
+        camel: name
+        for name, camel in SCHEMA_INPUTS.items()
+        if name not in ("account_password", "check_password")  # secrets: never in targets
     } == TARGET_KEYS
     assert ["name", *TARGET_KEYS.values()] == list(ResetTarget.__dataclass_fields__)
     shown = {n for n in _args.PrivilegedAccountResetBase.__annotations__}

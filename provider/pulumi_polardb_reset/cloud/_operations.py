@@ -282,7 +282,8 @@ class Resetter:
             if match.lock_state == LOCKED:
                 raise ResetError(
                     f"{where(t.cluster_id, t.account_name)} is locked. "
-                    "Unlock it (ModifyAccountLockState or the console), then run `pulumi up` again.",
+                    "Set unlock: true to have `pulumi up` unlock it, or unlock it "
+                    "(ModifyAccountLockState or the console), then run `pulumi up` again.",
                     code=ErrorCode.ACCOUNT_LOCKED,
                 )
             return match

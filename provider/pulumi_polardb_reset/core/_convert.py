@@ -196,6 +196,12 @@ def state_from_props(props: Mapping[str, Any]) -> ResetState:
             password_ok=_flag(v[p.PASSWORD_OK]),
         ),
         sql_check_password=_str(v[p.SQL_CHECK_PASSWORD]),
+        unlock=_flag(v[p.UNLOCK]) is True,
+        password_expiry_warning_days=_whole(
+            v[p.PASSWORD_EXPIRY_WARNING_DAYS], p.DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS, minimum=0
+        ),
+        account_locked=_flag(v[p.ACCOUNT_LOCKED]),
+        password_expires_at=_str(v[p.PASSWORD_EXPIRES_AT]),
         written_before_check=p.CHECK_PRIVILEGES not in props,
     )
 
@@ -231,6 +237,10 @@ def state_to_props(state: ResetState) -> dict[str, Any]:
         p.PRIVILEGES_CHECKED_AT: check.privileges_checked_at,
         p.PASSWORD_OK: check.password_ok,
         p.SQL_CHECK_PASSWORD: state.sql_check_password,
+        p.UNLOCK: state.unlock,
+        p.PASSWORD_EXPIRY_WARNING_DAYS: state.password_expiry_warning_days,
+        p.ACCOUNT_LOCKED: state.account_locked,
+        p.PASSWORD_EXPIRES_AT: state.password_expires_at,
     }
     if state.written_before_check:
         del values[p.CHECK_PRIVILEGES]

@@ -8,9 +8,13 @@ resource still sets a password). Moving to another cluster or account is a repla
 new reset of that account). Anything else, notably a new ``__provider`` blob after a package
 upgrade or a state written before the check existed, must never cause a reset.
 
-A changed check setting (``check_privileges``, ``sql_endpoint``, ``check_password``)
-is an update *without* a reset: refresh reads only the outputs, so the new
-setting must be recorded there to take effect.
+A changed check setting (``check_privileges``, ``sql_endpoint``, ``check_password``,
+``unlock``, ``password_expiry_warning_days``) is an update *without* a reset: refresh
+reads only the outputs, so the new setting must be recorded there to take effect.
+
+A locked account is drift only with ``unlock``: the update unlocks it
+(ModifyAccountLockState), which is not a reset; without ``unlock`` it is reported, never
+changed.
 """
 
 from __future__ import annotations
@@ -26,14 +30,16 @@ from ._state import ResetInputs, ResetState
 class DiffDecision:
     """What the engine should do: ``changes`` (update), ``replaces`` (properties forcing replacement).
 
-    ``reset`` tells whether the update calls ResetAccount; an update without it only
-    records new check settings. ``reasons`` say why, for the engine output.
+    ``reset`` tells whether the update calls ResetAccount, ``unlock`` whether it unlocks
+    the account (ModifyAccountLockState) first; an update with neither only records new
+    settings. ``reasons`` say why, for the engine output.
     """
 
     changes: bool
     replaces: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     reset: bool = False
+    unlock: bool = False
 
 
 def decide(state: ResetState, inputs: ResetInputs) -> DiffDecision:
@@ -60,13 +66,22 @@ def decide(state: ResetState, inputs: ResetInputs) -> DiffDecision:
         reasons.append("account_password set or changed")
 
     reasons += drift_reasons(state, inputs)
+    locked = lock_reasons(state, inputs)
     settings = setting_reasons(state, inputs)
     return DiffDecision(
-        changes=bool(reasons or settings),
+        changes=bool(reasons or locked or settings),
         replaces=replaces,
-        reasons=reasons + settings,
+        reasons=reasons + locked + settings,
         reset=bool(reasons),
+        unlock=bool(locked),
     )
+
+
+def lock_reasons(state: ResetState, inputs: ResetInputs) -> list[str]:
+    """A locked account, when the inputs ask to unlock it (pure)."""
+    if state.locked and (inputs.unlock or not inputs.known(p.UNLOCK)):
+        return ["account locked (unlock: ModifyAccountLockState, no reset)"]
+    return []
 
 
 def _sets_password(inputs: ResetInputs) -> bool:
@@ -100,6 +115,13 @@ def setting_reasons(state: ResetState, inputs: ResetInputs) -> list[str]:
     reasons: list[str] = []
     if not inputs.known(p.CHECK_PRIVILEGES) or inputs.check_privileges != state.check_privileges:
         reasons.append("check_privileges changed (no reset)")
+    if not inputs.known(p.UNLOCK) or inputs.unlock != state.unlock:
+        reasons.append("unlock changed (no reset)")
+    if (
+        not inputs.known(p.PASSWORD_EXPIRY_WARNING_DAYS)
+        or inputs.password_expiry_warning_days != state.password_expiry_warning_days
+    ):
+        reasons.append("password_expiry_warning_days changed (no reset)")
     if not inputs.known(p.SQL_ENDPOINT) or inputs.sql_endpoint != state.sql_endpoint:
         reasons.append("sql_endpoint changed (no reset)")
     if not _sets_password(inputs):

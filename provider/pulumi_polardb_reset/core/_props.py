@@ -49,6 +49,8 @@ ENDPOINT: Final = "endpoint"
 CHECK_PRIVILEGES: Final = "check_privileges"
 SQL_ENDPOINT: Final = "sql_endpoint"
 CHECK_PASSWORD: Final = "check_password"  # noqa: S105 - a property name, not a secret
+UNLOCK: Final = "unlock"
+PASSWORD_EXPIRY_WARNING_DAYS: Final = "password_expiry_warning_days"  # noqa: S105 - a name
 
 # Outputs (besides the inputs above, minus the plaintext password).
 PASSWORD_FINGERPRINT: Final = "account_password_fingerprint"  # noqa: S105
@@ -69,11 +71,18 @@ PASSWORD_OK: Final = "password_ok"  # noqa: S105
 # The password the check logs in with (the managed account_password, else check_password),
 # kept as a secret because refresh (read) sees only the outputs.
 SQL_CHECK_PASSWORD: Final = "sql_check_password"  # noqa: S105
+# Account health beyond grants (DescribeAccounts). States written before them have none,
+# which readers take as "not known" (None), never as a locked account.
+ACCOUNT_LOCKED: Final = "account_locked"
+PASSWORD_EXPIRES_AT: Final = "password_expires_at"  # noqa: S105 - an output name
 
 DEFAULT_TIMEOUT_SECONDS: Final = 900
 DEFAULT_CHECK_PRIVILEGES: Final = True
 DEFAULT_SQL_PORT: Final = 3306
 MAX_TIMEOUT_SECONDS: Final = 24 * 3600
+DEFAULT_UNLOCK: Final = False
+DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS: Final = 14
+MAX_PASSWORD_EXPIRY_WARNING_DAYS: Final = 3650
 
 INPUT_FIELDS: Final = (
     Field(
@@ -163,6 +172,26 @@ INPUT_FIELDS: Final = (
         secret=True,
         target=False,
     ),
+    Field(
+        UNLOCK,
+        "unlock",
+        "boolean",
+        "bool",
+        "Unlock the account when it is locked (default false): a locked account is then "
+        "drift, and ``pulumi up`` calls ModifyAccountLockState to unlock it (keeping its "
+        "password's validity time; needs ``polardb:ModifyAccountLockState``) before the "
+        "privilege check. Without it a locked account is reported, never changed.",
+        default=DEFAULT_UNLOCK,
+    ),
+    Field(
+        PASSWORD_EXPIRY_WARNING_DAYS,
+        "passwordExpiryWarningDays",
+        "integer",
+        "int",
+        "Warn when the account's password expires within this many days (default "
+        f"{DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS}; 0: only once it has expired).",
+        default=DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS,
+    ),
 )
 
 
@@ -247,6 +276,30 @@ OUTPUT_FIELDS: Final = (
         "bool | None",
         "Last check: whether the managed password still logs in (None: not checked or not "
         "managed).",
+    ),
+    _out(UNLOCK, "unlock", "boolean", "bool", "Whether a locked account is unlocked."),
+    _out(
+        PASSWORD_EXPIRY_WARNING_DAYS,
+        "passwordExpiryWarningDays",
+        "integer",
+        "int",
+        "Days before the password's expiry from which a warning is given.",
+    ),
+    _out(
+        ACCOUNT_LOCKED,
+        "accountLocked",
+        "boolean",
+        "bool | None",
+        "Whether the account was locked when last seen (AccountLockState Lock; None: not "
+        "known yet).",
+    ),
+    _out(
+        PASSWORD_EXPIRES_AT,
+        "passwordExpiresAt",
+        "string",
+        "str | None",
+        "When the account's password expires, UTC ISO-8601 (AccountPasswordValidTime; "
+        "None: it does not expire).",
     ),
     _out(
         SQL_CHECK_PASSWORD,

@@ -50,6 +50,8 @@ class ResetInputs:
     check_privileges: bool = p.DEFAULT_CHECK_PRIVILEGES
     sql_endpoint: str | None = None
     check_password: str | None = field(default=None, repr=False)
+    unlock: bool = p.DEFAULT_UNLOCK
+    password_expiry_warning_days: int = p.DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS
     unknown: frozenset[str] = frozenset()
 
     def known(self, name: str) -> bool:
@@ -100,12 +102,24 @@ class ResetState:
     sql_endpoint: str | None = None
     check: CheckRecord = CheckRecord()
     sql_check_password: str | None = field(default=None, repr=False)
+    unlock: bool = p.DEFAULT_UNLOCK
+    password_expiry_warning_days: int = p.DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS
+    account_locked: bool | None = None
+    password_expires_at: str | None = None
     written_before_check: bool = False
 
     @property
     def id(self) -> str:
         """The resource ID, ``<db_cluster_id>:<account_name>``."""
         return p.resource_id(self.db_cluster_id, self.account_name)
+
+    @property
+    def locked(self) -> bool:
+        """Whether the account was locked when last seen (states written before
+        ``account_locked`` tell it by their ``account_lock_state``)."""
+        if self.account_locked is not None:
+            return self.account_locked
+        return self.account_lock_state == "Lock"
 
 
 __all__ = ["CheckRecord", "RawInputs", "ResetInputs", "ResetState"]

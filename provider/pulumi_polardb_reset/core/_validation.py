@@ -247,6 +247,31 @@ def validate_check_password(value: Any) -> str | None:
     return None
 
 
+def validate_unlock(value: Any) -> str | None:
+    """Return a reason when ``value`` is not a boolean, else ``None``."""
+    if value is None or isinstance(value, bool):
+        return None
+    return f"unlock must be true or false (got {type(value).__name__})"
+
+
+def validate_password_expiry_warning_days(value: Any) -> str | None:
+    """Return a reason when ``value`` is not a whole number of days in range, else ``None``."""
+    if value is None:
+        return None
+    # The engine carries numbers as floats: 14.0 is 14 days; 1.5, inf and nan are not.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not value.is_integer())
+        or not 0 <= value <= p.MAX_PASSWORD_EXPIRY_WARNING_DAYS
+    ):
+        return (
+            "password_expiry_warning_days must be a whole number of days from 0 to "
+            f"{p.MAX_PASSWORD_EXPIRY_WARNING_DAYS} (got {value!r})"
+        )
+    return None
+
+
 _VALIDATORS: Final = {
     p.DB_CLUSTER_ID: validate_db_cluster_id,
     p.ACCOUNT_NAME: validate_account_name,
@@ -258,6 +283,8 @@ _VALIDATORS: Final = {
     p.CHECK_PRIVILEGES: validate_check_privileges,
     p.SQL_ENDPOINT: validate_sql_endpoint,
     p.CHECK_PASSWORD: validate_check_password,
+    p.UNLOCK: validate_unlock,
+    p.PASSWORD_EXPIRY_WARNING_DAYS: validate_password_expiry_warning_days,
 }
 
 

@@ -16,12 +16,12 @@ Outputs written before a check existed (no ``privileges_ok``) are ``unknown``, n
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from . import _props as p
+from ._health import days_left as _days_left
 
 OK: Final = "ok"
 DRIFT: Final = "drift"
@@ -29,10 +29,10 @@ UNKNOWN: Final = "unknown"
 Status = Literal["ok", "drift", "unknown"]
 
 #: Outputs added by issue 20 (lock and expiry); absent from older states.
-ACCOUNT_LOCKED: Final = "account_locked"
-PASSWORD_EXPIRES_AT: Final = "password_expires_at"  # noqa: S105 - an output name
-PASSWORD_EXPIRY_WARNING_DAYS: Final = "password_expiry_warning_days"  # noqa: S105
-DEFAULT_EXPIRY_WARNING_DAYS: Final = 14
+ACCOUNT_LOCKED: Final = p.ACCOUNT_LOCKED
+PASSWORD_EXPIRES_AT: Final = p.PASSWORD_EXPIRES_AT
+PASSWORD_EXPIRY_WARNING_DAYS: Final = p.PASSWORD_EXPIRY_WARNING_DAYS
+DEFAULT_EXPIRY_WARNING_DAYS: Final = p.DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS
 
 
 @dataclass(frozen=True)
@@ -115,19 +115,6 @@ def classify(
 def _sentence(cause: str) -> str:
     flat = " ".join(cause.split())
     return flat.removesuffix(".")
-
-
-def _days_left(value: Any, now: dt.datetime) -> int | None:
-    """Whole days (rounded up) until an ISO-8601 UTC instant; None when unset or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return math.ceil((when - now).total_seconds() / 86400)
 
 
 def _warning_days(value: Any) -> int:

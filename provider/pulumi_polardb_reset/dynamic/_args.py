@@ -36,6 +36,12 @@ class PrivilegedAccountResetArgs:
     :param check_password: The account's current password, for the check to log in with when
         ``account_password`` is not set (always stored as a secret; never set by a reset, so
         changing it triggers none).
+    :param unlock: Unlock the account when it is locked (default false): a locked account is then
+        drift, and ``pulumi up`` calls ModifyAccountLockState to unlock it (keeping its password's
+        validity time; needs ``polardb:ModifyAccountLockState``) before the privilege check. Without
+        it a locked account is reported, never changed.
+    :param password_expiry_warning_days: Warn when the account's password expires within this many
+        days (default 14; 0: only once it has expired).
     """
 
     db_cluster_id: pulumi.Input[str]
@@ -48,6 +54,8 @@ class PrivilegedAccountResetArgs:
     check_privileges: pulumi.Input[bool] | None = None
     sql_endpoint: pulumi.Input[str] | None = None
     check_password: pulumi.Input[str] | None = None
+    unlock: pulumi.Input[bool] | None = None
+    password_expiry_warning_days: pulumi.Input[int] | None = None
 
 
 class PrivilegedAccountResetBase(pulumi.dynamic.Resource):
@@ -95,6 +103,15 @@ class PrivilegedAccountResetBase(pulumi.dynamic.Resource):
     """UTC time (ISO-8601) of the last check attempt."""
     password_ok: pulumi.Output[bool | None]
     """Last check: whether the managed password still logs in (None: not checked or not managed)."""
+    unlock: pulumi.Output[bool]
+    """Whether a locked account is unlocked."""
+    password_expiry_warning_days: pulumi.Output[int]
+    """Days before the password's expiry from which a warning is given."""
+    account_locked: pulumi.Output[bool | None]
+    """Whether the account was locked when last seen (AccountLockState Lock; None: not known yet)."""
+    password_expires_at: pulumi.Output[str | None]
+    """When the account's password expires, UTC ISO-8601 (AccountPasswordValidTime; None: it does
+        not expire)."""
 
     def __init__(
         self,
@@ -112,6 +129,8 @@ class PrivilegedAccountResetBase(pulumi.dynamic.Resource):
         check_privileges: pulumi.Input[bool] | None = None,
         sql_endpoint: pulumi.Input[str] | None = None,
         check_password: pulumi.Input[str] | None = None,
+        unlock: pulumi.Input[bool] | None = None,
+        password_expiry_warning_days: pulumi.Input[int] | None = None,
     ) -> None:
         """Declare a reset of ``account_name`` on ``db_cluster_id``.
 
@@ -129,6 +148,8 @@ class PrivilegedAccountResetBase(pulumi.dynamic.Resource):
             "check_privileges": check_privileges,
             "sql_endpoint": sql_endpoint,
             "check_password": check_password,
+            "unlock": unlock,
+            "password_expiry_warning_days": password_expiry_warning_days,
         }
         self._register(resource_name, args, opts, keywords)
 
@@ -155,3 +176,5 @@ class TargetValues:
     endpoint: str | None = None
     check_privileges: bool | None = None
     sql_endpoint: str | None = None
+    unlock: bool | None = None
+    password_expiry_warning_days: int | None = None

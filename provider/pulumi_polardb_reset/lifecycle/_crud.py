@@ -10,6 +10,7 @@ can share a process, and calls may run on any number of threads at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -17,10 +18,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..cloud import _settings
-from ..cloud._client import PolarDBClient
+from ..cloud._client import AccountInfo, PolarDBClient
 from ..cloud._operations import Resetter, Target
 from ..cloud._retry import LAST_ATTEMPT_SECONDS, Deadline
-from ..core import _convert, _diff, _fingerprint
+from ..core import _convert, _diff, _fingerprint, _health
 from ..core import _props as p
 from ..core._diff import DiffDecision
 from ..core._errors import GONE_CODES, ErrorCode, OperationCancelledError, ResetError
@@ -136,8 +137,9 @@ def diff(state: ResetState, inputs: ResetInputs) -> DiffDecision:
 
 
 def create(inputs: ResetInputs, config: ProviderConfig, call: Call = Call()) -> ResetState:
-    """Reset the account and return what was done (``inputs`` from :func:`check`)."""
-    return _reset(inputs, None, config, call)
+    """Reset the account (unlocking it first when it is locked and ``unlock`` is set) and
+    return what was done (``inputs`` from :func:`check`)."""
+    return _reset(inputs, None, config, call, unlock=inputs.unlock)
 
 
 def update(
@@ -145,18 +147,23 @@ def update(
 ) -> ResetState:
     """Reset again (nonce or password changed, or drift) and return the new state.
 
-    When only check settings changed, no reset: record them and check once.
+    A locked account with ``unlock`` is unlocked first (ModifyAccountLockState); when that
+    is all the diff asked for, no reset unless the check after the unlock finds drift.
+    When only settings changed, no reset: record them and check once.
     """
     decision = _diff.decide(state, inputs)
     if decision.reset or decision.replaces:
-        return _reset(inputs, state, config, call)
+        return _reset(inputs, state, config, call, unlock=decision.unlock)
+    if decision.unlock:
+        return _unlock(state, inputs, config, call)
     return _record_settings(state, inputs, config, call)
 
 
 def read(
     resource_id: str, state: ResetState | None, config: ProviderConfig, call: Call = Call()
 ) -> ResetState | None:
-    """Refresh status, type, lock state and the SQL check; None when the account is gone.
+    """Refresh status, type, lock state, password expiry and the SQL check; None when the
+    account is gone.
 
     ``state`` may be None or lack the cluster and account (``pulumi import`` knows only the
     ID, ``<db_cluster_id>:<account_name>``). The check's outcome is recorded (drift makes
@@ -182,14 +189,12 @@ def read(
             "refresh %s: account %s no longer exists; removing from state", resource_id, account
         )
         return None
-    refreshed = replace(
-        state,
-        db_cluster_id=cluster,
-        account_name=account,
-        account_status=match.status,
-        account_type=match.type,
-        account_lock_state=match.lock_state,
-    )
+    refreshed = replace(state, db_cluster_id=cluster, account_name=account, **_observed(match))
+    # A locked account or an expired password cannot log in to be checked: say that once,
+    # and record the check as not run (null) rather than a stale result.
+    unusable = _health_warnings(refreshed, call.warn)
+    if unusable:
+        return replace(refreshed, check=_check.record(None, managed=False, checked_at=utc_now()))
     # Unreachable or unreadable is not drift: the check records null and warns.
     plan = _check.plan_from_state(state)
     result = _run_check(resetter, plan, config, call)
@@ -210,21 +215,116 @@ def _secrets(*values: str | None) -> tuple[str, ...]:
     return tuple(v for v in values if v)
 
 
-def _reset(
-    inputs: ResetInputs, previous: ResetState | None, config: ProviderConfig, call: Call
+def _observed(account: AccountInfo) -> dict[str, Any]:
+    """What DescribeAccounts said about the account, as recorded outputs."""
+    return {
+        "account_status": account.status,
+        "account_type": account.type,
+        "account_lock_state": account.lock_state,
+        "account_locked": _health.is_locked(account.lock_state),
+        "password_expires_at": _health.expires_at(account.password_valid_time),
+    }
+
+
+def _health_settings(inputs: ResetInputs) -> dict[str, Any]:
+    """The account-health settings, recorded (refresh sees only the state)."""
+    return {
+        "unlock": inputs.unlock,
+        "password_expiry_warning_days": inputs.password_expiry_warning_days,
+    }
+
+
+def _health_warnings(state: ResetState, warn: Warn, *, expiry: bool = True) -> bool:
+    """Warn about a locked account and a password that expires soon (or has expired);
+    return whether the account cannot log in (locked, or its password expired)."""
+    now = dt.datetime.now(dt.UTC)
+    locked = state.account_locked is True
+    if locked:
+        warn(_health.lock_warning(state.db_cluster_id, state.account_name, unlock=state.unlock))
+    if expiry:
+        message = _health.expiry_warning(
+            state.db_cluster_id,
+            state.account_name,
+            state.password_expires_at,
+            warning_days=state.password_expiry_warning_days,
+            now=now,
+        )
+        if message is not None:
+            warn(message)
+    days = _health.days_left(state.password_expires_at, now)
+    return locked or (days is not None and days <= 0)
+
+
+def _unlock(
+    state: ResetState, inputs: ResetInputs, config: ProviderConfig, call: Call
 ) -> ResetState:
-    password = inputs.account_password
-    plan = _check.plan_for_inputs(inputs, previous)
+    """An update that unlocks the account, then checks it; drift found then is repaired
+    by a reset in the same update (nothing else asked for one)."""
     settings = config.settings(inputs)
-    client = PolarDBClient(settings, extra_secrets=_secrets(password, plan.password))
+    plan = _check.plan_for_inputs(inputs, state)
+    client = PolarDBClient(settings, extra_secrets=_secrets(inputs.account_password, plan.password))
     target = Target(
         inputs.db_cluster_id,
         inputs.account_name,
         settings.region,
         call.seconds(inputs.timeout_seconds),
     )
-    # One resetter, so one deadline: the check after the reset uses what remains of it.
     resetter = call.resetter(client, target)
+    unlocked = resetter.unlock()
+    recorded = replace(
+        state,
+        **_check_settings(inputs, plan),
+        **_health_settings(inputs),
+        **_observed(unlocked.account),
+    )
+    result: SqlCheckResult | None = None
+    cause: str | None = None
+    if plan.enabled and plan.runs:
+        result, cause = _perform(resetter, plan, ca_bundle=config.sql_ca_bundle(), warn=call.warn)
+    checked = replace(
+        recorded, check=_check.record(result, managed=plan.managed, checked_at=utc_now())
+    )
+    if _diff.drift_reasons(checked, inputs):
+        # Unlocked, the account shows drift a reset repairs (grants, or the managed
+        # password): repair it now rather than warn that the next `pulumi up` will.
+        return _reset(inputs, checked, config, call, resetter=resetter)
+    if plan.enabled:
+        message = _check.warning_for(
+            result, plan, cluster=target.cluster_id, account=target.account_name, cause=cause
+        )
+        if message is not None:
+            call.warn(message)
+    return checked
+
+
+def _reset(
+    inputs: ResetInputs,
+    previous: ResetState | None,
+    config: ProviderConfig,
+    call: Call,
+    *,
+    unlock: bool = False,
+    resetter: Resetter | None = None,
+) -> ResetState:
+    password = inputs.account_password
+    plan = _check.plan_for_inputs(inputs, previous)
+    if resetter is None:
+        settings = config.settings(inputs)
+        client = PolarDBClient(settings, extra_secrets=_secrets(password, plan.password))
+        target = Target(
+            inputs.db_cluster_id,
+            inputs.account_name,
+            settings.region,
+            call.seconds(inputs.timeout_seconds),
+        )
+        # One resetter, so one deadline: the check after the reset uses what remains of it.
+        resetter = call.resetter(client, target)
+    else:
+        client, target = resetter.client, resetter.target
+        settings = config.settings(inputs)
+    if unlock:
+        # A reset never unlocks: with unlock set, a locked account is unlocked first.
+        resetter.unlock()
     outcome = resetter.run(password)
 
     fingerprint: str | None
@@ -244,13 +344,15 @@ def _reset(
         last_reset_at=utc_now(),
         last_reset_request_id=outcome.request_id,
         reset_count=(previous.reset_count if previous is not None else 0) + 1,
-        account_status=outcome.account.status,
-        account_type=outcome.account.type,
-        account_lock_state=outcome.account.lock_state,
         effective_region=settings.region,
         effective_endpoint=client.endpoint,
+        **_observed(outcome.account),
         **_check_settings(inputs, plan),
+        **_health_settings(inputs),
     )
+    if previous is None or previous.password_expires_at != state.password_expires_at:
+        # Said once: refresh says it again while it holds, a reset only when it is news.
+        _health_warnings(state, call.warn)
     # Once the reset has settled: are the privileges (and the password) really back?
     result = _run_check(resetter, plan, config, call)
     if result is not None:
@@ -289,9 +391,9 @@ def _record_settings(
         settings.region,
         call.seconds(inputs.timeout_seconds),
     )
-    # Only the check settings change; region, endpoint and timeout stay as recorded, as
-    # when they change without a reset being due.
-    recorded = replace(state, **_check_settings(inputs, plan))
+    # Only the settings change; region, endpoint and timeout stay as recorded, as when
+    # they change without a reset being due.
+    recorded = replace(state, **_check_settings(inputs, plan), **_health_settings(inputs))
     resetter = call.resetter(client, target)
     result = _run_check(resetter, plan, config, call)
     return replace(
