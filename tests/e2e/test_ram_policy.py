@@ -124,6 +124,7 @@ def project(maria: EmulatorProcess, tmp_path_factory: pytest.TempPathFactory) ->
 def stack(project: PulumiProject, emu: EmulatorProcess) -> Iterator[PulumiProject]:
     """The module's project with its original targets; emptied (destroy) afterwards."""
     project.write_config({"polardb-reset:targets": TARGETS})
+    project.log.clear()  # each test reads the CLI output of its own commands only
     yield project
     emu.clear_policy(KEY_ID)  # whatever the test left: destroy makes no API call anyway
     project.destroy()
