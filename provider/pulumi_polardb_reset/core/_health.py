@@ -13,6 +13,7 @@ import datetime as dt
 import math
 from typing import Any, Final
 
+from ._errors import where
 from ._time import format_utc
 
 LOCKED: Final = "Lock"
@@ -44,7 +45,7 @@ def days_left(value: Any, now: dt.datetime) -> int | None:
 
 def lock_warning(cluster: str, account: str, *, unlock: bool) -> str:
     """The warning for a locked account (refresh)."""
-    who = f"account '{account}' on PolarDB cluster '{cluster}'"
+    who = where(cluster, account)
     if unlock:
         return f"{who} is locked: logins are refused; `pulumi up` unlocks it (unlock: true)."
     return (
@@ -61,7 +62,7 @@ def expiry_warning(
     days = days_left(expires, now)
     if days is None or days > warning_days:
         return None
-    who = f"account '{account}' on PolarDB cluster '{cluster}'"
+    who = where(cluster, account)
     if days <= 0:
         return (
             f"the password of {who} expired at {expires}: logins may only change it. Set a "
