@@ -245,10 +245,19 @@ def test_wrong_secret_is_a_clear_error(emu: EmulatorProcess, project: MakeProjec
     assert emu.resets() == []
 
 
-def test_no_plaintext_secret_anywhere(emu: EmulatorProcess, project: MakeProject) -> None:
+@pytest.mark.parametrize("k", [None, 4], ids=["default-k", "k4-with-a-shard-provider"])
+def test_no_plaintext_secret_anywhere(
+    emu: EmulatorProcess, project: MakeProject, k: int | None
+) -> None:
+    """A managed password, changed once, refreshed: with the default K and with a shard
+    provider (which holds the stack's credentials in its inputs)."""
     proj = project()
+    if k is not None:
+        proj.write_config({"polardbReset:providerProcesses": str(k)})
     proj.set_secret("polardb-reset:passwords.main", PASSWORD, path=True)
     proj.up()
+    shards = [r for r in proj.resources("pulumi-python") if "polardb-reset-shard-" in r["urn"]]
+    assert len(shards) == (0 if k is None else 1)
     proj.set_secret("polardb-reset:passwords.main", "Sec0nd!Passw0rd", path=True)
     proj.up()
     proj.refresh()
