@@ -10,7 +10,7 @@ Stack config (``Pulumi.<stack>.yaml``)::
           accountName: dbadmin
           # region, endpoint, timeoutSeconds, resetNonce: optional, as in multi-cluster
           # checkPrivileges (default true), sqlEndpoint (host:port): the privilege check
-      polardb-drift:nonces:              # written by pipeline.py, one entry per target
+      polardb-drift:nonces:              # written by polardb-reset remediate --all
         orders: "9876543210"             # the CI run that last asked for a reset
       polardb-drift:passwords:           # optional, secret, keyed by target name: managed
         orders: {secure: ...}            # passwords (set by the reset, checked by refresh)
@@ -18,10 +18,10 @@ Stack config (``Pulumi.<stack>.yaml``)::
         billing: {secure: ...}           # targets whose password is not managed
 
 A target's nonce is ``nonces[<name>]`` if set, else its own ``resetNonce``.
-``pipeline.py`` sets ``nonces.<name>`` to the CI run ID for the targets it wants
-reset (all, or only the drifted ones), so one ``pulumi up`` resets exactly those.
-Permission or password drift found by a refresh is reset by the next ``pulumi up`` on its
-own; the pipeline reports it (``privileges_ok``, ``missing_privileges``, ``password_ok``).
+``polardb-reset remediate --all`` sets ``nonces.<name>`` to the CI run ID for every
+target, so one ``pulumi up`` resets each once. Permission or password drift found by a
+refresh is reset by the next ``pulumi up --refresh`` on its own; ``polardb-reset detect``
+reports it (``missing: ...``, ``password refused``) without writing anything.
 """
 
 from __future__ import annotations

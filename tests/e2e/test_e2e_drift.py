@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import documented
 import pymysql  # type: ignore[import-untyped]
 import pytest
 from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess, require_mariadbd
@@ -26,9 +25,11 @@ from pulumi_harness import (
     PulumiProject,
     emulator_config,
     pulumi_bin,
-    run_pipeline,
+    run_cli,
     set_secret_key,
 )
+
+from pulumi_polardb_reset.core._privileges import DOCUMENTED_PRIVILEGES
 
 pytestmark = pytest.mark.e2e
 
@@ -137,7 +138,7 @@ def global_privileges(emu: EmulatorProcess, target: str) -> dict[str, bool]:
 def restored(emu: EmulatorProcess, target: str) -> bool:
     """Whether the account holds every documented privilege with GRANT OPTION (over SQL)."""
     held = global_privileges(emu, target)
-    return all(held.get(p) is True for p in documented.DOCUMENTED_PRIVILEGES)
+    return all(held.get(p) is True for p in DOCUMENTED_PRIVILEGES)
 
 
 def can_login(emu: EmulatorProcess, target: str, password: str) -> bool:
@@ -362,7 +363,7 @@ def test_state_from_before_the_check_is_no_change(
     assert maria.requests() == []
 
 
-def test_pipeline_resets_only_the_drifted_target_and_names_the_privileges(
+def test_remediate_resets_only_the_drifted_target_and_names_the_privileges(
     maria: EmulatorProcess, project: MakeProject
 ) -> None:
     proj = project()
@@ -373,14 +374,16 @@ def test_pipeline_resets_only_the_drifted_target_and_names_the_privileges(
         "audit",
         f"REVOKE PROCESS, CREATE USER, GRANT OPTION ON *.* FROM {account_of('audit')}",
     )
-    code, output, report = run_pipeline(proj, "--run-id", "ci-77", "--only-drifted")
-    assert code == 0, output
-    assert "Traceback" not in output
-    targets = {t["name"]: t for t in report["targets"]}
-    assert targets["audit"]["drift"] == ["privileges"]
-    assert targets["audit"]["missing_privileges"] == ["CREATE USER", "GRANT OPTION", "PROCESS"]
-    assert targets["audit"]["result"] == "reset"
-    assert [targets[n]["result"] for n in ("orders", "billing")] == ["unchanged", "unchanged"]
+    done = run_cli(proj, "remediate", "--stack", proj.stack_name, "--json")
+    assert done.returncode == 0, proj.log[-1]
+    assert "Traceback" not in done.stderr
+    targets = {t["name"]: t for t in json.loads(done.stdout)["targets"]}
+    assert targets["audit"]["before"] == "missing: CREATE USER, GRANT OPTION, PROCESS"
+    assert targets["audit"]["action"] == "reset"
+    assert targets["audit"]["verdict"] == "ok"
+    assert [targets[n]["action"] for n in ("orders", "billing")] == ["unchanged", "unchanged"]
     assert reset_targets(maria) == ["ops_admin"]
     assert restored(maria, "audit")
-    assert "privileges(CREATE USER,GRANT OPTION,PROCESS)" in output  # the table
+    # The report line: account, cluster, verdict after, and what was done.
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("audit ")]
+    assert "ops_admin" in line and CLUSTERS[2] in line and "reset (request " in line

@@ -5,6 +5,7 @@ The emulator's request log witnesses every API call the engine caused.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -20,7 +21,7 @@ from pulumi_harness import (
     PulumiProject,
     emulator_config,
     pulumi_bin,
-    run_pipeline,
+    run_cli,
     set_secret_key,
 )
 
@@ -133,71 +134,88 @@ def test_multi_cluster(emu: EmulatorProcess, example: MakeProject) -> None:
     assert outputs["other"]["effective_region"] == "cn-hangzhou"
 
 
-# --- drift-remediation: pipeline.py as CI runs it --------------------------------------
+# --- drift-remediation: polardb-reset as CI runs it ---------------------------------------
 
 
-def by_target(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {t["name"]: t for t in report["targets"]}
+def by_target(done: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in json.loads(done.stdout)["targets"]}
 
 
 @pytest.fixture
 def drift(emu: EmulatorProcess, example: MakeProject) -> PulumiProject:
-    """drift-remediation with two targets, deployed once (one reset each)."""
+    """drift-remediation with two targets (no SQL check: in-memory backend), deployed once."""
     proj = example("drift-remediation")
-    proj.write_config({"polardb-drift:targets": TARGETS})
+    proj.write_config({"polardb-drift:targets": [{**t, "checkPrivileges": False} for t in TARGETS]})
     proj.up()
     assert len(emu.resets()) == 2
     emu.clear_requests()
     return proj
 
 
-def test_pipeline_no_drift_then_reset_all(emu: EmulatorProcess, drift: PulumiProject) -> None:
-    code, output, report = run_pipeline(drift, "--run-id", "run-1", "--only-drifted")
-    assert code == 0, output
-    assert "Traceback" not in output
-    assert [(t["drift"], t["result"]) for t in report["targets"]] == [([], "unchanged")] * 2
-    assert emu.resets() == []
+def test_remediate_no_drift_then_reset_all(emu: EmulatorProcess, drift: PulumiProject) -> None:
+    done = run_cli(drift, "remediate", "--stack", drift.stack_name, "--json")
+    assert done.returncode == 0, drift.log[-1]
+    assert "Traceback" not in done.stderr
+    assert [(t["verdict"], t["action"]) for t in by_target(done).values()] == [
+        ("ok; privileges not checked: check_privileges is false", "unchanged")
+    ] * 2
+    assert emu.requests("ResetAccount") == [] and emu.writes() == []
 
-    code, output, report = run_pipeline(drift, "--run-id", "1002")  # numeric like CI IDs
-    assert code == 0, output
-    targets = by_target(report)
-    assert [t["result"] for t in targets.values()] == ["reset", "reset"]
+    # numeric like CI IDs
+    done = run_cli(
+        drift,
+        "remediate",
+        "--stack",
+        drift.stack_name,
+        "--all",
+        "--json",
+        env={"GITHUB_RUN_ID": "1002"},
+    )
+    assert done.returncode == 0, drift.log[-1]
+    targets = by_target(done)
+    assert [t["action"] for t in targets.values()] == ["reset", "reset"]
     calls = emu.resets()
     assert sorted(c["params"]["DBClusterId"] for c in calls) == [CLUSTER, OTHER]
     assert {t["request_id"] for t in targets.values()} == {c["request_id"] for c in calls}
-    assert "reset" in output and "request" in output
+    assert all(o["reset_nonce"] == "1002" for o in drift.outputs().values())
 
 
-def test_pipeline_locked_account_fails_clearly(emu: EmulatorProcess, drift: PulumiProject) -> None:
+def test_locked_account_is_drift_and_fails_remediation_clearly(
+    emu: EmulatorProcess, drift: PulumiProject
+) -> None:
     emu.patch_account(CLUSTER, "dbadmin", lock_state="Lock")
-    code, output, report = run_pipeline(drift, "--run-id", "run-3", "--only-drifted")
-    assert code == 1, output
-    assert "Traceback" not in output
-    targets = by_target(report)
-    assert targets["main"]["drift"] == ["locked"] and targets["main"]["result"] == "failed"
-    assert "locked" in targets["main"]["error"]
-    assert targets["other"]["drift"] == [] and targets["other"]["result"] == "unchanged"
-    assert [c["params"]["DBClusterId"] for c in emu.resets()] == [CLUSTER]
+    found = run_cli(drift, "detect", "--stack", drift.stack_name, "--json")
+    assert found.returncode == 3, drift.log[-1]
+    assert by_target(found)["main"]["verdict"] == "locked"
+    assert emu.writes() == []
+    done = run_cli(drift, "remediate", "--stack", drift.stack_name, "--json")
+    assert done.returncode == 1, drift.log[-1]
+    assert "Traceback" not in done.stderr
+    targets = by_target(done)
+    assert targets["main"]["before"] == "locked" and targets["main"]["action"] == "failed"
+    assert "the account is locked, and a reset does not unlock it" in targets["main"]["error"]
+    assert targets["other"]["action"] == "unchanged"
+    assert emu.writes() == []  # a reset would not unlock it: nothing is attempted
 
 
-def test_pipeline_gone_account_reported(emu: EmulatorProcess, drift: PulumiProject) -> None:
+def test_gone_account_reported(emu: EmulatorProcess, drift: PulumiProject) -> None:
     emu.delete_account(OTHER, "polar_super")
-    code, output, report = run_pipeline(drift, "--run-id", "run-4", "--only-drifted")
-    assert code == 1, output
-    assert "Traceback" not in output
-    targets = by_target(report)
-    assert targets["other"]["drift"] == ["gone"] and targets["other"]["result"] == "failed"
+    found = run_cli(drift, "detect", "--stack", drift.stack_name)
+    assert found.returncode == 3, drift.log[-1]
+    (line,) = [x for x in found.stdout.splitlines() if x.startswith("other ")]
+    assert line.split()[1:] == ["polar_super", OTHER, "gone"]
+    assert sorted(r["outputs"]["account_name"] for r in drift.resources()) == [
+        "dbadmin",
+        "polar_super",
+    ]
+    done = run_cli(drift, "remediate", "--stack", drift.stack_name, "--json")
+    assert done.returncode == 1, drift.log[-1]
+    targets = by_target(done)
+    assert targets["other"]["verdict"] == "gone" and targets["other"]["action"] == "failed"
     assert "does not exist" in targets["other"]["error"]
-    assert targets["main"]["result"] == "unchanged"
+    assert targets["main"]["action"] == "unchanged"
     assert emu.resets() == []
     assert [r["outputs"]["account_name"] for r in drift.resources()] == ["dbadmin"]
-
-
-def test_pipeline_usage_errors(drift: PulumiProject) -> None:
-    code, output, _ = run_pipeline(drift)  # no --run-id and no CI variables
-    assert code == 2 and "run ID" in output and "Traceback" not in output
-    code, output, _ = run_pipeline(drift, "--run-id", "x", "--work-dir", str(drift.root))
-    assert code == 2 and "Pulumi.yaml" in output and "Traceback" not in output
 
 
 # --- drift-remediation: the README's permission-drift walkthrough, as a user runs it -----
@@ -217,7 +235,7 @@ def _readme_block(text: str, marker: str) -> str:
 
 
 def test_drift_walkthrough_runs_as_written(tmp_path: Path, package_wheel: Path) -> None:
-    """Revoke a privilege with the admin SQL login, run the pipeline, see it fixed."""
+    """docs/pipeline.md's walkthrough: revoke a privilege, detect (3), remediate, detect (0)."""
     require_mariadbd("the drift-remediation walkthrough")
     copy = tmp_path / "my-stack"  # outside the repository, as a user copies it
     shutil.copytree(
@@ -229,7 +247,8 @@ def test_drift_walkthrough_runs_as_written(tmp_path: Path, package_wheel: Path) 
     port = str(_free_port())
     example_config = copy / "Pulumi.dev.yaml.example"
     example_config.write_text(example_config.read_text().replace("18080", port))
-    script = _readme_block((copy / "README.md").read_text(), "drift-walkthrough")
+    page = REPO / "docs" / "pipeline.md"
+    script = _readme_block(page.read_text(), "drift-walkthrough")
     env = {
         k: v
         for k, v in os.environ.items()
@@ -262,6 +281,18 @@ def test_drift_walkthrough_runs_as_written(tmp_path: Path, package_wheel: Path) 
     names = [c["params"]["AccountName"] for c in calls]
     assert sorted(names[:2]) == ["dbadmin", "polar_super"] and names[2:] == ["dbadmin"] * 2
     assert [c["status"] for c in calls] == [200] * 4, output
-    assert "privileges(RELOAD)  reset" in output, output
-    assert "1 to update" in output and "password drift" in output, output
+    # What the page shows detect and remediate print (request IDs differ per run).
+    shown = page.read_text().split("What `detect` prints after the revoke", 1)[1]
+    for block in shown.split("```text\n")[1:3]:
+        for line in block.split("\n```", 1)[0].splitlines():
+            expected = line.split("(request", 1)[0].split()
+            assert any(got.split()[: len(expected)] == expected for got in output.splitlines()), (
+                line,
+                output,
+            )
+    junit = (copy / "drift.xml").read_text()
+    assert junit.count("<failure ") == 1 and "missing: RELOAD" in junit
+    drift = json.loads((copy / "drift.json").read_text())
+    verdicts = {t["name"]: t["verdict"] for t in drift["targets"]}
+    assert verdicts == {"orders": "password refused", "billing": "ok"}, drift
     assert "Traceback" not in output and "error:" not in output, output

@@ -218,3 +218,26 @@ def test_dingtalk_signature_as_documented() -> None:
         "sign": base64.b64encode(digest).decode(),
     }
     assert "SEC1" not in signed
+
+
+# -- the command line, before any Pulumi call ----------------------------------------------
+
+
+def test_shard_option_uses_the_package_placement() -> None:
+    from click.testing import CliRunner
+
+    from pulumi_polardb_reset.cli import _app
+    from pulumi_polardb_reset.core import _placement
+
+    assert _app._shard(" 2/4") == (2, 4) == _placement.parse_shard("2/4")
+    names = [f"orders-{i}" for i in range(50)]
+    for count in (1, 2, 4):
+        for index in range(count):
+            assert [n for n in names if _placement.in_shard(n, (index, count))] == [
+                n for n in names if _placement.shard_of(n, count) == index
+            ]
+    for bad in ("4/4", "x", "1/", "-1/2"):
+        done = CliRunner().invoke(_app.cli, ["detect", "--stack", "s", "--shard", bad])
+        assert done.exit_code == 2, done.output
+        assert "Invalid value for --shard: must be I/N" in done.output
+        assert "Traceback" not in done.output

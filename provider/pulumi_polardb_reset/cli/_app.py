@@ -29,7 +29,7 @@ from rich.table import Table
 
 from .._version import __version__
 from ..core import _verdicts as v
-from ..core._placement import PlacementError, in_shard, parse_shard
+from ..core._placement import PlacementError, in_shard, parse_shard, shard_of
 from . import _engine as e
 from . import _notify as n
 from . import _report as r
@@ -85,7 +85,9 @@ def common(function: Callable[..., Any]) -> Callable[..., Any]:
             "--notify",
             multiple=True,
             metavar="URL",
-            help="Post to this webhook when drift is found or remediation fails (repeatable).",
+            envvar="POLARDB_RESET_NOTIFY",
+            help="Post to this webhook when drift is found or remediation fails (repeatable; "
+            "default: the space-separated URLs of $POLARDB_RESET_NOTIFY).",
         ),
         click.option(
             "--notify-format",
@@ -121,7 +123,7 @@ def _options(**kwargs: Any) -> Options:
         json=kwargs["json_"],
         junit_xml=kwargs["junit_xml"],
         markdown=kwargs["markdown"],
-        notify=tuple(kwargs["notify"]),
+        notify=tuple(url for url in kwargs["notify"] if url.strip()),
         notify_format=kwargs["notify_format"],
         dingtalk_secret_env=kwargs["dingtalk_secret_env"],
         pulumi_bin=kwargs["pulumi_bin"],
@@ -150,7 +152,7 @@ def detect(**kwargs: Any) -> None:
     started = time.monotonic()
     with _failures(options, "detect") as out:
         stack = _open(options)
-        targets = _select(e.targets_in_state(stack), shard, options.stack)
+        _, targets = _scope(stack, options, shard)
         with _progress(out, len(targets), "checking") as advance:
             result = e.check(stack, targets, on_resource=advance)
         reports = [
@@ -165,7 +167,7 @@ def detect(**kwargs: Any) -> None:
         report = r.RunReport(
             command="detect",
             stack=options.stack,
-            shard=options.shard and _shard_text(shard),
+            shard=_shard_text(shard),
             exit_code=code,
             targets=reports,
             errors=result.errors,
@@ -200,47 +202,82 @@ def remediate(only_drifted: bool, run_id: str | None, **kwargs: Any) -> None:
     shard = _shard(options.shard)
     started = time.monotonic()
     with _failures(options, "remediate") as out:
-        work_dir = Path(options.cwd).resolve()
-        namespace = e.project_name(work_dir)
-        stack = _open(options)
-        targets = _select(e.targets_in_state(stack), shard, options.stack)
-        with _progress(out, len(targets), "checking") as advance:
-            first = e.check(stack, targets, on_resource=advance)
-        chosen = {
-            name: t
-            for name, t in targets.items()
-            if not only_drifted or first.verdicts[name].status == v.DRIFT
-        }
+        namespace = e.project_name(Path(options.cwd).resolve())
+        # A new shard's stack is created (a CI matrix grew); otherwise it must exist.
+        stack = _open(options, create=shard is not None)
+        everything, before = _scope(stack, options, shard)
+        with _progress(out, len(before), "checking") as advance:
+            first = e.check(stack, before, on_resource=advance)
         if shard is not None:
             # The program then declares only this shard's targets (resets_from_config).
             stack.set_config(f"{namespace}:shard", auto.ConfigValue(f"{shard[0]}/{shard[1]}"))
-        if not only_drifted:
+        declared = e.configured_targets(stack, namespace)
+        if only_drifted:
+            chosen = {n: t for n, t in before.items() if first.verdicts[n].status == v.DRIFT}
+            # Targets the program no longer declares here (removed from targets, or moved to
+            # another shard): the targeted update drops them (no API call).
+            wanted = {str(t["name"]) for t in declared}
+            dropped = {
+                n: t
+                for n, t in everything.items()
+                if declared and (n not in wanted or not in_shard(n, shard))
+            }
+        else:
+            if not declared:
+                raise e.UsageError(
+                    f"--all sets {namespace}:nonces.<target> for every target of "
+                    f"{namespace}:targets, which is not set; use --only-drifted, or declare "
+                    "the targets with resets_from_config"
+                )
+            chosen, dropped = dict(before), {}
             nonce = run_id or _default_run_id()
-            for name in chosen:
-                stack.set_config(f"{namespace}:nonces.{name}", auto.ConfigValue(nonce), path=True)
-        done = e.UpResult({}, {}, [], [])
-        if chosen:
+            for entry in declared:
+                if in_shard(str(entry["name"]), shard):
+                    key = f"{namespace}:nonces.{entry['name']}"
+                    stack.set_config(key, auto.ConfigValue(nonce), path=True)
+        done = e.UpResult()
+        if chosen or dropped or not only_drifted:
             with _progress(out, len(chosen), "resetting") as advance:
-                done = e.up(stack, chosen, on_resource=advance)
-        after_state = e.targets_in_state(stack)
-        again = {name: after_state[name] for name in targets if name in after_state}
+                scope = {**chosen, **dropped} if only_drifted else None
+                done = e.up(stack, everything, scope, on_resource=advance)
+        after = e.targets_in_state(stack)
+        again = {name: t for name, t in after.items() if name in before or name not in everything}
+        again = {name: t for name, t in again.items() if in_shard(name, shard)}
         with _progress(out, len(again), "checking again") as advance:
             second = e.check(stack, again, on_resource=advance)
+        failed = {e.name_of(urn): error for urn, error in done.errors_by_urn.items()}
+        reset = {e.name_of(urn): rid for urn, rid in done.request_ids.items()}
+        names = list(before) + [x for x in [*again, *failed] if x not in before]
+        names += [x for x in everything if x not in after and x not in names and x not in failed]
         reports = []
-        for name, target in targets.items():
-            verdict = second.verdicts.get(name, v.gone())
-            report_of = r.TargetReport.of(name, target.account, target.cluster, verdict)
-            report_of.before = first.verdicts[name].text
-            if name in done.errors_by_name:
-                report_of.action, report_of.error = "failed", done.errors_by_name[name]
-            elif name in done.reset_request_ids:
-                report_of.action = "reset"
-                report_of.request_id = done.reset_request_ids[name]
-            elif name in chosen:
-                report_of.action, report_of.error = "failed", "not reset"
+        for name in dict.fromkeys(names):
+            known = before.get(name) or again.get(name) or everything.get(name)
+            account, cluster = (known.account, known.cluster) if known else ("", "")
+            if name in second.verdicts:
+                verdict = second.verdicts[name]
+            elif name in everything and (name in failed or first.verdicts.get(name) == v.gone()):
+                verdict = v.gone()
+            elif name in failed:
+                verdict = v.Verdict(v.DRIFT, ("not created",))
             else:
-                report_of.action = "unchanged"
-            reports.append(report_of)
+                # Dropped by the update: no longer declared (or moved to another shard).
+                moved = _moved(name, shard)
+                verdict = v.Verdict(v.OK, (f"removed{moved}",))
+            target = r.TargetReport.of(name, account, cluster, verdict)
+            target.before = first.verdicts[name].text if name in first.verdicts else "new"
+            if name in failed:
+                target.action, target.error = "failed", failed[name]
+            elif name in reset:
+                target.action, target.request_id = "reset", reset[name]
+            elif name in chosen and verdict.status == v.OK:
+                target.action = "updated"  # fixed without a reset (an unlock, say)
+            elif name in chosen:
+                target.action, target.error = "failed", _not_reset(first.verdicts[name])
+            elif name in everything and name not in after:
+                target.action = "removed"
+            else:
+                target.action = "unchanged"
+            reports.append(target)
         errors = [*first.errors, *done.errors, *second.errors]
         healthy = all(t.status == v.OK for t in reports) and not errors
         healthy = healthy and not any(t.action == "failed" for t in reports)
@@ -248,7 +285,7 @@ def remediate(only_drifted: bool, run_id: str | None, **kwargs: Any) -> None:
         report = r.RunReport(
             command="remediate",
             stack=options.stack,
-            shard=options.shard and _shard_text(shard),
+            shard=_shard_text(shard),
             exit_code=r.EXIT_OK if healthy else r.EXIT_FAILED,
             targets=reports,
             errors=errors,
@@ -257,6 +294,22 @@ def remediate(only_drifted: bool, run_id: str | None, **kwargs: Any) -> None:
         )
         _emit(report, options, out)
     sys.exit(report.exit_code)
+
+
+def _not_reset(verdict: v.Verdict) -> str:
+    """Why `pulumi up` left a drifted target as it was, and what to do."""
+    if "locked" in verdict.findings:
+        return (
+            "not reset: the account is locked, and a reset does not unlock it; unlock it "
+            "(ModifyAccountLockState or the console), then run again"
+        )
+    return f"not reset: `pulumi up` found nothing to change ({verdict.text}); fix it by hand"
+
+
+def _moved(name: str, shard: tuple[int, int] | None) -> str:
+    if shard is None or in_shard(name, shard):
+        return ""
+    return f": belongs to shard {shard_of(name, shard[1])}/{shard[1]} now"
 
 
 def _default_run_id() -> str:
@@ -270,20 +323,25 @@ def _shard_text(shard: tuple[int, int] | None) -> str | None:
     return None if shard is None else f"{shard[0]}/{shard[1]}"
 
 
-def _open(options: Options) -> auto.Stack:
+def _open(options: Options, *, create: bool = False) -> auto.Stack:
     root = str(Path(options.pulumi_bin).resolve().parent) if options.pulumi_bin else None
-    return e.open_stack(Path(options.cwd).resolve(), options.stack, root)
+    return e.open_stack(Path(options.cwd).resolve(), options.stack, root, create=create)
 
 
-def _select(
-    found: dict[str, e.Target], shard: tuple[int, int] | None, stack: str
-) -> dict[str, e.Target]:
-    if not found:
+def _scope(
+    stack: auto.Stack, options: Options, shard: tuple[int, int] | None
+) -> tuple[dict[str, e.Target], dict[str, e.Target]]:
+    """The stack's targets in the state, and those of this run: the shard's, deployed or not."""
+    namespace = e.project_name(Path(options.cwd).resolve())
+    deployed = e.targets_in_state(stack)
+    planned = e.planned_targets(stack, namespace, deployed)
+    if not deployed and not planned:
         raise e.UsageError(
-            f"stack {stack!r} has no PrivilegedAccountReset in its state: run `pulumi up` "
-            "first, or check --stack and --cwd"
+            f"stack {options.stack!r} has no PrivilegedAccountReset in its state and no "
+            f"{namespace}:targets config: run `pulumi up` first, or check --stack and --cwd"
         )
-    return {name: t for name, t in found.items() if in_shard(name, shard)}
+    chosen = {n: t for n, t in {**deployed, **planned}.items() if in_shard(n, shard)}
+    return deployed, chosen
 
 
 def _other_warnings(warnings: list[str], reports: list[r.TargetReport]) -> list[str]:
@@ -316,7 +374,8 @@ def _fail(options: Options, command: str, code: int, message: str) -> None:
     if options.json:
         click.echo(r.to_json(report))
     _write_files(report, options)
-    _notify(report, options)
+    if code != r.EXIT_USAGE:
+        _notify(report, options)
     sys.exit(code)
 
 
@@ -351,7 +410,7 @@ def _emit(report: r.RunReport, options: Options, out: TextIO) -> None:
         for t in report.targets:
             row = [t.name, t.account, t.cluster, f"[{style[t.status]}]{t.verdict}[/]"]
             if report.command == "remediate":
-                row.append(r.lines(_only(report, t))[1].rsplit("  ", 1)[-1])
+                row.append(r.action_text(t))
             table.add_row(*row)
         console.print(table)
         for line in r.lines(report)[len(report.targets) + 1 :]:
@@ -364,10 +423,6 @@ def _emit(report: r.RunReport, options: Options, out: TextIO) -> None:
         click.echo(r.to_json(report))
     _write_files(report, options)
     _notify(report, options)
-
-
-def _only(report: r.RunReport, target: r.TargetReport) -> r.RunReport:
-    return r.RunReport(report.command, report.stack, report.shard, report.exit_code, [target])
 
 
 def _write_files(report: r.RunReport, options: Options) -> None:

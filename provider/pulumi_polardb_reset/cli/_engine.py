@@ -9,6 +9,7 @@ masked), which :mod:`..core._verdicts` classifies.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from ..core import _verdicts as v
 
 #: Resource types whose outputs the command reads (dynamic now, native later).
 RESOURCE_SUFFIX: Final = "PrivilegedAccountReset"
+#: The type of the dynamic resource, for the URN of a target not deployed yet when no
+#: deployed sibling shows the type (and parent) the program uses.
+DYNAMIC_TYPE: Final = "pulumi-python:dynamic/polardb:PrivilegedAccountReset"
 ANSI: Final = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _WHO: Final = re.compile(r"account '([^']+)' on PolarDB cluster '([^']+)'")
 _NOT_CHECKED: Final = re.compile(r"not checked(?: \(not drift\))?: (.*)$", re.DOTALL)
@@ -45,6 +49,7 @@ class Target:
     cluster: str
     account: str
     outputs: dict[str, Any]
+    deployed: bool = True
 
 
 @dataclass
@@ -58,12 +63,12 @@ class CheckResult:
 
 @dataclass
 class UpResult:
-    """What one ``pulumi up`` did, per target name: the new request ID or the error."""
+    """What one ``pulumi up`` did, per URN: new reset request IDs and errors."""
 
-    reset_request_ids: dict[str, str]
-    errors_by_name: dict[str, str]
-    errors: list[str]
-    warnings: list[str]
+    request_ids: dict[str, str] = field(default_factory=dict)
+    errors_by_urn: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def one_line(text: str, limit: int = 500) -> str:
@@ -97,8 +102,13 @@ def command_errors(exc: auto.CommandError) -> list[str]:
     return [one_line(lines[0]) if lines else "the pulumi CLI failed"]
 
 
-def open_stack(work_dir: Path, stack_name: str, pulumi_root: str | None) -> auto.Stack:
-    """Select an existing stack of the project in ``work_dir`` (a local program)."""
+def open_stack(
+    work_dir: Path, stack_name: str, pulumi_root: str | None, *, create: bool = False
+) -> auto.Stack:
+    """Select the stack of the project in ``work_dir`` (a local program).
+
+    ``create``: create it when it does not exist (a new shard's stack in a CI matrix).
+    """
     project_name(work_dir)
     try:
         command = auto.PulumiCommand(root=pulumi_root) if pulumi_root else auto.PulumiCommand()
@@ -109,6 +119,8 @@ def open_stack(work_dir: Path, stack_name: str, pulumi_root: str | None) -> auto
         ) from None
     options = auto.LocalWorkspaceOptions(work_dir=str(work_dir), pulumi_command=command)
     try:
+        if create:
+            return auto.create_or_select_stack(stack_name, work_dir=str(work_dir), opts=options)
         return auto.select_stack(stack_name, work_dir=str(work_dir), opts=options)
     except auto.CommandError as exc:
         reason = "; ".join(command_errors(exc))
@@ -130,7 +142,7 @@ def targets_in_state(stack: auto.Stack) -> dict[str, Target]:
         cluster, account = outputs.get(p.DB_CLUSTER_ID), outputs.get(p.ACCOUNT_NAME)
         if (not cluster or not account) and ":" in str(resource.get("id", "")):
             cluster, account = str(resource["id"]).split(":", 1)
-        name = urn.rsplit("::", 1)[-1]
+        name = name_of(urn)
         found[name] = Target(name, urn, str(cluster or ""), str(account or ""), outputs)
     return found
 
@@ -205,23 +217,25 @@ def check(
     A target whose read failed, or that the refresh did not reach because it failed, is
     ``unknown`` with the error; a failed refresh is also in :attr:`CheckResult.errors`.
     """
-    if not targets:
-        return CheckResult({})
+    deployed = [t.urn for t in targets.values() if t.deployed]
     events = _Events(on_resource)
     failure: list[str] = []
     try:
-        stack.preview_refresh(
-            target=[t.urn for t in targets.values()],
-            on_event=events,
-            show_secrets=False,
-            color="never",
-            suppress_progress=True,
-        )
+        if deployed:
+            stack.preview_refresh(
+                target=deployed,
+                on_event=events,
+                show_secrets=False,
+                color="never",
+                suppress_progress=True,
+            )
     except auto.CommandError as exc:
         failure = command_errors(exc)
     verdicts: dict[str, v.Verdict] = {}
     for name, target in targets.items():
-        if target.urn in events.errors_by_urn:
+        if not target.deployed:
+            verdicts[name] = v.not_deployed()
+        elif target.urn in events.errors_by_urn:
             verdicts[name] = v.unknown(" ".join(events.errors_by_urn[target.urn]))
         elif target.urn not in events.outputs:
             reason = "; ".join(events.errors or failure) or "the refresh did not read it"
@@ -237,16 +251,21 @@ def check(
 
 def up(
     stack: auto.Stack,
-    targets: Mapping[str, Target],
+    before: Mapping[str, Target],
+    targets: Mapping[str, Target] | None,
     *,
     on_resource: Callable[[str], None] | None = None,
 ) -> UpResult:
-    """``pulumi up --refresh`` of exactly ``targets`` (the program runs; others untouched)."""
+    """``pulumi up --refresh``: of exactly ``targets``, or of the whole program (None).
+
+    ``before`` is the state's targets before the update: a reset is a request ID that
+    differs from the one recorded there.
+    """
     events = _Events(on_resource)
     failure: list[str] = []
     try:
         stack.up(
-            target=[t.urn for t in targets.values()],
+            target=None if targets is None else [t.urn for t in targets.values()],
             refresh=True,
             continue_on_error=True,
             on_event=events,
@@ -256,17 +275,63 @@ def up(
         )
     except auto.CommandError as exc:
         failure = command_errors(exc)
-    request_ids: dict[str, str] = {}
-    errors_by_name: dict[str, str] = {}
-    for name, target in targets.items():
-        if target.urn in events.errors_by_urn:
-            errors_by_name[name] = " ".join(events.errors_by_urn[target.urn])
-            continue
-        outputs = events.outputs.get(target.urn) or {}
-        request_id = outputs.get(p.LAST_RESET_REQUEST_ID)
-        if request_id and request_id != target.outputs.get(p.LAST_RESET_REQUEST_ID):
-            request_ids[name] = str(request_id)
+    previous = {t.urn: t.outputs.get(p.LAST_RESET_REQUEST_ID) for t in before.values()}
+    request_ids = {
+        urn: str(outputs[p.LAST_RESET_REQUEST_ID])
+        for urn, outputs in events.outputs.items()
+        if outputs
+        and outputs.get(p.LAST_RESET_REQUEST_ID)
+        and outputs.get(p.LAST_RESET_REQUEST_ID) != previous.get(urn)
+    }
+    errors_by_urn = {urn: " ".join(found) for urn, found in events.errors_by_urn.items()}
     errors = list(events.errors)
-    if failure and not errors and not errors_by_name:
+    if failure and not errors and not errors_by_urn:
         errors = [f"pulumi up failed: {line}" for line in failure]
-    return UpResult(request_ids, errors_by_name, errors, events.warnings)
+    return UpResult(request_ids, errors_by_urn, errors, events.warnings)
+
+
+def configured_targets(stack: auto.Stack, namespace: str) -> list[dict[str, Any]]:
+    """Entries of the ``<namespace>:targets`` config (stack or project level); [] when unset."""
+    value = stack.get_all_config().get(f"{namespace}:targets")
+    if value is None:
+        return []
+    try:
+        entries = json.loads(value.value)
+    except json.JSONDecodeError:
+        raise UsageError(f"config {namespace}:targets must be a list of targets") from None
+    if not isinstance(entries, list):
+        raise UsageError(f"config {namespace}:targets must be a list of targets")
+    return [t for t in entries if isinstance(t, dict) and isinstance(t.get("name"), str)]
+
+
+def planned_targets(
+    stack: auto.Stack, namespace: str, deployed: Mapping[str, Target]
+) -> dict[str, Target]:
+    """Targets of the ``<namespace>:targets`` config that are not in the state yet.
+
+    Their URN is a deployed sibling's with the name replaced (same type and parent, as
+    ``resets_from_config`` declares them all alike), else the dynamic resource's at the
+    stack's root.
+    """
+    sibling = next(iter(deployed.values()), None)
+    if sibling is not None:
+        prefix = sibling.urn.rsplit("::", 1)[0]
+    else:
+        prefix = f"urn:pulumi:{stack.name}::{namespace}::{DYNAMIC_TYPE}"
+    return {
+        str(entry["name"]): Target(
+            name=str(entry["name"]),
+            urn=f"{prefix}::{entry['name']}",
+            cluster=str(entry.get("dbClusterId") or ""),
+            account=str(entry.get("accountName") or ""),
+            outputs={},
+            deployed=False,
+        )
+        for entry in configured_targets(stack, namespace)
+        if entry["name"] not in deployed
+    }
+
+
+def name_of(urn: str) -> str:
+    """The resource name at the end of a URN."""
+    return urn.rsplit("::", 1)[-1]

@@ -98,7 +98,7 @@ def lines(report: RunReport) -> list[str]:
     rows = [[t.name, t.account, t.cluster, t.verdict] for t in report.targets]
     if report.command == "remediate":
         header.append("ACTION")
-        rows = [[*row, _action(t)] for row, t in zip(rows, report.targets, strict=True)]
+        rows = [[*row, action_text(t)] for row, t in zip(rows, report.targets, strict=True)]
     table = [header, *rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     out = [
@@ -111,7 +111,8 @@ def lines(report: RunReport) -> list[str]:
     return out
 
 
-def _action(target: TargetReport) -> str:
+def action_text(target: TargetReport) -> str:
+    """What remediation did to a target, as the ACTION column shows it."""
     if target.action == "reset":
         return f"reset (request {target.request_id})"
     if target.action == "failed":
@@ -184,7 +185,7 @@ def _case_text(target: TargetReport) -> str:
     if target.before is not None:
         parts.append(f"before: {target.before}")
     if target.action is not None:
-        parts.append(f"action: {_action(target)}")
+        parts.append(f"action: {action_text(target)}")
     return "\n".join(parts)
 
 
@@ -199,7 +200,7 @@ def markdown(report: RunReport) -> str:
     for t in report.targets:
         row = [icon.get(t.status, ""), f"`{t.name}`", t.account, t.cluster, t.verdict]
         if report.command == "remediate":
-            row += [t.before or "", _action(t)]
+            row += [t.before or "", action_text(t)]
         out.append("| " + " | ".join(_md(cell) for cell in row) + " |")
     for warning in report.warnings:
         out += ["", f"> warning: {_md(warning)}"]

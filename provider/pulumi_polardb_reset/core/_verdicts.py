@@ -61,6 +61,11 @@ def gone() -> Verdict:
     return Verdict(DRIFT, ("gone",))
 
 
+def not_deployed() -> Verdict:
+    """The verdict of a configured target not in the state yet (creating it resets it)."""
+    return Verdict(DRIFT, ("not deployed",))
+
+
 def unknown(cause: str) -> Verdict:
     """The verdict of a target whose check could not tell, with the reason."""
     return Verdict(UNKNOWN, (f"unknown: {_sentence(cause)}",))
