@@ -110,6 +110,11 @@ def test_a_locked_account_is_reported_and_left_alone_without_unlock(
     assert f"account '{ACCOUNT}' on PolarDB cluster '{CLUSTER}' is locked" in text, text
     assert "Set unlock: true" in text, text
     assert outputs(proj)["account_locked"] is True
+    # What a drift job runs: the same warning, and no change planned.
+    preview = proj.preview_text("--refresh")
+    assert "to update" not in preview and "2 unchanged" in preview, preview
+    text = proj.log[-1]  # with the engine's diagnostics (stderr in --diff mode)
+    assert f"account '{ACCOUNT}' on PolarDB cluster '{CLUSTER}' is locked" in text, text
     assert proj.up() == {"same": 2}
     exported = proj.outputs()["main"]
     assert exported["account_locked"] is True and exported["account_lock_state"] == "Lock"
@@ -170,6 +175,8 @@ def test_an_expiry_three_days_away_gives_one_warning_naming_the_date(
     assert text.count("warning:") == 1, text
     assert f"expires at {soon} (in 3 days)" in text, text
     assert outputs(proj)["password_expires_at"] == soon
+    proj.preview_text("--refresh")
+    assert f"expires at {soon} (in 3 days)" in proj.log[-1], proj.log[-1]
     assert proj.outputs()["main"]["password_expires_at"] == soon
     assert maria.writes() == []
     assert login_error(maria) is None  # not expired yet
