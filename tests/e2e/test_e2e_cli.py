@@ -228,6 +228,15 @@ def test_detect_revoke_remediate_detect(
     again = run_cli(proj, "detect", "--stack", proj.stack_name)
     assert again.returncode == 0, proj.log[-1]
     assert maria.writes() == []
+    # Not a terminal (a CI log): the report lines and nothing else, no progress, no engine output.
+    lines = again.stdout.splitlines()
+    assert lines[0].split() == ["TARGET", "ACCOUNT", "CLUSTER", "VERDICT"]
+    assert sorted(line.split()[0] for line in lines[1:4]) == ["audit", "billing", "orders"]
+    assert all(line.endswith("  ok") for line in lines[1:4])
+    assert lines[4:] == ["polardb-reset detect: stack e2e: healthy: 3 target(s), 3 ok"], (
+        again.stdout
+    )
+    assert again.stderr == ""
     assert len(receiver.posts) == 1  # healthy runs notify nobody
 
 
