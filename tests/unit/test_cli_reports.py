@@ -6,7 +6,9 @@ CI systems read (the Jenkins/GitLab JUnit schema's elements and attributes).
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -241,3 +243,64 @@ def test_shard_option_uses_the_package_placement() -> None:
         assert done.exit_code == 2, done.output
         assert "Invalid value for --shard: must be I/N" in done.output
         assert "Traceback" not in done.output
+
+
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal, as a developer's shell is."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _options(**changes: Any) -> Any:
+    from pulumi_polardb_reset.cli import _app
+
+    values: dict[str, Any] = {
+        "stack": "prod",
+        "cwd": ".",
+        "shard": None,
+        "json": False,
+        "junit_xml": None,
+        "markdown": None,
+        "notify": (),
+        "notify_format": "auto",
+        "dingtalk_secret_env": "UNSET_FOR_TESTS",
+        "pulumi_bin": None,
+    }
+    return _app.Options(**{**values, **changes})
+
+
+def test_on_a_terminal_a_table_and_a_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pulumi_polardb_reset.cli import _app
+
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    out = _Terminal()
+    run = report("remediate", 1)
+    run.targets[1].action, run.targets[1].request_id = "reset", "REQ-1"
+    _app._emit(run, _options(), out)
+    table = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+    # A table (cells wrap at the terminal's width, 80 columns here).
+    assert "┃ Target" in table and "┃ Action" in table
+    (billing,) = [line for line in table.splitlines() if "│ billing" in line]
+    assert (
+        "polar_super" in billing and "missing: PROCESS," in billing and "reset (request" in billing
+    )
+    assert table.rstrip().endswith(run.headline)
+
+    err = _Terminal()
+    monkeypatch.setattr("sys.stderr", err)
+    with _app._progress(out, 2, "checking") as advance:
+        advance("urn:a")
+        advance("urn:a")  # the same resource twice counts once
+        advance("urn:b")
+    assert "checking" in err.getvalue() and "2/2" in err.getvalue()
+
+
+def test_not_a_terminal_no_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pulumi_polardb_reset.cli import _app
+
+    err = io.StringIO()
+    monkeypatch.setattr("sys.stderr", err)
+    with _app._progress(io.StringIO(), 2, "checking") as advance:
+        advance("urn:a")
+    assert err.getvalue() == ""

@@ -346,12 +346,8 @@ def _scope(
 
 def _other_warnings(warnings: list[str], reports: list[r.TargetReport]) -> list[str]:
     """Warnings not already said by a target's verdict (drift and not-checked causes)."""
-    said = [t for t in reports if t.status != v.OK]
-    return [
-        w
-        for w in warnings
-        if not any(f"account '{t.account}' on PolarDB cluster '{t.cluster}'" in w for t in said)
-    ]
+    said = {(t.account, t.cluster) for t in reports if t.status != v.OK}
+    return [w for w in warnings if e.account_named(w) not in said]
 
 
 @contextmanager
@@ -414,7 +410,7 @@ def _emit(report: r.RunReport, options: Options, out: TextIO) -> None:
             table.add_row(*row)
         console.print(table)
         for line in r.lines(report)[len(report.targets) + 1 :]:
-            console.print(line, highlight=False, markup=False)
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
     else:
         for line in r.lines(report):
             out.write(line + "\n")

@@ -193,11 +193,16 @@ def _is_echo(message: str) -> bool:
     )
 
 
+def account_named(warning: str) -> tuple[str, str] | None:
+    """The (account, cluster) a provider warning is about, from its wording; None if none."""
+    who = _WHO.search(warning)
+    return None if who is None else (who[1], who[2])
+
+
 def not_checked_cause(warnings: list[str], cluster: str, account: str) -> str | None:
     """Why the provider could not check this account, from its warnings (None: not said)."""
     for warning in warnings:
-        who = _WHO.search(warning)
-        if who is None or (who[1], who[2]) != (account, cluster):
+        if account_named(warning) != (account, cluster):
             continue
         cause = _NOT_CHECKED.search(warning)
         if cause is not None:
