@@ -1,7 +1,7 @@
 """The documentation's commands work when copied literally.
 
-* docs/emulator.md's Python snippet against an emulator started from demo/seed.yaml on port
-  18080, as the page starts it;
+* docs/emulator.md's Python snippet against an emulator started from demo/seed.yaml, as the
+  page starts it (each test puts a free port in place of the documentation's 18080);
 * docs/getting-started.md's classic shell session (stack init, config set --secret, up,
   refresh, destroy) in a copy of the root project, with bash;
 * each example's shell block in a copy of the example *outside this repository*: a fresh
@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,15 @@ from pulumi_harness import pulumi_bin, venv_dir
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
-PORT = "18080"  # the documentation's port
+DOC_PORT = "18080"  # the port the documentation uses
+
+
+def free_port() -> str:
+    """A port free now: each test runs the documented text with it in place of DOC_PORT, so
+    parallel runs (another checkout, another pytest worker) never meet on 18080."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])
 
 
 def block(text: str, marker: str, language: str = "bash") -> str:
@@ -77,8 +86,8 @@ def shell_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def demo_emulator() -> Iterator[EmulatorProcess]:
-    """The emulator as docs/emulator.md starts it: demo/seed.yaml on port 18080."""
-    with EmulatorProcess(REPO / "demo" / "seed.yaml", extra_args=("--port", PORT)) as emu:
+    """The emulator as docs/emulator.md starts it (demo/seed.yaml), on a free port."""
+    with EmulatorProcess(REPO / "demo" / "seed.yaml", extra_args=("--port", free_port())) as emu:
         yield emu
 
 
@@ -86,6 +95,8 @@ def test_emulator_page_snippet_resets_the_account(
     demo_emulator: EmulatorProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = block((DOCS / "emulator.md").read_text(), "docs-snippet: emulator-sdk", "python")
+    assert code.count(DOC_PORT) == 1
+    code = code.replace(DOC_PORT, demo_emulator.endpoint.rsplit(":", 1)[1])
     for _ in range(2):  # twice in a row, as a user re-running it would
         exec(compile(code, "docs/emulator.md", "exec"), {})  # noqa: S102 - our own docs
         assert capsys.readouterr().out.strip() == "dbadmin Available"
@@ -111,9 +122,11 @@ def test_getting_started_classic_flow_runs_as_written(tmp_path: Path) -> None:
     # The session starts the emulator with '&': record its request log before it stops it.
     script = script.replace(
         "kill $emulator",
-        "curl -s 'http://127.0.0.1:18080/_emulator/requests?action=ResetAccount' > resets.json\n"
-        "kill $emulator",
+        f"curl -s 'http://127.0.0.1:{DOC_PORT}/_emulator/requests?action=ResetAccount'"
+        " > resets.json\nkill $emulator",
     )
+    assert script.count(DOC_PORT) == 3  # serve --port, the endpoint config, the curl
+    script = script.replace(DOC_PORT, free_port())
     assert script.count("curl") == 1
     output = run_bash(script, project, shell_env(tmp_path))
     resets = (project / "resets.json").read_text()
@@ -133,7 +146,8 @@ def test_example_shell_block_runs_outside_the_repository(
     shutil.copytree(
         REPO / "examples" / example, copy, ignore=shutil.ignore_patterns("venv", "__pycache__")
     )
-    script = block((copy / "README.md").read_text(), "example-shell")
+    port = free_port()
+    script = block((copy / "README.md").read_text(), "example-shell").replace(DOC_PORT, port)
     env = shell_env(tmp_path)
     env.update(
         PATH=os.pathsep.join([pulumi_bin(), env["PATH"]]),
@@ -143,7 +157,7 @@ def test_example_shell_block_runs_outside_the_repository(
     )
     (tmp_path / "state").mkdir()
     seed = REPO / "examples" / "emulator-seed.yaml"
-    with EmulatorProcess(seed, extra_args=("--port", PORT)) as emu:
+    with EmulatorProcess(seed, extra_args=("--port", port)) as emu:
         output = run_bash(script, copy, env)
         calls = emu.requests(action="ResetAccount")
     assert [c["status"] for c in calls] == [200] * resets, output
