@@ -1,13 +1,14 @@
 # Two commands on a fresh machine:
 #   make demo   - real `pulumi up` of the root stack against the local PolarDB emulator
 #   make test   - lint, type-check, and every test (unit, contract, integration, end-to-end)
+#   make check  - lint, type-check, unit and contract tests: the fast loop
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs dist unit e2e pulumi clean
+.PHONY: demo test check lint docs dist unit e2e pulumi clean
 
 # pyproject.toml declares version ranges; constraints.txt holds the exact versions we test with.
 $(STAMP): pyproject.toml constraints.txt
@@ -36,8 +37,17 @@ lint: $(STAMP)
 
 # One pytest run: unit, contract, integration and end-to-end tests (the e2e tests run the
 # pulumi CLI from scripts/install-pulumi in a shell).
+# pytest-xdist: one worker per core. Each test file stays on one worker (--dist loadfile), so a
+# file's module-scoped servers (MariaDB-backed emulator, fleet emulator) start once, not once
+# per worker. (--dist loadgroup does not group with pytest 9.2 and pytest-xdist 3.8.0.)
+XDIST := -n auto --dist loadfile
+
 test: $(STAMP) lint
-	PULUMI_BIN="$$(scripts/install-pulumi | tail -n1)" $(PY) -m pytest -ra $(PYTEST_ARGS)
+	PULUMI_BIN="$$(scripts/install-pulumi | tail -n1)" $(PY) -m pytest -ra $(XDIST) $(PYTEST_ARGS)
+
+# The fast loop: lint, types, unit and contract tests (no Pulumi CLI).
+check: $(STAMP) lint
+	$(PY) -m pytest -ra $(XDIST) tests/unit tests/contract $(PYTEST_ARGS)
 
 # The documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000
 docs: $(STAMP)

@@ -20,7 +20,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import pytest
@@ -196,18 +196,31 @@ def find_mariadbd() -> str | None:
     return shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")
 
 
-def require_mariadbd(needed_for: str) -> str:
-    """Path of ``mariadbd``; without it, skip the test, or fail it under ``CI=true``.
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip the test for ``reason``, or fail it under ``CI=true``.
 
-    ``.ci/run`` installs MariaDB, so on CI a missing server is an error, never a skip.
+    CI provides everything the suite needs (``.ci/run``), so there a missing tool or
+    capability is an error, never a quiet skip.
     """
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_tool(name: str, needed_for: str) -> str:
+    """Path of the program ``name``; without it, :func:`skip_or_fail`."""
+    found = shutil.which(name)
+    if found is None:
+        skip_or_fail(f"{name} not found on PATH: needed for {needed_for}")
+    return found
+
+
+def require_mariadbd(needed_for: str) -> str:
+    """Path of ``mariadbd``; without it, :func:`skip_or_fail` (``.ci/run`` installs MariaDB)."""
     found = find_mariadbd()
     if found is None:
-        reason = (
+        skip_or_fail(
             "mariadbd not found (PATH, /usr/sbin): install MariaDB "
             f"(apt-get install mariadb-server) to run {needed_for}"
         )
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {reason}", pytrace=False)
-        pytest.skip(reason)
     return found

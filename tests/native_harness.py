@@ -110,7 +110,7 @@ def converge_then_drift(proj: PulumiProject, emu: EmulatorProcess, bump: Any) ->
     ``bump()`` changes the program's reset nonce (config or code).
     """
     assert proj.preview() == {"create": 2}
-    assert emu.requests() == []  # a preview makes no API call
+    assert emu.requests() == [], emu.requests()  # a preview makes no API call
     assert proj.up() == {"create": 2}
     assert len(emu.resets()) == 1
     (outs,) = state_outputs(proj).values()

@@ -238,14 +238,15 @@ class PulumiProject:
 
 
 def emulator_config(emu: EmulatorProcess, targets: Any, *, namespace: str) -> dict[str, Any]:
-    """Plain stack config for ``emu`` (the secret key is set separately, encrypted), K = 1."""
+    """Plain stack config for ``emu`` (the secret key is set separately, encrypted).
+
+    K (``polardbReset:providerProcesses``) is the package's default, as users get it;
+    tests/e2e/test_e2e_sharding.py and the secret scans set it where they need shards.
+    """
     config: dict[str, Any] = {
         "alicloud:region": "cn-hangzhou",
         "alicloud:accessKey": ACCESS_KEY_ID,
         "alicloud:endpoints": json.dumps([{"polardb": emu.base_url}]),
-        # One provider process (no shard providers), so the resource counts these tests
-        # assert do not depend on where names hash; tests/test_e2e_sharding.py covers shards.
-        "polardbReset:providerProcesses": "1",
     }
     if targets is not None:
         config[f"{namespace}:targets"] = (

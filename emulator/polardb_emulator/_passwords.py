@@ -9,11 +9,11 @@ import os
 
 _SCHEME = "pbkdf2_sha256"
 # A salted KDF, so that state files hold neither plaintext nor a fast hash,
-# at about a millisecond: the emulator's passwords are test passwords, and a
-# storm of password resets must not be bound by hashing (at 60,000 iterations,
-# 22 ms, resets with a password ran at a tenth of the rate without). Hashes
-# made with another count (older state files: 60,000) still verify: the count
-# is part of the hash.
+# cheap per password: the emulator's passwords are test passwords, and a storm
+# of password resets must not be bound by hashing (the rates with the old and
+# new counts are in benchmarks/results/code_figures.md). Hashes made with
+# another count (older state files: 60,000) still verify: the count is part of
+# the hash.
 _ITERATIONS = 3000
 #: Most iterations a stored hash may ask for: a state file saying 10**12 would otherwise
 #: hang every password check (a hash is only ever made with _ITERATIONS).

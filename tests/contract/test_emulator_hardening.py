@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import shutil
 import signal
 import socket
 import stat
@@ -27,8 +26,10 @@ from emulator_harness import (
     EmulatorProcess,
     form,
     raw_post,
+    require_tool,
     sign_v1,
     sign_v3,
+    skip_or_fail,
     v1_params,
 )
 
@@ -50,8 +51,14 @@ def http_call(
         return exc.code, dict(exc.headers), exc.read()
 
 
-def raw_exchange(endpoint: str, data: bytes, timeout: float = 10) -> bytes:
-    """Send raw bytes on a new connection; everything the server answers until it closes."""
+def raw_exchange(
+    endpoint: str, data: bytes, timeout: float = 10, *, server_closes: bool = False
+) -> bytes:
+    """Send raw bytes on a new connection; everything the server answers until it closes.
+
+    ``server_closes``: the server must close the connection; our own ``timeout`` expiring
+    first is an assertion error rather than the end of the answer.
+    """
     host, port = endpoint.rsplit(":", 1)
     chunks = []
     with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
@@ -59,7 +66,10 @@ def raw_exchange(endpoint: str, data: bytes, timeout: float = 10) -> bytes:
         while True:
             try:
                 chunk = sock.recv(65536)
-            except (ConnectionResetError, TimeoutError):
+            except ConnectionResetError:
+                break
+            except TimeoutError:
+                assert not server_closes, f"the server kept the connection open {timeout}s"
                 break
             if not chunk:
                 break
@@ -365,7 +375,11 @@ def test_f4_local_tools_still_work(emu: EmulatorProcess) -> None:
 
 # --- finding 6: slow and idle clients are dropped; running out of descriptors is one line ---
 
-needs_prlimit = pytest.mark.skipif(shutil.which("prlimit") is None, reason="needs prlimit")
+
+@pytest.fixture
+def prlimit() -> str:
+    """``prlimit`` (util-linux); without it skip, or fail under ``CI=true``."""
+    return require_tool("prlimit", "the open-files limit tests")
 
 
 class LimitedEmulator(EmulatorProcess):
@@ -391,14 +405,13 @@ def _open_idle(endpoint: str, count: int) -> list[socket.socket]:
     return sockets
 
 
-def _signed_ok(process: EmulatorProcess) -> float:
-    started = time.monotonic()
+def _signed_ok(process: EmulatorProcess) -> None:
+    """A signed request is answered 200 (before the client's own 10 s timeout)."""
     status, answer = signed_v3(process, "DescribeAccounts", {"DBClusterId": MYSQL})
     assert status == 200, answer
-    return time.monotonic() - started
 
 
-@needs_prlimit
+@pytest.mark.usefixtures("prlimit")
 def test_f6_idle_sockets_cannot_lock_out_signed_clients(seed_file: Path) -> None:
     """With the common 1,024 open-files limit, 1,100 idle sockets used to make signed
     requests time out (and fill stderr with accept() tracebacks)."""
@@ -406,9 +419,13 @@ def test_f6_idle_sockets_cannot_lock_out_signed_clients(seed_file: Path) -> None
     idle: list[socket.socket] = []
     try:
         idle = _open_idle(process.endpoint, 1100)
-        time.sleep(3)  # every socket has connected (or been refused) by now
-        waits = [_signed_ok(process) for _ in range(3)]
-        assert max(waits) < 5, waits
+        process.wait_for(
+            lambda: "connection limit (480) reached" in process.stderr_text(),
+            timeout=60,
+            what="the connection limit reached by the idle sockets",
+        )
+        for _ in range(3):
+            _signed_ok(process)
     finally:
         for sock in idle:
             sock.close()
@@ -419,7 +436,7 @@ def test_f6_idle_sockets_cannot_lock_out_signed_clients(seed_file: Path) -> None
     assert "connection limit (480) reached" in stderr
 
 
-@needs_prlimit
+@pytest.mark.usefixtures("prlimit")
 def test_f6_running_out_of_descriptors_is_one_line_and_recovers(seed_file: Path) -> None:
     """Past the open-files limit (here forced: --max-connections above it), one line, not
     one traceback per failed accept(); serving resumes once descriptors are free."""
@@ -427,7 +444,14 @@ def test_f6_running_out_of_descriptors_is_one_line_and_recovers(seed_file: Path)
     idle: list[socket.socket] = []
     try:
         idle = _open_idle(process.endpoint, 300)
-        time.sleep(3.5)  # asyncio retries accept() every second
+        process.wait_for(
+            lambda: "out of file descriptors (EMFILE)" in process.stderr_text(),
+            timeout=60,
+            what="the EMFILE line",
+        )
+        # While out of descriptors, asyncio retries accept() every second: two requests go
+        # unanswered meanwhile (each until its client gives up), then the sockets go.
+        assert [_unanswered(process.endpoint) for _ in range(2)] == [True, True]
         for sock in idle:
             sock.close()
         idle = []
@@ -441,6 +465,14 @@ def test_f6_running_out_of_descriptors_is_one_line_and_recovers(seed_file: Path)
     assert stderr.count("out of file descriptors (EMFILE)") == 1, stderr
 
 
+def _unanswered(endpoint: str) -> bool:
+    """A request on a new connection gets no answer within 2 s (not accepted, or not served)."""
+    try:
+        return raw_exchange(endpoint, b"GET /_emulator/state HTTP/1.0\r\n\r\n", timeout=2) == b""
+    except TimeoutError:
+        return True
+
+
 def _try_signed(process: EmulatorProcess) -> bool:
     try:
         return signed_v3(process, "DescribeAccounts", {"DBClusterId": MYSQL})[0] == 200
@@ -451,19 +483,18 @@ def _try_signed(process: EmulatorProcess) -> bool:
 def test_f6_slow_and_idle_connections_are_closed(seed_file: Path) -> None:
     """Idle and half-sent connections used to be kept forever."""
     with EmulatorProcess(seed_file, extra_args=("--client-timeout", "1")) as process:
-        started = time.monotonic()
         answers = {}
         for name, data in (
             ("idle", b""),
             ("half-sent headers", b"POST / HTTP/1.1\r\nHost: x\r\n"),
             ("half-sent body", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab"),
         ):
-            answers[name] = raw_exchange(process.endpoint, data, timeout=15)
-        assert time.monotonic() - started < 15  # each closed after about a second
+            # Closed by the server (--client-timeout 1), long before our own 60 s.
+            answers[name] = raw_exchange(process.endpoint, data, timeout=60, server_closes=True)
         assert answers["idle"] == answers["half-sent headers"] == b""
         head, _, body = answers["half-sent body"].partition(b"\r\n\r\n")
         assert head.split(b" ")[1] == b"408" and json.loads(body)["Code"] == "RequestTimeout"
-        assert _signed_ok(process) < 5  # prompt clients are served as before
+        _signed_ok(process)  # prompt clients are served as before
 
 
 # --- finding 8: files, the advertised endpoint, IPv4-mapped loopback ----------------------
@@ -514,15 +545,16 @@ def _ipv6_loopback() -> bool:
         return False
 
 
-@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
 def test_f8_the_advertised_endpoint_is_the_bound_one(seed_file: Path) -> None:
     """--host :: listened on IPv6 only but advertised 127.0.0.1:PORT."""
+    if not _ipv6_loopback():
+        skip_or_fail("no IPv6 loopback (::1) to bind: the IPv6 endpoint test needs one")
     with EmulatorProcess(seed_file, extra_args=("--host", "::")) as process:
         port = process.endpoint.rsplit(":", 1)[1]
         assert process.endpoint == f"[::1]:{port}"
         assert process.admin_url == f"http://[::1]:{port}/_emulator"
         assert process.state()["clusters"]
-        assert _signed_ok(process) < 5
+        _signed_ok(process)
     with EmulatorProcess(seed_file, extra_args=("--host", "0.0.0.0")) as process:  # noqa: S104
         assert process.endpoint.startswith("127.0.0.1:")
         assert process.state()["clusters"]
@@ -561,17 +593,16 @@ def test_f9_adding_a_cluster_of_500_accounts_stalls_no_other_client(seed_file: P
             )
         )
         adder.start()
-        time.sleep(0.05)
-        waits: list[float] = []
-        while adder.is_alive() and len(waits) < 20:
-            started = time.monotonic()
+        # Served while the POST is still in flight: an event loop busy hashing would answer
+        # nothing before it (no clock involved; the 500 hashes outlast many requests).
+        served_during_post = 0
+        while adder.is_alive() and served_during_post < 5:
             assert http_call(process.admin_url + "/faults")[0] == 200
             _signed_ok(process)
-            waits.append(time.monotonic() - started)
+            served_during_post += adder.is_alive()
         adder.join(timeout=120)
         assert outcome == [201]
-        # It stalled every client for 6.8 s; a bound with room for a loaded CI machine.
-        assert max(waits, default=0.0) < 3.0, waits
+        assert served_during_post >= 3
         assert process.verify_password("pc-many0000000001", "user_0499", "Us3r!000499")
 
 

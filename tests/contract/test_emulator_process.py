@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from alibabacloud_polardb20170801 import models as m
+from alibabacloud_tea_openapi.exceptions import ClientException
 from emulator_harness import (
     DEFAULT_SEED,
     SEED_PASSWORDS,
@@ -153,12 +154,13 @@ def test_no_plaintext_password_anywhere(
             )
         )
         for bad in used[3:]:
-            with pytest.raises(Exception) as info:
+            with pytest.raises(ClientException) as info:
                 client.reset_account(
                     m.ResetAccountRequest(
                         dbcluster_id=MYSQL, account_name="dbadmin", account_password=bad
                     )
                 )
+            assert info.value.code == "InvalidAccountPassword.Malformed", info.value.code
             assert bad not in str(info.value)
         process.patch_account(MYSQL, "app_rw", password="0utOfB4nd!pw")
         assert process.verify_password(MYSQL, "leak_check", used[2])

@@ -10,13 +10,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
-import os
 import secrets
-import shutil
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
+import emulator_harness
 import pymysql  # type: ignore[import-untyped]
 import pytest
-import trustme
+from mariadb_harness import MariaDB, free_port, start_mariadb
 
 from pulumi_polardb_reset.core._hosts import is_loopback_host
 from pulumi_polardb_reset.core._privileges import DOCUMENTED_PRIVILEGES
@@ -58,13 +55,6 @@ def _assert_clean(result: SqlCheckResult, *secrets_: str) -> None:
     text = f"{result!r} {result.cause}"
     for secret in secrets_:
         assert secret not in text and secret.lower() not in text
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 # -- pure helpers ----------------------------------------------------------------------------
@@ -133,7 +123,7 @@ def test_invalid_arguments_raise(kwargs: dict[str, Any]) -> None:
 
 
 def test_closed_port_is_unknown_naming_the_endpoint() -> None:
-    port = _free_port()
+    port = free_port()
     result = check_account("127.0.0.1", port, "dbadmin", "Cl0sed!Port", **FAST)
     assert result.status == "unknown" and result.privileges_ok is None
     assert result.password_ok is None
@@ -457,146 +447,26 @@ def test_unparseable_grants_are_unknown_without_the_text(scripted: Any) -> None:
 # -- a real MariaDB --------------------------------------------------------------------------
 
 
-def _find(name: str, *fallbacks: str) -> str | None:
-    return shutil.which(name) or next((f for f in fallbacks if os.access(f, os.X_OK)), None)
-
-
-@dataclass
-class MariaDB:
-    """A running throwaway mariadbd: root over the unix socket, clients over TCP with TLS."""
-
-    process: subprocess.Popen[bytes]
-    socket_path: str
-    port: int
-    ca_file: str
-    wrong_ca_file: str
-    log_file: Path
-
-    def admin(self, *statements: str | tuple[str, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """Run statements as root; return the rows of the last one."""
-        conn = pymysql.connect(
-            unix_socket=self.socket_path, user="root", password="", autocommit=True
-        )
-        rows: list[tuple[Any, ...]] = []
-        with conn, conn.cursor() as cur:
-            for statement in statements:
-                sql, args = statement if isinstance(statement, tuple) else (statement, ())
-                cur.execute(sql, args or None)
-                rows = list(cur.fetchall())
-        return rows
-
-
-def _start_mariadb(base: Path) -> MariaDB:
-    mariadbd = _find("mariadbd", "/usr/sbin/mariadbd")
-    install_db = _find("mariadb-install-db", "/usr/bin/mariadb-install-db")
-    if not mariadbd or not install_db:
-        reason = "MariaDB is not installed (mariadbd and mariadb-install-db are needed)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + "; CI=true requires these tests to run")
-        pytest.skip(reason)
-
-    datadir = base / "data"
-    install_log = base / "install.log"
-    with install_log.open("wb") as out:
-        done = subprocess.run(
-            [
-                install_db,
-                "--no-defaults",
-                "--user=root",
-                f"--datadir={datadir}",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=300,
-            check=False,
-        )
-    assert done.returncode == 0, install_log.read_text()[-3000:]
-
-    ca = trustme.CA(organization_name="sql-check tests")
-    wrong_ca = trustme.CA(organization_name="someone else")
-    # Issued for "localhost" only: connecting to 127.0.0.1 is a host name mismatch.
-    server_cert = ca.issue_cert("localhost")
-    cert_file, key_file = base / "server.pem", base / "server.key"
-    ca_file, wrong_ca_file = base / "ca.pem", base / "wrong-ca.pem"
-    server_cert.cert_chain_pems[0].write_to_path(str(cert_file))
-    server_cert.private_key_pem.write_to_path(str(key_file))
-    ca.cert_pem.write_to_path(str(ca_file))
-    wrong_ca.cert_pem.write_to_path(str(wrong_ca_file))
-
-    socket_path = str(base / "mysqld.sock")
-    log_file = base / "mariadbd.log"
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            mariadbd,
-            "--no-defaults",
-            "--user=root",
-            f"--datadir={datadir}",
-            f"--socket={socket_path}",
-            f"--pid-file={base / 'mariadbd.pid'}",
-            f"--port={port}",
-            "--bind-address=127.0.0.1",
-            "--skip-networking=0",
-            "--skip-log-bin",
-            "--innodb-buffer-pool-size=64M",
-            f"--ssl-cert={cert_file}",
-            f"--ssl-key={key_file}",
-            f"--ssl-ca={ca_file}",
-            f"--log-error={log_file}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    server = MariaDB(process, socket_path, port, str(ca_file), str(wrong_ca_file), log_file)
-    deadline = time.monotonic() + 120
-    while True:
-        if process.poll() is not None:
-            log = log_file.read_text() if log_file.exists() else ""
-            pytest.fail(f"mariadbd exited with {process.returncode}:\n{log[-3000:]}")
-        try:
-            server.admin("SELECT 1")
-            with socket.create_connection(("127.0.0.1", port), timeout=5):
-                break
-        except (pymysql.err.MySQLError, OSError):
-            if time.monotonic() > deadline:
-                _stop(process)
-                pytest.fail("mariadbd did not accept connections within 120 s")
-            time.sleep(0.1)  # a poll interval, not a wait for readiness
-    return server
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
-
-
 def test_missing_mariadb_skips_locally_and_fails_on_ci(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(sys.modules[__name__], "_find", lambda *names: None)
+    monkeypatch.setattr(emulator_harness, "find_mariadbd", lambda: None)
     monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="MariaDB is not installed"):
-        _start_mariadb(tmp_path)
+    with pytest.raises(pytest.skip.Exception, match="mariadbd not found"):
+        start_mariadb(tmp_path)
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
-        _start_mariadb(tmp_path)
+        start_mariadb(tmp_path)
 
 
 @pytest.fixture(scope="session")
 def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
     """One throwaway MariaDB for the session, stopped at teardown."""
-    server = _start_mariadb(tmp_path_factory.mktemp("mariadb"))
+    server = start_mariadb(tmp_path_factory.mktemp("mariadb"))
     try:
         yield server
     finally:
-        _stop(server.process)
+        server.stop()
 
 
 _names = itertools.count(1)

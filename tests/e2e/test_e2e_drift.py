@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import documented
 import pymysql  # type: ignore[import-untyped]
 import pytest
 from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess, require_mariadbd
@@ -28,8 +29,6 @@ from pulumi_harness import (
     run_cli,
     set_secret_key,
 )
-
-from pulumi_polardb_reset.core._privileges import DOCUMENTED_PRIVILEGES
 
 pytestmark = pytest.mark.e2e
 
@@ -138,7 +137,7 @@ def global_privileges(emu: EmulatorProcess, target: str) -> dict[str, bool]:
 def restored(emu: EmulatorProcess, target: str) -> bool:
     """Whether the account holds every documented privilege with GRANT OPTION (over SQL)."""
     held = global_privileges(emu, target)
-    return all(held.get(p) is True for p in DOCUMENTED_PRIVILEGES)
+    return all(held.get(p) is True for p in documented.DOCUMENTED_PRIVILEGES)
 
 
 def can_login(emu: EmulatorProcess, target: str, password: str) -> bool:

@@ -10,15 +10,21 @@ import base64
 import contextlib
 import json
 import os
+import pickletools
 import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import dill
 import pytest
-from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SEED_PASSWORDS, EmulatorProcess
+from emulator_harness import (
+    ACCESS_KEY_ID,
+    ACCESS_KEY_SECRET,
+    SEED_PASSWORDS,
+    EmulatorProcess,
+    write_seed,
+)
 from pulumi_harness import (
     REPO,
     PulumiProject,
@@ -27,8 +33,6 @@ from pulumi_harness import (
     pulumi_bin,
     set_secret_key,
 )
-
-from pulumi_polardb_reset import PrivilegedAccountResetProvider
 
 pytestmark = pytest.mark.e2e
 
@@ -84,6 +88,22 @@ def test_preview_up_and_second_up(emu: EmulatorProcess, project: MakeProject) ->
     assert emu.requests() == []
 
 
+def test_a_reset_costs_exactly_four_api_calls(tmp_path: Path, bin_dir: str) -> None:
+    """The request log of one `pulumi up` whose task ends at once: the 4 documented calls."""
+    with EmulatorProcess(write_seed(tmp_path / "seed.yaml"), task_seconds=0) as emulator:
+        proj = PulumiProject(REPO, tmp_path, bin_dir=bin_dir, only=["Pulumi.yaml", "__main__.py"])
+        proj.write_config(emulator_config(emulator, [TARGETS[0]], namespace="polardb-reset"))
+        set_secret_key(proj)
+        assert proj.up() == {"create": 2}
+        actions = [r["action"] for r in emulator.requests()]
+    assert actions == [
+        "DescribeDBClusterAttribute",
+        "DescribeAccounts",
+        "ResetAccount",
+        "DescribeAccounts",
+    ]
+
+
 def test_nonce_password_and_password_removal(emu: EmulatorProcess, project: MakeProject) -> None:
     proj = project()
     proj.up()
@@ -126,8 +146,9 @@ def test_invalid_input_fails_preview_naming_the_property(
     proj = project([{**TARGETS[0], **target}])
     if secret:
         proj.set_secret("polardb-reset:passwords.main", secret, path=True)
-    output = proj.fail("preview")
-    assert_one_line_failure(output, needle)
+    assert_one_line_failure(proj.fail("preview"), needle)
+    # A preview calls no API whatever the input; `up` would, had validation not stopped it.
+    assert_one_line_failure(proj.fail("up"), needle)
     assert emu.requests() == []
 
 
@@ -205,24 +226,47 @@ def test_refresh_drops_deleted_account_and_destroy_calls_nothing(
     assert proj.export().get("resources") in (None, [])
 
 
-def test_provider_upgrade_changes_nothing(emu: EmulatorProcess, project: MakeProject) -> None:
-    """A new ``__provider`` blob in state (as after a package upgrade) causes no reset."""
+FROZEN_BLOBS = Path(__file__).parent.parent / "fixtures" / "pickled"
+
+
+def _pickled_path(blob: str) -> str:
+    """The module a ``__provider`` blob names (the first string it pickles)."""
+    raw = base64.b64decode(blob)
+    return next(str(arg) for op, arg, _ in pickletools.genops(raw) if op.name == "SHORT_BINUNICODE")
+
+
+@pytest.mark.parametrize(
+    "frozen", ["pulumi_polardb_reset._provider", "pulumi_polardb_reset.provider"]
+)
+def test_provider_upgrade_changes_nothing(
+    emu: EmulatorProcess, project: MakeProject, frozen: str
+) -> None:
+    """A state written by 0.1.0 (its frozen ``__provider`` blob, pickled path ``_provider``)
+    or by today's version: refresh reads (no write), `up` makes 0 API calls, changes nothing,
+    and leaves today's blob (path ``pulumi_polardb_reset.provider``) in state."""
     proj = project()
     proj.up()
     state = proj.export()
-    other_blob = base64.b64encode(dill.dumps(PrivilegedAccountResetProvider(), protocol=2)).decode()
+    blob = (FROZEN_BLOBS / f"{frozen}.b64").read_text().strip()
+    assert _pickled_path(blob) == frozen
     changed = 0
     for resource in state["resources"]:
         for section in ("inputs", "outputs"):
             props = resource.get(section) or {}
             if "__provider" in props:
-                props["__provider"] = other_blob
+                props["__provider"] = blob
                 changed += 1
     assert changed >= 2
     proj.import_state(state)
+
+    emu.clear_requests()
+    assert set(proj.refresh()) == {"same"}
+    assert emu.writes() == []
     emu.clear_requests()
     assert proj.up() == {"same": 3}
-    assert emu.writes() == []
+    assert emu.requests() == []
+    for resource in proj.resources():
+        assert _pickled_path(resource["inputs"]["__provider"]) == "pulumi_polardb_reset.provider"
 
 
 def test_credentials_from_environment(emu: EmulatorProcess, project: MakeProject) -> None:
@@ -245,10 +289,19 @@ def test_wrong_secret_is_a_clear_error(emu: EmulatorProcess, project: MakeProjec
     assert emu.resets() == []
 
 
-def test_no_plaintext_secret_anywhere(emu: EmulatorProcess, project: MakeProject) -> None:
+@pytest.mark.parametrize("k", [None, 4], ids=["default-k", "k4-with-a-shard-provider"])
+def test_no_plaintext_secret_anywhere(
+    emu: EmulatorProcess, project: MakeProject, k: int | None
+) -> None:
+    """A managed password, changed once, refreshed: with the default K and with a shard
+    provider (which holds the stack's credentials in its inputs)."""
     proj = project()
+    if k is not None:
+        proj.write_config({"polardbReset:providerProcesses": str(k)})
     proj.set_secret("polardb-reset:passwords.main", PASSWORD, path=True)
     proj.up()
+    shards = [r for r in proj.resources("pulumi-python") if "polardb-reset-shard-" in r["urn"]]
+    assert len(shards) == (0 if k is None else 1)
     proj.set_secret("polardb-reset:passwords.main", "Sec0nd!Passw0rd", path=True)
     proj.up()
     proj.refresh()
@@ -377,6 +430,30 @@ def _kill_plugins_of(project_dir: Path) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
+def _kill_9_during_reset(proj: PulumiProject, emu: EmulatorProcess) -> None:
+    """Start `pulumi up` with tasks held; SIGKILL it (and its plugins) once ResetAccount ran.
+
+    The interrupted reset then completes on the service side (tasks released).
+    """
+    before = len(emu.resets())
+    emu.hold_tasks()
+    killed = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive"],
+        cwd=proj.dir,
+        env=proj.environ(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        emu.wait_for(lambda: len(emu.resets()) == before + 1, timeout=300, what="a ResetAccount")
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait()
+        _kill_plugins_of(proj.dir)
+    emu.release_tasks()
+
+
 def test_kill_9_mid_reset_then_documented_recovery(
     emu: EmulatorProcess, project: MakeProject
 ) -> None:
@@ -388,22 +465,7 @@ def test_kill_9_mid_reset_then_documented_recovery(
     """
     proj = project([TARGETS[0]])
     proj.run("stack", "select", proj.stack_name)  # the stack exists before the kill
-    emu.hold_tasks()
-    killed = subprocess.Popen(
-        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive"],
-        cwd=proj.dir,
-        env=proj.environ(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        emu.wait_for(lambda: len(emu.resets()) == 1, timeout=300, what="the first ResetAccount")
-    finally:
-        os.killpg(killed.pid, signal.SIGKILL)
-        killed.wait()
-        _kill_plugins_of(proj.dir)
-    emu.release_tasks()  # the interrupted reset completes on the service side
+    _kill_9_during_reset(proj, emu)
 
     assert_one_line_failure(proj.fail("up"), "the stack is currently locked")
     proj.run("cancel", "--yes")
@@ -416,3 +478,22 @@ def test_kill_9_mid_reset_then_documented_recovery(
     emu.clear_requests()
     assert proj.up() == {"same": 2}
     assert emu.writes() == []
+
+    # An interrupted *update*: a nonce bump killed while its ResetAccount runs. `pulumi
+    # cancel`, then `pulumi up` (a pending update needs no --clear-pending-creates): the
+    # bump is applied with at most one more ResetAccount, the stack ends clean.
+    set_targets(proj, [{**TARGETS[0], "resetNonce": "2"}])
+    emu.clear_requests()
+    _kill_9_during_reset(proj, emu)
+    assert_one_line_failure(proj.fail("up"), "the stack is currently locked")
+    proj.run("cancel", "--yes")
+    changes = proj.up()
+    assert changes.get("update") == 1 and "create" not in changes and "replace" not in changes
+    assert [c["status"] for c in emu.resets()] == [200, 200]  # at most one more
+    assert proj.export().get("pending_operations") in (None, [])
+    main = proj.outputs()["main"]
+    assert (main["reset_nonce"], main["account_status"]) == ("2", "Available")
+
+    emu.clear_requests()
+    assert proj.up() == {"same": 2}
+    assert emu.requests() == []

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -260,7 +259,15 @@ def test_more_than_four_resets_at_once(
             timeout=300,
             what=f"{wanted} ResetAccount tasks in flight at once",
         )
-        time.sleep(2)  # no more start while the tasks are held
+        # No further start while the tasks are held, measured in the system's own progress
+        # rather than seconds: every held reset polls its task 3 more times meanwhile, time
+        # enough for a free worker to take the next resource.
+        polled = len(emu.requests(action="DescribeAccounts"))
+        emu.wait_for(
+            lambda: len(emu.requests(action="DescribeAccounts")) >= polled + 3 * wanted,
+            timeout=300,
+            what="3 more polls of each held reset",
+        )
         shards = Counter(in_flight())
         if host_workers is None:
             assert sum(shards.values()) == count

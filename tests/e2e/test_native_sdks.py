@@ -9,13 +9,12 @@ bump and sees a revoked privilege on refresh (MariaDB backend).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from emulator_harness import EmulatorProcess
+from emulator_harness import EmulatorProcess, require_tool
 from native_harness import (
     ACCOUNT,
     CLUSTER,
@@ -49,8 +48,7 @@ def _project(example: str, tmp_path: Path, bin_dir: str, emu: EmulatorProcess) -
 def test_typescript_program_with_the_generated_sdk(
     maria: EmulatorProcess, sdk_dir: Path, tmp_path: Path, bin_dir: str
 ) -> None:
-    if shutil.which("npm") is None:
-        pytest.skip("npm is not installed")
+    require_tool("npm", "the TypeScript SDK test")
     proj = _project("native-typescript", tmp_path, bin_dir, maria)
     (tarball,) = sdk_dir.glob("*.tgz")
     subprocess.run(

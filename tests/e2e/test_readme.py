@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from emulator_harness import EmulatorProcess, find_mariadbd
+from emulator_harness import EmulatorProcess, find_mariadbd, skip_or_fail
 from pulumi_harness import pulumi_bin, venv_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -180,7 +180,9 @@ def test_make_demo_script_runs_and_its_witness_holds(tmp_path: Path) -> None:
     env.update(PULUMI_BIN=pulumi_bin(), PYTHON=str(venv_dir() / "bin" / "python"))
     output = run_bash("scripts/demo.sh", copy, env)
     assert "ResetAccount calls: 2 after the first up" in output
-    if find_mariadbd():
-        assert "permission drift: missing RELOAD" in output
-        assert "4 in all (expected 2 and 4)" in output
     assert "Traceback" not in output
+    if find_mariadbd() is None:
+        # The demo still runs its API part; its drift part needs MariaDB (CI has it).
+        skip_or_fail("mariadbd not found: the demo's drift part was not run")
+    assert "permission drift: missing RELOAD" in output
+    assert "4 in all (expected 2 and 4)" in output

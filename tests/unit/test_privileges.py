@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import documented
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pulumi_polardb_reset.core._privileges import (
-    DOCUMENTED_PRIVILEGES,
     GRANT_OPTION,
     SCHEMA_LEVEL_PRIVILEGES,
     Account,
@@ -33,7 +33,8 @@ from pulumi_polardb_reset.core._privileges import (
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "grants"
 CASES: list[dict[str, Any]] = json.loads((FIXTURES / "cases.json").read_text())["cases"]
-EVERYTHING = tuple(sorted((*DOCUMENTED_PRIVILEGES, GRANT_OPTION)))
+# The oracle: the documentation's list written out (tests/documented.py), not the provider's.
+EVERYTHING = tuple(sorted((*documented.DOCUMENTED_PRIVILEGES, documented.GRANT_OPTION)))
 # Quoted values after IDENTIFIED ... / USING in the fixtures: password hashes.
 HASHES = sorted(
     {
@@ -273,7 +274,7 @@ def test_grant_option_from_usage_only_line() -> None:
 
 def test_partial_revoke_of_grant_option_is_drift() -> None:
     lines = [
-        f"GRANT {', '.join(DOCUMENTED_PRIVILEGES)} ON *.* TO `u`@`%` WITH GRANT OPTION",
+        f"GRANT {', '.join(documented.DOCUMENTED_PRIVILEGES)} ON *.* TO `u`@`%` WITH GRANT OPTION",
         "REVOKE GRANT OPTION ON `mysql`.* FROM `u`@`%`",
     ]
     assert missing_privileges(global_grants_from_show_grants(lines)) == (GRANT_OPTION,)
@@ -352,7 +353,7 @@ def _show_grants(
 
 
 @given(
-    removed=st.sets(st.sampled_from(DOCUMENTED_PRIVILEGES)),
+    removed=st.sets(st.sampled_from(documented.DOCUMENTED_PRIVILEGES)),
     extras=st.sets(st.sampled_from(EXTRAS)),
     grant_option=st.booleans(),
     style=st.sampled_from(STYLES),
@@ -369,7 +370,7 @@ def test_any_removed_subset_is_reported_exactly(
     secret: str,
     order: Any,
 ) -> None:
-    held = [n for n in DOCUMENTED_PRIVILEGES if n not in removed] + sorted(extras)
+    held = [n for n in documented.DOCUMENTED_PRIVILEGES if n not in removed] + sorted(extras)
     order.shuffle(held)
     expected = sorted(removed | (set() if grant_option else {GRANT_OPTION}))
 
@@ -383,7 +384,9 @@ def test_any_removed_subset_is_reported_exactly(
         ("'dbadmin'@'%'", ALIASES.get(n, n) if aliased else n, "YES" if grant_option else "NO")
         for n in held
     ]
-    rows += [("'someone'@'%'", n, "YES") for n in DOCUMENTED_PRIVILEGES]  # another account
+    rows += [
+        ("'someone'@'%'", n, "YES") for n in documented.DOCUMENTED_PRIVILEGES
+    ]  # another account
     from_rows = global_grants_from_user_privileges(rows, grantee=Account("dbadmin", "%"))
     if held:
         assert missing_privileges(from_rows) == tuple(expected)
@@ -396,7 +399,7 @@ def test_any_removed_subset_is_reported_exactly(
 def test_partial_revokes_are_reported_exactly(revoked: set[str], schema: str) -> None:
     quoted = "`" + schema.replace("`", "``") + "`"
     lines = [
-        f"GRANT {', '.join(DOCUMENTED_PRIVILEGES)} ON *.* TO `dbadmin`@`%` WITH GRANT OPTION",
+        f"GRANT {', '.join(documented.DOCUMENTED_PRIVILEGES)} ON *.* TO `dbadmin`@`%` WITH GRANT OPTION",
         f"REVOKE {', '.join(sorted(revoked))} ON {quoted}.* FROM `dbadmin`@`%`",
     ]
     assert missing_privileges(global_grants_from_show_grants(lines)) == tuple(sorted(revoked))

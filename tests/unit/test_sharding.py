@@ -80,7 +80,14 @@ def test_jump_hash_refuses_no_buckets() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "k"),
-    [(None, DEFAULT_PROVIDER_PROCESSES), ("", 2), ("1", 1), (" 16 ", 16), ("64", 64), (3, 3)],
+    [
+        (None, DEFAULT_PROVIDER_PROCESSES),
+        ("", DEFAULT_PROVIDER_PROCESSES),
+        ("1", 1),
+        (" 16 ", 16),
+        ("64", 64),
+        (3, 3),
+    ],
 )
 def test_processes_from_config(raw: Any, k: int) -> None:
     assert parse_processes(raw) == k

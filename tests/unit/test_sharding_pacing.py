@@ -207,31 +207,50 @@ def test_resets_of_one_cluster_queue_in_a_process() -> None:
     assert time.monotonic() - start >= 4 * 0.3
 
 
-def test_different_clusters_do_not_wait_for_each_other() -> None:
-    queue = ClusterQueue()
-    clients = {c: OneTaskCluster(task_seconds=0.5) for c in ("pc-a1", "pc-a2", "pc-a3")}
-    # One fake per cluster: route by cluster ID.
-    router = _Router(clients)
-    start = time.monotonic()
-    assert reset_concurrently(router, queue, list(clients)) == []  # type: ignore[arg-type]
-    assert time.monotonic() - start < 1.4  # in parallel, not 3 x 0.5 s + polls
-    assert all(c.accepted == 1 for c in clients.values())
+class HeldClusters:
+    """Clusters whose tasks run until released: how many resets hold a task at once."""
 
-
-class _Router:
-    def __init__(self, clients: dict[str, OneTaskCluster]) -> None:
-        self.clients = clients
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.release = threading.Event()
+        self.accepted: list[str] = []
 
     def describe_cluster(self, cluster_id: str) -> ClusterInfo:
-        return self.clients[cluster_id].describe_cluster(cluster_id)
+        return ClusterInfo(cluster_id, "Running", "MySQL", "cn-hangzhou")
 
     def describe_accounts(
         self, cluster_id: str, account_name: str | None = None
     ) -> list[AccountInfo]:
-        return self.clients[cluster_id].describe_accounts(cluster_id, account_name)
+        with self.changed:
+            running = cluster_id in self.accepted and not self.release.is_set()
+        return [AccountInfo("dbadmin", "Creating" if running else "Available", "Super", "UnLock")]
 
     def reset_account(self, cluster_id: str, account_name: str, password: str | None) -> str:
-        return self.clients[cluster_id].reset_account(cluster_id, account_name, password)
+        with self.changed:
+            self.accepted.append(cluster_id)
+            self.changed.notify_all()
+        return f"request-{cluster_id}"
+
+
+def test_different_clusters_do_not_wait_for_each_other() -> None:
+    """Three clusters' tasks held: all three are accepted before any ends (no clock involved)."""
+    clusters = HeldClusters()
+    errors: list[list[BaseException]] = []
+    runner = threading.Thread(
+        target=lambda: errors.append(
+            reset_concurrently(clusters, ClusterQueue(), ["pc-a1", "pc-a2", "pc-a3"])  # type: ignore[arg-type]
+        )
+    )
+    runner.start()
+    try:
+        with clusters.changed:
+            all_in_flight = clusters.changed.wait_for(lambda: len(clusters.accepted) == 3, 60)
+    finally:
+        clusters.release.set()
+        runner.join(120)
+    assert all_in_flight, clusters.accepted
+    assert errors == [[]]
+    assert sorted(clusters.accepted) == ["pc-a1", "pc-a2", "pc-a3"]
 
 
 def test_waiting_for_a_turn_counts_against_the_deadline() -> None:

@@ -61,7 +61,7 @@ PROCESSES_KEY: Final = "providerProcesses"
 #: nothing: the engine starts provider processes one at a time, and each shard holds a copy
 #: of the provider config in state. benchmarks/results/k_default.md has the figures this
 #: default was chosen from (docs/fleet-scale.md says why).
-DEFAULT_PROVIDER_PROCESSES: Final = 2
+DEFAULT_PROVIDER_PROCESSES: Final = 1
 #: Upper bound of K: beyond this, process start-up costs more than it saves.
 MAX_PROVIDER_PROCESSES: Final = 64
 #: The package of Python dynamic providers (the ``pulumi-python`` plugin).

@@ -6,8 +6,8 @@ task. Worse, the engine generates steps one resource at a time and calls ``Check
 resource's provider *synchronously* while doing so (``pkg/resource/deploy/step_generator.go``):
 once a provider process has 4 resets in flight, the ``Check`` of the next resource of that
 process waits in its queue, and so does the registration of every other resource of the
-stack, whatever process it belongs to. Measured with 100 targets and 2 s tasks: 4 provider
-processes ran about as slowly as one (51 s against 57 s), with mostly 4 to 8 resets in flight.
+stack, whatever process it belongs to: more provider processes barely help (the figures are in
+benchmarks/results/code_figures.md).
 
 So, when the provider module is imported inside the host (on one of the pool's threads,
 while the host unpickles the provider) and again in ``configure``, :func:`widen_running_host`
