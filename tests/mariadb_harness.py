@@ -94,6 +94,8 @@ def start_mariadb(base: Path, needed_for: str = "the SQL check tests") -> MariaD
 
     socket_path = str(base / "mysqld.sock")
     log_file = base / "mariadbd.log"
+    tmpdir = base / "tmp"  # private: servers started at once must not share /tmp's tables
+    tmpdir.mkdir(exist_ok=True)
     port = free_port()
     process = subprocess.Popen(
         [
@@ -101,6 +103,7 @@ def start_mariadb(base: Path, needed_for: str = "the SQL check tests") -> MariaD
             "--no-defaults",
             "--user=root",
             f"--datadir={datadir}",
+            f"--tmpdir={tmpdir}",
             f"--socket={socket_path}",
             f"--pid-file={base / 'mariadbd.pid'}",
             f"--port={port}",

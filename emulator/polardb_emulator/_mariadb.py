@@ -169,6 +169,9 @@ class _Template:
         extra = root / "template.sql"
         extra.write_text(_TEMPLATE_SQL, encoding="utf-8")
         datadir = root / "data"
+        # A private tmpdir: bootstraps running at once must not share /tmp's temporary tables.
+        tmpdir = root / "tmp"
+        tmpdir.mkdir()
         started = time.monotonic()
         result = subprocess.run(
             [
@@ -176,6 +179,7 @@ class _Template:
                 "--no-defaults",
                 *_run_as_root_flags(),
                 f"--datadir={datadir}",
+                f"--tmpdir={tmpdir}",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
                 f"--extra-file={extra}",
@@ -235,11 +239,15 @@ class MariaDBServer:
                 "ALTER USER IF EXISTS 'root'@'localhost' ACCOUNT LOCK;\n"
             )
         self.error_log.unlink(missing_ok=True)
+        # Servers of one machine must not share /tmp's temporary tables (see the template).
+        tmpdir = self.rundir / f"{self.cluster_id}.tmp"
+        tmpdir.mkdir(exist_ok=True)
         command = [
             str(self.binary),
             "--no-defaults",
             *_run_as_root_flags(),
             f"--datadir={self.datadir}",
+            f"--tmpdir={tmpdir}",
             f"--socket={self.socket}",
             f"--pid-file={self.rundir / (self.cluster_id + '.pid')}",
             f"--log-error={self.error_log}",
