@@ -16,30 +16,34 @@ from pulumi_polardb_reset.core._errors import WHERE_PATTERN, where
 from pulumi_polardb_reset.drift import _sql
 
 PACKAGE = Path(pulumi_polardb_reset.__file__).parent
-#: The provider's layers (the command line has its own, compact, file-name timestamps).
-LAYERS = ("core", "cloud", "drift", "lifecycle", "dynamic")
+#: Every layer of the package: the core, the cloud and drift layers, and the engines.
+LAYERS = ("core", "cloud", "drift", "lifecycle", "dynamic", "native", "cli")
+#: The layers that may not URL-encode for themselves (the command line signs DingTalk URLs).
+SCRUBBING_LAYERS = ("core", "cloud", "drift", "lifecycle", "dynamic", "native")
 
 
-def _sources() -> dict[str, str]:
+def _sources(layers: tuple[str, ...] = LAYERS) -> dict[str, str]:
     return {
         str(path.relative_to(PACKAGE)): path.read_text()
-        for layer in LAYERS
+        for layer in layers
         for path in sorted((PACKAGE / layer).glob("*.py"))
     }
 
 
 @pytest.mark.parametrize(
-    ("needle", "home"),
+    ("needle", "home", "layers"),
     [
-        ('"%Y-%m-%dT%H:%M:%SZ"', "core/_time.py"),
-        ("on PolarDB cluster '{cluster}'", "core/_errors.py"),
-        ("[0-9A-Fa-f]{40}", "core/_scrub.py"),
-        ("\\?[^\\s", "core/_scrub.py"),
-        ("quote_plus(", "core/_scrub.py"),
+        ('"%Y-%m-%dT%H:%M:%SZ"', "core/_time.py", LAYERS),
+        (".strftime(", "core/_time.py", LAYERS),
+        ("on PolarDB cluster '{cluster}'", "core/_errors.py", LAYERS),
+        ("on PolarDB cluster '([^']+)'", "core/_errors.py", LAYERS),
+        ("[0-9A-Fa-f]{40}", "core/_scrub.py", LAYERS),
+        ("\\?[^\\s", "core/_scrub.py", LAYERS),
+        ("quote_plus(", "core/_scrub.py", SCRUBBING_LAYERS),
     ],
 )
-def test_each_rule_is_written_once(needle: str, home: str) -> None:
-    found = [name for name, text in _sources().items() if needle in text]
+def test_each_rule_is_written_once(needle: str, home: str, layers: tuple[str, ...]) -> None:
+    found = [name for name, text in _sources(layers).items() if needle in text]
     assert found == [home]
 
 

@@ -11,7 +11,6 @@ Exit status, like ``terraform plan -detailed-exitcode``:
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 import time
@@ -28,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from .._version import __version__
+from ..core import _time
 from ..core import _verdicts as v
 from ..core._placement import PlacementError, in_shard, parse_shard, shard_of
 from . import _engine as e
@@ -316,7 +316,7 @@ def _default_run_id() -> str:
     for variable in ("GITHUB_RUN_ID", "CI_PIPELINE_ID"):
         if os.environ.get(variable):
             return os.environ[variable]
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return _time.utc_now()
 
 
 def _shard_text(shard: tuple[int, int] | None) -> str | None:

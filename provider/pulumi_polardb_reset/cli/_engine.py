@@ -21,6 +21,7 @@ from pulumi import automation as auto
 
 from ..core import _props as p
 from ..core import _verdicts as v
+from ..core._errors import WHERE_PATTERN
 
 #: Resource types whose outputs the command reads (dynamic now, native later).
 RESOURCE_SUFFIX: Final = "PrivilegedAccountReset"
@@ -28,7 +29,6 @@ RESOURCE_SUFFIX: Final = "PrivilegedAccountReset"
 #: deployed sibling shows the type (and parent) the program uses.
 DYNAMIC_TYPE: Final = "pulumi-python:dynamic/polardb:PrivilegedAccountReset"
 ANSI: Final = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_WHO: Final = re.compile(r"account '([^']+)' on PolarDB cluster '([^']+)'")
 _NOT_CHECKED: Final = re.compile(r"not checked(?: \(not drift\))?: (.*)$", re.DOTALL)
 
 
@@ -195,7 +195,7 @@ def _is_echo(message: str) -> bool:
 
 def account_named(warning: str) -> tuple[str, str] | None:
     """The (account, cluster) a provider warning is about, from its wording; None if none."""
-    who = _WHO.search(warning)
+    who = WHERE_PATTERN.search(warning)
     return None if who is None else (who[1], who[2])
 
 
