@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,6 +104,29 @@ def state_outputs(proj: PulumiProject) -> dict[str, dict[str, Any]]:
         for r in proj.export().get("resources") or []
         if r.get("type") == TOKEN
     }
+
+
+def use_python_sdk(proj: PulumiProject, sdk_dir: Path, tmp_path: Path) -> None:
+    """``pip install`` the generated Python SDK into a directory of its own (the shared test
+    virtualenv stays as it is) and put it on the project's PYTHONPATH."""
+    site = tmp_path / "site-packages"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(sdk_dir / "python"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    proj.env["PYTHONPATH"] = str(site)
 
 
 def converge_then_drift(proj: PulumiProject, emu: EmulatorProcess, bump: Any) -> None:

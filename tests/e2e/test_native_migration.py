@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
-from native_harness import PACKAGE, TOKEN, install_plugin, sdk_dir, state_outputs
+from native_harness import PACKAGE, TOKEN, install_plugin, sdk_dir, state_outputs, use_python_sdk
 from pulumi_harness import PulumiProject, pulumi_bin
 
 pytestmark = pytest.mark.e2e
@@ -104,24 +104,7 @@ def test_three_dynamic_targets_move_to_native_without_a_reset(
         )
         assert done.returncode == 0, done.stderr
         assert "moved 3 PrivilegedAccountReset" in done.stderr
-        site = tmp_path / "site-packages"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--target",
-                str(site),
-                str(sdk_dir / "python"),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-        proj.env["PYTHONPATH"] = str(site)
+        use_python_sdk(proj, sdk_dir, tmp_path)
         (proj.dir / "__main__.py").write_text(NATIVE)
 
         assert proj.preview() == {"same": 4}, proj.output_text()

@@ -10,7 +10,6 @@ bump and sees a revoked privilege on refresh (MariaDB backend).
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from native_harness import (
     maria,
     maria_emulator,
     sdk_dir,
+    use_python_sdk,
 )
 from pulumi_harness import REPO, PulumiProject, pulumi_bin
 
@@ -65,24 +65,5 @@ def test_python_program_with_the_generated_sdk(
     maria: EmulatorProcess, sdk_dir: Path, tmp_path: Path, bin_dir: str
 ) -> None:
     proj = _project("native-python", tmp_path, bin_dir, maria)
-    # `pip install` of the generated package, into a directory of its own so that the
-    # shared test virtualenv stays as it is; the program finds it on PYTHONPATH.
-    site = tmp_path / "site-packages"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(site),
-            str(sdk_dir / "python"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    proj.env["PYTHONPATH"] = str(site)
+    use_python_sdk(proj, sdk_dir, tmp_path)
     converge_then_drift(proj, maria, bump=lambda: proj.set_config("resetNonce", "2"))

@@ -267,18 +267,24 @@ class Resetter:
             )
         return chosen
 
+    def _present_account(self, doing: str) -> AccountInfo:
+        """The account, or the error that it disappeared while it was being ``doing``."""
+        t = self.target
+        match = self.find_account()
+        if match is None:
+            raise ResetError(
+                f"account '{t.account_name}' disappeared from PolarDB cluster "
+                f"'{t.cluster_id}' while it was being {doing}. Check the cluster's accounts.",
+                code=ErrorCode.ACCOUNT_NOT_FOUND,
+            )
+        return match
+
     def settled_account(self) -> AccountInfo:
         """Wait until the account is Available again; stop at once when it is gone or locked."""
         t = self.target
 
         def probe() -> AccountInfo:
-            match = self.find_account()
-            if match is None:
-                raise ResetError(
-                    f"account '{t.account_name}' disappeared from PolarDB cluster "
-                    f"'{t.cluster_id}' while it was being reset. Check the cluster's accounts.",
-                    code=ErrorCode.ACCOUNT_NOT_FOUND,
-                )
+            match = self._present_account("reset")
             if match.lock_state == LOCKED:
                 raise ResetError(
                     f"{where(t.cluster_id, t.account_name)} is locked. "
@@ -295,20 +301,8 @@ class Resetter:
 
     def unlocked_account(self) -> AccountInfo:
         """Wait until the account is Available and no longer locked; stop when it is gone."""
-        t = self.target
-
-        def probe() -> AccountInfo:
-            match = self.find_account()
-            if match is None:
-                raise ResetError(
-                    f"account '{t.account_name}' disappeared from PolarDB cluster "
-                    f"'{t.cluster_id}' while it was being unlocked. Check the cluster's accounts.",
-                    code=ErrorCode.ACCOUNT_NOT_FOUND,
-                )
-            return match
-
         return self._wait(
-            probe,
+            lambda: self._present_account("unlocked"),
             lambda a: a.status == AVAILABLE and a.lock_state != LOCKED,
             "the account to be unlocked",
             SETTLE_BACKOFF,
