@@ -13,7 +13,16 @@ RESOURCE: Final = "PrivilegedAccountReset"
 TOKEN: Final = f"{_config.PACKAGE}:index:{RESOURCE}"
 PYTHON_PACKAGE: Final = "pulumi_polardb_account"
 NODEJS_PACKAGE: Final = "@pulumi-polardb-reset/polardb-account"
-GO_IMPORT_PATH: Final = "github.com/pulumi-polardb-reset/sdk-go/polardbaccount"
+# Where the project lives, and where its release workflow uploads the plugin tarballs
+# (`pulumi-resource-polardb-account-v<version>-<os>-<arch>.tar.gz`, GitHub release `v<version>`):
+# Pulumi's `github://<api host>/<owner>/<repository>` source, which finds the asset of a
+# release by that name (sdk/go/common/workspace/plugins.go, githubSource).
+REPOSITORY: Final = "https://github.com/pulumi-polardb-reset/pulumi-polardb-reset"
+PLUGIN_DOWNLOAD_URL: Final = "github://api.github.com/pulumi-polardb-reset/pulumi-polardb-reset"
+# The Go SDK is a Go module in this repository's directory sdk/go (released by a tag
+# `sdk/go/v<version>`); its one package is `polardbaccount`.
+GO_MODULE: Final = "github.com/pulumi-polardb-reset/pulumi-polardb-reset/sdk/go"
+GO_IMPORT_PATH: Final = f"{GO_MODULE}/polardbaccount"
 
 _DESCRIPTION: Final = (
     "Restores the permissions of a PolarDB for MySQL cluster's privileged account. Create and "
