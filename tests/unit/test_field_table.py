@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from typing import Any
 
@@ -154,3 +155,53 @@ def test_hand_edited_check_outputs_convert_leniently(
     outputs: dict[str, Any], expected: CheckRecord
 ) -> None:
     assert c.state_from_props(outputs).check == expected
+
+
+def _dataclass_fields(cls: type) -> dict[str, Any]:
+    return dict(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+
+
+def test_reset_inputs_agree_with_the_table() -> None:
+    """Every input row is a field of ResetInputs, in order, with the row's default and reader."""
+    fields = _dataclass_fields(ResetInputs)
+    assert [f.attribute for f in p.INPUT_FIELDS] == [n for n in fields if n != "unknown"]
+    for f in p.INPUT_FIELDS:
+        field = fields[f.attribute]
+        assert f.validate is not None, f.name  # every input is validated
+        assert field.repr is not f.secret, f.name  # a secret never shows in repr
+        if f.required:
+            assert f.read(None) == "" and field.default is dataclasses.MISSING, f.name
+        else:
+            # The row's default, its reader's answer for an absent value and the
+            # dataclass default are one value.
+            assert f.read(None) == field.default == f.default, f.name
+
+
+def test_reset_state_agrees_with_the_table() -> None:
+    """Every output row is an attribute of ResetState (or of its CheckRecord) and back."""
+    state = _dataclass_fields(ResetState)
+    record = _dataclass_fields(CheckRecord)
+    attributes = [f.attribute for f in p.OUTPUT_FIELDS]
+    assert sorted(attributes) == sorted(
+        [n for n in state if n not in ("check", "written_before_check")]
+        + [f"check.{n}" for n in record]
+    )
+    absent = c.state_from_props({p.CHECK_PRIVILEGES: True})
+    for f in p.OUTPUT_FIELDS:
+        record_name, _, name = f.attribute.rpartition(".")
+        field = (record if record_name else state)[name]
+        assert field.repr is not f.secret, f.name
+        if field.default is not dataclasses.MISSING:
+            # An output a state does not have reads as the dataclass default.
+            value: Any = absent.check if record_name else absent
+            assert getattr(value, name) == field.default, f.name
+    # Each output round-trips through its own row: a value of the right kind is kept.
+    sample = {
+        "string": "x",
+        "integer": 3,
+        "boolean": True,
+        "array": ["A", "B"],
+    }
+    props = {f.name: sample[f.kind] for f in p.OUTPUT_FIELDS}
+    back = c.state_to_props(c.state_from_props(props))
+    assert {k: c.plain(x) for k, x in back.items()} == props

@@ -17,12 +17,13 @@ for any map, and validation (:func:`validate_inputs`) is where a bad input is re
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, Literal
 
 from . import _props as p
 from . import _validation
+from ._props import nonce_key
 from ._state import CheckRecord, RawInputs, ResetInputs, ResetState
 from ._validation import Failure
 
@@ -91,14 +92,35 @@ def decode_inputs(props: Mapping[str, Any]) -> RawInputs:
 def validate_inputs(
     props: Mapping[str, Any], *, allow_insecure_endpoint: bool = False
 ) -> list[Failure]:
-    """Validate every input of ``props``; values unknown at preview are accepted as they are.
+    """Validate every input of ``props`` by its row's validator; unknown values pass as they are.
 
     ``allow_insecure_endpoint`` is the user's opt-in to a plain-http ``endpoint`` on another
-    machine (see :func:`~._validation.validate_endpoint`).
+    machine (see :func:`~._validation.validate_endpoint`). A reason never shows the value of
+    an input the engine marked secret.
     """
-    return _validation.validate(
-        decode_inputs(props), allow_insecure_endpoint=allow_insecure_endpoint
-    )
+    return validate(decode_inputs(props), allow_insecure_endpoint=allow_insecure_endpoint)
+
+
+def validate(raw: RawInputs, *, allow_insecure_endpoint: bool = False) -> list[Failure]:
+    """Validate decoded inputs (see :func:`validate_inputs`)."""
+    rules = {f.name: f.validate for f in p.INPUT_FIELDS if f.validate is not None}
+    if allow_insecure_endpoint:  # the one rule the user's opt-in relaxes
+        rules[p.ENDPOINT] = partial(_validation.validate_endpoint, allow_insecure=True)
+    failures: list[Failure] = []
+    for name, rule in rules.items():
+        if name in raw.unknown:
+            continue
+        value = raw.values.get(name)
+        reason = rule(value)
+        if reason and name in raw.secret:
+            reason = _validation.hide_secret(reason, value)
+        if reason:
+            failures.append(Failure(name, reason))
+    for name in raw.unexpected:
+        failures.append(
+            Failure(name, f"{name} is not an input of PrivilegedAccountReset; remove it")
+        )
+    return failures
 
 
 def normalize_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,22 +147,11 @@ def normalize_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
 def inputs_from_props(props: Mapping[str, Any]) -> ResetInputs:
     """The typed inputs of ``props`` (lenient: validate first where a bad value matters).
 
-    Each input converts by its kind in the field table, so a new input needs no line here.
+    Each input converts by its row's reader, so a new input needs no line here.
     """
     raw = decode_inputs(props)
-    values = {f.name: _input_value(f, raw.values.get(f.name)) for f in p.INPUT_FIELDS}
+    values = {f.attribute: f.read(raw.values.get(f.name)) for f in p.INPUT_FIELDS}
     return ResetInputs(**values, unknown=raw.unknown)
-
-
-def _input_value(f: p.Field, value: Any) -> Any:
-    if f.python == "str | int":  # the nonce: 7, 7.0 and "7" are one nonce
-        return nonce_key(value)
-    if f.kind == "integer":
-        return _whole(value, int(f.default) if isinstance(f.default, int) else 0)
-    if f.kind == "boolean":
-        return bool(f.default) if value is None else bool(value)
-    text = _text(value)
-    return "" if text is None and f.required else text
 
 
 def inputs_to_props(inputs: ResetInputs) -> dict[str, Any]:
@@ -152,56 +163,24 @@ def inputs_to_props(inputs: ResetInputs) -> dict[str, Any]:
     return out
 
 
-def nonce_key(value: Any) -> str | None:
-    """The nonce ``value`` stands for, for comparison: 7, 7.0 and "7" are one nonce."""
-    if value is None:
-        return None
-    text = _validation.nonce_text(value)
-    return text if text is not None else str(value)
-
-
 # -- state -------------------------------------------------------------------------------
 
 
 def state_from_props(props: Mapping[str, Any]) -> ResetState:
-    """The recorded state in ``props`` (outputs of any version; never raises)."""
-    v = {k: plain(props.get(k)) for k in p.OUTPUTS}
-    missing = v[p.MISSING_PRIVILEGES]
+    """The recorded state in ``props`` (outputs of any version; never raises).
+
+    Each output converts by its row's reader into the attribute the row names (``check.x``:
+    the SQL check's record), so a new output needs no line here.
+    """
+    values: dict[str, Any] = {}
+    check: dict[str, Any] = {}
+    for f in p.OUTPUT_FIELDS:
+        value = f.read(plain(props.get(f.name)))
+        record, _, attr = f.attribute.rpartition(".")
+        (check if record else values)[attr] = value
     return ResetState(
-        db_cluster_id=_text(v[p.DB_CLUSTER_ID]) or "",
-        account_name=_text(v[p.ACCOUNT_NAME]) or "",
-        reset_nonce=nonce_key(v[p.RESET_NONCE]),
-        timeout_seconds=_whole(v[p.TIMEOUT_SECONDS], p.DEFAULT_TIMEOUT_SECONDS, minimum=1),
-        region=_str(v[p.REGION]),
-        endpoint=_str(v[p.ENDPOINT]),
-        password_fingerprint=_str(v[p.PASSWORD_FINGERPRINT]),
-        last_reset_at=_str(v[p.LAST_RESET_AT]),
-        last_reset_request_id=_str(v[p.LAST_RESET_REQUEST_ID]),
-        reset_count=_count(v[p.RESET_COUNT]),
-        account_status=_str(v[p.ACCOUNT_STATUS]),
-        account_type=_str(v[p.ACCOUNT_TYPE]),
-        account_lock_state=_str(v[p.ACCOUNT_LOCK_STATE]),
-        effective_region=_str(v[p.EFFECTIVE_REGION]),
-        effective_endpoint=_str(v[p.EFFECTIVE_ENDPOINT]),
-        check_privileges=_enabled(v[p.CHECK_PRIVILEGES]),
-        sql_endpoint=_str(v[p.SQL_ENDPOINT]),
-        check=CheckRecord(
-            privileges_ok=_flag(v[p.PRIVILEGES_OK]),
-            # A list of names as the check records it; anything else (a hand-edited state)
-            # is no list of names.
-            missing_privileges=(
-                tuple(str(m) for m in missing) if isinstance(missing, list | tuple) else None
-            ),
-            privileges_checked_at=_str(v[p.PRIVILEGES_CHECKED_AT]),
-            password_ok=_flag(v[p.PASSWORD_OK]),
-        ),
-        sql_check_password=_str(v[p.SQL_CHECK_PASSWORD]),
-        unlock=_flag(v[p.UNLOCK]) is True,
-        password_expiry_warning_days=_whole(
-            v[p.PASSWORD_EXPIRY_WARNING_DAYS], p.DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS, minimum=0
-        ),
-        account_locked=_flag(v[p.ACCOUNT_LOCKED]),
-        password_expires_at=_str(v[p.PASSWORD_EXPIRES_AT]),
+        **values,
+        check=CheckRecord(**check),
         written_before_check=p.CHECK_PRIVILEGES not in props,
     )
 
@@ -211,41 +190,17 @@ def state_to_props(state: ResetState) -> dict[str, Any]:
 
     A state written before the check keeps that shape (no ``check_privileges``).
     """
-    check = state.check
-    values: dict[str, Any] = {
-        p.DB_CLUSTER_ID: state.db_cluster_id,
-        p.ACCOUNT_NAME: state.account_name,
-        p.RESET_NONCE: state.reset_nonce,
-        p.TIMEOUT_SECONDS: state.timeout_seconds,
-        p.REGION: state.region,
-        p.ENDPOINT: state.endpoint,
-        p.PASSWORD_FINGERPRINT: state.password_fingerprint,
-        p.LAST_RESET_AT: state.last_reset_at,
-        p.LAST_RESET_REQUEST_ID: state.last_reset_request_id,
-        p.RESET_COUNT: state.reset_count,
-        p.ACCOUNT_STATUS: state.account_status,
-        p.ACCOUNT_TYPE: state.account_type,
-        p.ACCOUNT_LOCK_STATE: state.account_lock_state,
-        p.EFFECTIVE_REGION: state.effective_region,
-        p.EFFECTIVE_ENDPOINT: state.effective_endpoint,
-        p.CHECK_PRIVILEGES: state.check_privileges,
-        p.SQL_ENDPOINT: state.sql_endpoint,
-        p.PRIVILEGES_OK: check.privileges_ok,
-        p.MISSING_PRIVILEGES: (
-            None if check.missing_privileges is None else list(check.missing_privileges)
-        ),
-        p.PRIVILEGES_CHECKED_AT: check.privileges_checked_at,
-        p.PASSWORD_OK: check.password_ok,
-        p.SQL_CHECK_PASSWORD: state.sql_check_password,
-        p.UNLOCK: state.unlock,
-        p.PASSWORD_EXPIRY_WARNING_DAYS: state.password_expiry_warning_days,
-        p.ACCOUNT_LOCKED: state.account_locked,
-        p.PASSWORD_EXPIRES_AT: state.password_expires_at,
-    }
-    if state.written_before_check:
-        del values[p.CHECK_PRIVILEGES]
-    secrets = {f.name for f in p.OUTPUT_FIELDS if f.secret}
-    return {k: secret(v) if k in secrets else v for k, v in values.items()}
+    out: dict[str, Any] = {}
+    for f in p.OUTPUT_FIELDS:
+        if f.name == p.CHECK_PRIVILEGES and state.written_before_check:
+            continue
+        value: Any = state
+        for part in f.attribute.split("."):
+            value = getattr(value, part)
+        if isinstance(value, tuple):  # a list in the engine's value model
+            value = list(value)
+        out[f.name] = secret(value) if f.secret else value
+    return out
 
 
 def check_record_props(record: CheckRecord) -> dict[str, Any]:
@@ -255,42 +210,6 @@ def check_record_props(record: CheckRecord) -> dict[str, Any]:
         for k, v in state_to_props(ResetState("", "", check=record)).items()
         if k in p.CHECK_RESULT_OUTPUTS
     }
-
-
-# -- lenient scalars ---------------------------------------------------------------------
-
-
-def _text(value: Any) -> str | None:
-    # Inputs: a value of the wrong kind still compares unequal to a different one.
-    return None if value is None else value if isinstance(value, str) else str(value)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _flag(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
-def _enabled(value: Any) -> bool:
-    # A state from before the check has no check_privileges: the default (true) applies.
-    return p.DEFAULT_CHECK_PRIVILEGES if value is None else bool(value)
-
-
-def _whole(value: Any, default: int, *, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return default
-    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        return default
-    number = int(value)
-    return default if minimum is not None and number < minimum else number
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return _whole(value, 0)
 
 
 __all__ = [
@@ -307,5 +226,6 @@ __all__ = [
     "secret",
     "state_from_props",
     "state_to_props",
+    "validate",
     "validate_inputs",
 ]

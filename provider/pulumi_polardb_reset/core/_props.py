@@ -3,20 +3,105 @@
 Each :class:`Field` carries what an engine needs: the snake_case ``name`` (the dynamic
 resource's property name and the key in every stack's state: a stored promise, never
 renamed), the ``camel`` name (the native plugin's schema, stack config targets), the schema
-``kind``, the Python annotation, secret-ness, the default and a description. The
-resource class's arguments, the targets' config keys and the conversion of property maps
-(:mod:`._convert`) all read :data:`INPUT_FIELDS` and :data:`OUTPUT_FIELDS`; adding an input
-means adding a row here, a field to :class:`~._state.ResetInputs`, its validator and its
-documentation.
+``kind``, the Python annotation, secret-ness, the default, a description, the input's
+validator and the conversion of its recorded value. The resource class's arguments
+(generated), the targets' config keys, validation and the conversion of property maps
+(:mod:`._convert`) all read :data:`INPUT_FIELDS` and :data:`OUTPUT_FIELDS`;
+``tests/unit/test_field_table.py`` checks that :class:`~._state.ResetInputs` and
+:class:`~._state.ResetState` agree with them. Adding an input is the recipe in
+docs/architecture.md: a row here, its validator, its field in the dataclass, its docs line.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
+
+from . import _validation as v
+from ._validation import DEFAULT_SQL_PORT as DEFAULT_SQL_PORT
+from ._validation import MAX_PASSWORD_EXPIRY_WARNING_DAYS as MAX_PASSWORD_EXPIRY_WARNING_DAYS
+from ._validation import MAX_TIMEOUT_SECONDS as MAX_TIMEOUT_SECONDS
 
 #: Schema types (Pulumi package schema spelling).
 Kind = Literal["string", "integer", "boolean", "array"]
+#: Says what is wrong with an input's value (a sentence naming the fix), or None when it is good.
+Validator = Callable[[Any], "str | None"]
+#: Turns a plain value from a property map (secret wrapper removed) into the typed value,
+#: leniently: a value of the wrong kind gives the field's fallback, never an exception.
+Reader = Callable[[Any], Any]
+
+
+# -- lenient readers (the conversion of one value; validation reports bad inputs) --------
+
+
+def text(value: Any) -> str | None:
+    """An input's text: a value of the wrong kind still compares unequal to a different one."""
+    return None if value is None else value if isinstance(value, str) else str(value)
+
+
+def required_text(value: Any) -> str:
+    """A required input's or recorded ID part's text, ``""`` when missing."""
+    return text(value) or ""
+
+
+def only_text(value: Any) -> str | None:
+    """A recorded string, None for anything else."""
+    return value if isinstance(value, str) else None
+
+
+def only_flag(value: Any) -> bool | None:
+    """A recorded boolean, None for anything else (``"false"`` is no result)."""
+    return value if isinstance(value, bool) else None
+
+
+def true_flag(value: Any) -> bool:
+    """A recorded opt-in: only ``True`` is true."""
+    return value is True
+
+
+def whole(default: int, *, minimum: int | None = None) -> Reader:
+    """A whole number (the engine carries ``7`` as ``7.0``), else ``default``."""
+
+    def read(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return default
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            return default
+        number = int(value)
+        return default if minimum is not None and number < minimum else number
+
+    return read
+
+
+def flag(default: bool) -> Reader:
+    """A boolean input, ``default`` when missing (absent in a state written before it)."""
+
+    def read(value: Any) -> bool:
+        return default if value is None else bool(value)
+
+    return read
+
+
+def count(value: Any) -> int:
+    """A recorded counter (some engines wrote it as a digit string), else 0."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return int(whole(0)(value))
+
+
+def nonce_key(value: Any) -> str | None:
+    """The nonce ``value`` stands for, for comparison: 7, 7.0 and "7" are one nonce."""
+    if value is None:
+        return None
+    nonce = v.nonce_text(value)
+    return nonce if nonce is not None else str(value)
+
+
+def names(value: Any) -> tuple[str, ...] | None:
+    """A recorded list of names; anything else (a hand-edited state) is no list of names."""
+    return tuple(str(m) for m in value) if isinstance(value, list | tuple) else None
 
 
 @dataclass(frozen=True)
@@ -36,6 +121,18 @@ class Field:
     target: bool = True
     #: An output (``OUTPUT_FIELDS``) that the resource class does not show as an attribute.
     internal: bool = False
+    #: The input's validator (inputs only; see :mod:`._validation`).
+    validate: Validator | None = None
+    #: The conversion of the value from a property map to the typed value.
+    read: Reader = text
+    #: The attribute of :class:`~._state.ResetInputs` or :class:`~._state.ResetState` that
+    #: holds the value ("" for ``name``; ``check.x`` for the SQL check's record).
+    attr: str = ""
+
+    @property
+    def attribute(self) -> str:
+        """The dataclass attribute holding the value (see ``attr``)."""
+        return self.attr or self.name
 
 
 # Inputs.
@@ -78,11 +175,8 @@ PASSWORD_EXPIRES_AT: Final = "password_expires_at"  # noqa: S105 - an output nam
 
 DEFAULT_TIMEOUT_SECONDS: Final = 900
 DEFAULT_CHECK_PRIVILEGES: Final = True
-DEFAULT_SQL_PORT: Final = 3306
-MAX_TIMEOUT_SECONDS: Final = 24 * 3600
 DEFAULT_UNLOCK: Final = False
 DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS: Final = 14
-MAX_PASSWORD_EXPIRY_WARNING_DAYS: Final = 3650
 
 INPUT_FIELDS: Final = (
     Field(
@@ -92,6 +186,8 @@ INPUT_FIELDS: Final = (
         "str",
         "ID of the PolarDB for MySQL cluster, e.g. ``pc-bp1...``.",
         required=True,
+        validate=v.validate_db_cluster_id,
+        read=required_text,
     ),
     Field(
         ACCOUNT_NAME,
@@ -100,6 +196,8 @@ INPUT_FIELDS: Final = (
         "str",
         "Name of the cluster's privileged (Super) account.",
         required=True,
+        validate=v.validate_account_name,
+        read=required_text,
     ),
     Field(
         ACCOUNT_PASSWORD,
@@ -110,6 +208,8 @@ INPUT_FIELDS: Final = (
         "or changing it triggers a reset; removing it does not.",
         secret=True,
         target=False,
+        validate=v.validate_account_password,
+        read=text,
     ),
     Field(
         RESET_NONCE,
@@ -118,6 +218,8 @@ INPUT_FIELDS: Final = (
         "str | int",
         'A string or a whole number (stored as its decimal string, so ``1`` and ``"1"`` are '
         "the same nonce); each change triggers one reset (like ``triggers``).",
+        validate=v.validate_reset_nonce,
+        read=nonce_key,
     ),
     Field(
         TIMEOUT_SECONDS,
@@ -127,6 +229,8 @@ INPUT_FIELDS: Final = (
         f"Deadline of one operation, retries and waits included (default "
         f"{DEFAULT_TIMEOUT_SECONDS}).",
         default=DEFAULT_TIMEOUT_SECONDS,
+        validate=v.validate_timeout_seconds,
+        read=whole(DEFAULT_TIMEOUT_SECONDS),
     ),
     Field(
         REGION,
@@ -134,6 +238,8 @@ INPUT_FIELDS: Final = (
         "string",
         "str",
         "Region override (else ``alicloud:region``, ``ALIBABA_CLOUD_REGION``).",
+        validate=v.validate_region,
+        read=text,
     ),
     Field(
         ENDPOINT,
@@ -142,6 +248,8 @@ INPUT_FIELDS: Final = (
         "str",
         "Endpoint override, ``[http(s)://]host[:port]`` (else "
         "``ALIBABA_CLOUD_ENDPOINT_POLARDB``, ``alicloud:endpoints``, the SDK's mapping).",
+        validate=v.validate_endpoint,
+        read=text,
     ),
     Field(
         CHECK_PRIVILEGES,
@@ -152,6 +260,8 @@ INPUT_FIELDS: Final = (
         "reset and on refresh (default true); drift found by refresh makes the next "
         "``pulumi up`` reset the account.",
         default=DEFAULT_CHECK_PRIVILEGES,
+        validate=v.validate_check_privileges,
+        read=flag(DEFAULT_CHECK_PRIVILEGES),
     ),
     Field(
         SQL_ENDPOINT,
@@ -160,6 +270,8 @@ INPUT_FIELDS: Final = (
         "str",
         "The SQL address to check, ``host:port`` (default: the cluster endpoint from "
         "DescribeDBClusterEndpoints).",
+        validate=v.validate_sql_endpoint,
+        read=text,
     ),
     Field(
         CHECK_PASSWORD,
@@ -171,6 +283,8 @@ INPUT_FIELDS: Final = (
         "so changing it triggers none).",
         secret=True,
         target=False,
+        validate=v.validate_check_password,
+        read=text,
     ),
     Field(
         UNLOCK,
@@ -182,6 +296,8 @@ INPUT_FIELDS: Final = (
         "password's validity time; needs ``polardb:ModifyAccountLockState``) before the "
         "privilege check. Without it a locked account is reported, never changed.",
         default=DEFAULT_UNLOCK,
+        validate=v.validate_unlock,
+        read=flag(DEFAULT_UNLOCK),
     ),
     Field(
         PASSWORD_EXPIRY_WARNING_DAYS,
@@ -191,62 +307,140 @@ INPUT_FIELDS: Final = (
         "Warn when the account's password expires within this many days (default "
         f"{DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS}; 0: only once it has expired).",
         default=DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS,
+        validate=v.validate_password_expiry_warning_days,
+        read=whole(DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS),
     ),
 )
 
 
-def _out(name: str, camel: str, kind: Kind, python: str, description: str, **kw: object) -> Field:
-    return Field(name, camel, kind, python, description, **kw)  # type: ignore[arg-type]
+def _out(
+    name: str,
+    camel: str,
+    kind: Kind,
+    python: str,
+    description: str,
+    read: Reader,
+    *,
+    secret: bool = False,
+    internal: bool = False,
+    attr: str = "",
+) -> Field:
+    return Field(
+        name, camel, kind, python, description, secret, internal=internal, read=read, attr=attr
+    )
 
 
 OUTPUT_FIELDS: Final = (
-    _out(DB_CLUSTER_ID, "dbClusterId", "string", "str", "ID of the PolarDB cluster."),
-    _out(ACCOUNT_NAME, "accountName", "string", "str", "Name of the privileged account."),
-    _out(RESET_NONCE, "resetNonce", "string", "str | None", "The nonce of the last reset."),
     _out(
-        TIMEOUT_SECONDS, "timeoutSeconds", "integer", "int", "Deadline of one operation in seconds."
+        DB_CLUSTER_ID, "dbClusterId", "string", "str", "ID of the PolarDB cluster.", required_text
     ),
-    _out(REGION, "region", "string", "str | None", "The region override, as given."),
-    _out(ENDPOINT, "endpoint", "string", "str | None", "The endpoint override, as given."),
+    _out(
+        ACCOUNT_NAME,
+        "accountName",
+        "string",
+        "str",
+        "Name of the privileged account.",
+        required_text,
+    ),
+    _out(
+        RESET_NONCE, "resetNonce", "string", "str | None", "The nonce of the last reset.", nonce_key
+    ),
+    _out(
+        TIMEOUT_SECONDS,
+        "timeoutSeconds",
+        "integer",
+        "int",
+        "Deadline of one operation in seconds.",
+        whole(DEFAULT_TIMEOUT_SECONDS, minimum=1),
+    ),
+    _out(REGION, "region", "string", "str | None", "The region override, as given.", only_text),
+    _out(
+        ENDPOINT, "endpoint", "string", "str | None", "The endpoint override, as given.", only_text
+    ),
     _out(
         PASSWORD_FINGERPRINT,
         "accountPasswordFingerprint",
         "string",
         "str | None",
         "Salted scrypt fingerprint of the last password set (secret); never the password.",
+        only_text,
+        attr="password_fingerprint",
         secret=True,
     ),
-    _out(LAST_RESET_AT, "lastResetAt", "string", "str", "UTC time (ISO-8601) of the last reset."),
+    _out(
+        LAST_RESET_AT,
+        "lastResetAt",
+        "string",
+        "str",
+        "UTC time (ISO-8601) of the last reset.",
+        only_text,
+    ),
     _out(
         LAST_RESET_REQUEST_ID,
         "lastResetRequestId",
         "string",
         "str",
         "Request ID of the last ResetAccount call, for Alibaba Cloud support.",
+        only_text,
     ),
-    _out(RESET_COUNT, "resetCount", "integer", "int", "How many resets this resource has made."),
+    _out(
+        RESET_COUNT,
+        "resetCount",
+        "integer",
+        "int",
+        "How many resets this resource has made.",
+        count,
+    ),
     _out(
         ACCOUNT_STATUS,
         "accountStatus",
         "string",
         "str",
         "AccountStatus as last seen (Available once a reset completed).",
+        only_text,
     ),
-    _out(ACCOUNT_TYPE, "accountType", "string", "str", "AccountType as last seen (Super)."),
+    _out(
+        ACCOUNT_TYPE, "accountType", "string", "str", "AccountType as last seen (Super).", only_text
+    ),
     _out(
         ACCOUNT_LOCK_STATE,
         "accountLockState",
         "string",
         "str | None",
         "AccountLockState as last seen (UnLock or Lock).",
+        only_text,
     ),
-    _out(EFFECTIVE_REGION, "effectiveRegion", "string", "str", "The region the provider used."),
     _out(
-        EFFECTIVE_ENDPOINT, "effectiveEndpoint", "string", "str", "The endpoint the provider used."
+        EFFECTIVE_REGION,
+        "effectiveRegion",
+        "string",
+        "str",
+        "The region the provider used.",
+        only_text,
     ),
-    _out(CHECK_PRIVILEGES, "checkPrivileges", "boolean", "bool", "Whether the SQL check runs."),
     _out(
-        SQL_ENDPOINT, "sqlEndpoint", "string", "str | None", "The SQL endpoint override, as given."
+        EFFECTIVE_ENDPOINT,
+        "effectiveEndpoint",
+        "string",
+        "str",
+        "The endpoint the provider used.",
+        only_text,
+    ),
+    _out(
+        CHECK_PRIVILEGES,
+        "checkPrivileges",
+        "boolean",
+        "bool",
+        "Whether the SQL check runs.",
+        flag(DEFAULT_CHECK_PRIVILEGES),
+    ),
+    _out(
+        SQL_ENDPOINT,
+        "sqlEndpoint",
+        "string",
+        "str | None",
+        "The SQL endpoint override, as given.",
+        only_text,
     ),
     _out(
         PRIVILEGES_OK,
@@ -254,6 +448,8 @@ OUTPUT_FIELDS: Final = (
         "boolean",
         "bool | None",
         "Last check: every documented privilege and GRANT OPTION held (None: not checked).",
+        only_flag,
+        attr="check.privileges_ok",
     ),
     _out(
         MISSING_PRIVILEGES,
@@ -261,6 +457,8 @@ OUTPUT_FIELDS: Final = (
         "array",
         "list[str] | None",
         "Last check: the documented privileges missing, sorted (None: not checked).",
+        names,
+        attr="check.missing_privileges",
     ),
     _out(
         PRIVILEGES_CHECKED_AT,
@@ -268,6 +466,8 @@ OUTPUT_FIELDS: Final = (
         "string",
         "str | None",
         "UTC time (ISO-8601) of the last check attempt.",
+        only_text,
+        attr="check.privileges_checked_at",
     ),
     _out(
         PASSWORD_OK,
@@ -276,14 +476,17 @@ OUTPUT_FIELDS: Final = (
         "bool | None",
         "Last check: whether the managed password still logs in (None: not checked or not "
         "managed).",
+        only_flag,
+        attr="check.password_ok",
     ),
-    _out(UNLOCK, "unlock", "boolean", "bool", "Whether a locked account is unlocked."),
+    _out(UNLOCK, "unlock", "boolean", "bool", "Whether a locked account is unlocked.", true_flag),
     _out(
         PASSWORD_EXPIRY_WARNING_DAYS,
         "passwordExpiryWarningDays",
         "integer",
         "int",
         "Days before the password's expiry from which a warning is given.",
+        whole(DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS, minimum=0),
     ),
     _out(
         ACCOUNT_LOCKED,
@@ -292,6 +495,7 @@ OUTPUT_FIELDS: Final = (
         "bool | None",
         "Whether the account was locked when last seen (AccountLockState Lock; None: not "
         "known yet).",
+        only_flag,
     ),
     _out(
         PASSWORD_EXPIRES_AT,
@@ -300,6 +504,7 @@ OUTPUT_FIELDS: Final = (
         "str | None",
         "When the account's password expires, UTC ISO-8601 (AccountPasswordValidTime; "
         "None: it does not expire).",
+        only_text,
     ),
     _out(
         SQL_CHECK_PASSWORD,
@@ -307,6 +512,7 @@ OUTPUT_FIELDS: Final = (
         "string",
         "str | None",
         "The password the check logs in with (secret): refresh sees only the outputs.",
+        only_text,
         secret=True,
         internal=True,
     ),

@@ -5,6 +5,10 @@ cluster ID format) so that mistakes are reported per property at preview,
 before any request reaches Alibaba Cloud. Messages never echo a password, nor the
 value of an input the engine marks secret. Patterns are matched with ``fullmatch``:
 ``$`` alone would accept a trailing newline.
+
+Each validator is named by its row in the field table (:data:`._props.INPUT_FIELDS`), and
+:func:`._convert.validate_inputs` runs them; this module imports nothing of the table, so
+the table can hold its validators.
 """
 
 from __future__ import annotations
@@ -13,9 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from . import _props as p
 from ._hosts import is_loopback_host
-from ._state import RawInputs
 
 CLUSTER_ID_PATTERN: Final = re.compile(r"^pc-[a-z0-9]{1,64}$")
 ACCOUNT_NAME_PATTERN: Final = re.compile(r"^[a-z](?:[a-z0-9_]{0,14}[a-z0-9])$")
@@ -31,6 +33,9 @@ PASSWORD_SPECIALS: Final = "!@#$%^&*()_+-="  # noqa: S105
 INSECURE_ENDPOINT_CONFIG: Final = "polardbReset:allowInsecureEndpoint"
 INSECURE_ENDPOINT_ENV: Final = "POLARDB_RESET_ALLOW_INSECURE_ENDPOINT"
 RESERVED_ACCOUNT_NAMES: Final = frozenset({"root", "admin"})
+MAX_TIMEOUT_SECONDS: Final = 24 * 3600
+MAX_PASSWORD_EXPIRY_WARNING_DAYS: Final = 3650
+DEFAULT_SQL_PORT: Final = 3306
 
 
 @dataclass(frozen=True)
@@ -155,8 +160,8 @@ def validate_timeout_seconds(value: Any) -> str | None:
         or (isinstance(value, float) and not value.is_integer())
     ):
         return f"timeout_seconds must be a whole number of seconds (got {value!r})"
-    if not 1 <= value <= p.MAX_TIMEOUT_SECONDS:
-        return f"timeout_seconds must be between 1 and {p.MAX_TIMEOUT_SECONDS} (got {value})"
+    if not 1 <= value <= MAX_TIMEOUT_SECONDS:
+        return f"timeout_seconds must be between 1 and {MAX_TIMEOUT_SECONDS} (got {value})"
     return None
 
 
@@ -207,7 +212,7 @@ def parse_sql_endpoint(value: str) -> tuple[str, int] | None:
     match = SQL_ENDPOINT_PATTERN.match(value.strip())
     if match is None:
         return None
-    port = int(match.group("port")) if match.group("port") else p.DEFAULT_SQL_PORT
+    port = int(match.group("port")) if match.group("port") else DEFAULT_SQL_PORT
     if not 0 < port < 65536:
         return None
     return match.group("host").strip("[]"), port
@@ -263,59 +268,16 @@ def validate_password_expiry_warning_days(value: Any) -> str | None:
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or (isinstance(value, float) and not value.is_integer())
-        or not 0 <= value <= p.MAX_PASSWORD_EXPIRY_WARNING_DAYS
+        or not 0 <= value <= MAX_PASSWORD_EXPIRY_WARNING_DAYS
     ):
         return (
             "password_expiry_warning_days must be a whole number of days from 0 to "
-            f"{p.MAX_PASSWORD_EXPIRY_WARNING_DAYS} (got {value!r})"
+            f"{MAX_PASSWORD_EXPIRY_WARNING_DAYS} (got {value!r})"
         )
     return None
 
 
-_VALIDATORS: Final = {
-    p.DB_CLUSTER_ID: validate_db_cluster_id,
-    p.ACCOUNT_NAME: validate_account_name,
-    p.ACCOUNT_PASSWORD: validate_account_password,
-    p.RESET_NONCE: validate_reset_nonce,
-    p.TIMEOUT_SECONDS: validate_timeout_seconds,
-    p.REGION: validate_region,
-    p.ENDPOINT: validate_endpoint,
-    p.CHECK_PRIVILEGES: validate_check_privileges,
-    p.SQL_ENDPOINT: validate_sql_endpoint,
-    p.CHECK_PASSWORD: validate_check_password,
-    p.UNLOCK: validate_unlock,
-    p.PASSWORD_EXPIRY_WARNING_DAYS: validate_password_expiry_warning_days,
-}
-
-
-def validate(raw: RawInputs, *, allow_insecure_endpoint: bool = False) -> list[Failure]:
-    """Validate every known input; values unknown at preview are accepted as they are.
-
-    ``allow_insecure_endpoint`` is the user's opt-in to a plain-http ``endpoint`` on another
-    machine (see :func:`validate_endpoint`). A reason never shows the value of an input the
-    engine marked secret.
-    """
-    failures: list[Failure] = []
-    for name, validator in _VALIDATORS.items():
-        if name in raw.unknown:
-            continue
-        value = raw.values.get(name)
-        if name == p.ENDPOINT:
-            reason = validate_endpoint(value, allow_insecure=allow_insecure_endpoint)
-        else:
-            reason = validator(value)
-        if reason and name in raw.secret:
-            reason = _hide(reason, value)
-        if reason:
-            failures.append(Failure(name, reason))
-    for name in raw.unexpected:
-        failures.append(
-            Failure(name, f"{name} is not an input of PrivilegedAccountReset; remove it")
-        )
-    return failures
-
-
-def _hide(reason: str, value: Any) -> str:
+def hide_secret(reason: str, value: Any) -> str:
     """``reason`` without the value of a secret input (the engine shows reasons in clear)."""
     for shown in (repr(value), str(value)):
         # A short value may also be a word or a number of the sentence: keep those.
