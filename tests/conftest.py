@@ -1,4 +1,11 @@
-"""Shared fixtures. Emulator fixtures: ``emulator`` (one per session), ``emu`` (reset), ``sdk_client``."""
+"""Shared fixtures and the one copy of each test double.
+
+Emulator fixtures: ``emulator`` (one per session), ``emu`` (reset), ``sdk_client``;
+``maria_emulator`` (one MariaDB-backed emulator per module, seeded with the module's
+``MARIADB_SEED``, else DEFAULT_SEED) and ``maria`` (reset). ``clock``: a
+:class:`FakeClock`. Hypothesis runs the ``ci`` profile unless ``HYPOTHESIS_PROFILE``
+names another.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import os
 # alibabacloud-credentials reads this at import: no metadata-service probing.
 os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +23,80 @@ import pytest
 from emulator_harness import (
     ACCESS_KEY_ID,
     ACCESS_KEY_SECRET,
+    DEFAULT_SEED,
     EmulatorProcess,
     SdkClientFactory,
+    require_mariadbd,
     write_seed,
 )
+from hypothesis import HealthCheck, settings
+
+# --- hypothesis: one profile for every property test ----------------------------------
+
+#: Examples per property test unless the test sets its own budget.
+HYPOTHESIS_EXAMPLES = 100
+
+# No per-example deadline: an example's time depends on the machine's load (2 shared
+# cores in CI), never on correctness; a hang is caught by pytest-timeout instead. A fixed
+# budget and no example database: a clean clone runs the same amount of work every time.
+settings.register_profile(
+    "ci",
+    deadline=None,
+    max_examples=HYPOTHESIS_EXAMPLES,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+# Local exploration: ten times the examples, failures remembered between runs.
+settings.register_profile(
+    "long",
+    parent=settings.get_profile("ci"),
+    max_examples=10 * HYPOTHESIS_EXAMPLES,
+    database=settings.get_profile("default").database,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# --- a fake clock -----------------------------------------------------------------------
+
+
+class FakeClock:
+    """A clock that moves only when told: ``clock()`` gives seconds (as ``time.monotonic``
+    or ``time.time`` would), ``sleep``/``advance`` move it and record the sleeps, and
+    ``utc()`` is the matching UTC time: ``start`` (default: the real time when the clock
+    was made, whole seconds) plus the seconds moved since. Dates in tests derive from
+    ``utc()`` so they never age."""
+
+    def __init__(self, now: float = 0.0, *, start: dt.datetime | None = None) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+        self._origin = now
+        self.start = start or dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Move the clock forward by ``seconds`` (never back), recorded in ``sleeps``."""
+        assert seconds >= 0, f"slept a negative time: {seconds}"
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    advance = sleep
+
+    def utc(self) -> dt.datetime:
+        """The current UTC time on this clock."""
+        return self.start + dt.timedelta(seconds=self.now - self._origin)
+
+    def utc_in(self, **delta: float) -> str:
+        """``utc()`` plus ``delta`` (timedelta's keywords) as ``YYYY-MM-DDThh:mm:ssZ``."""
+        return (self.utc() + dt.timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A :class:`FakeClock` at 0 seconds, its UTC time the real time now."""
+    return FakeClock()
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +113,24 @@ def emu(emulator: EmulatorProcess) -> EmulatorProcess:
     """The session emulator, reset to the seed."""
     emulator.reset()
     return emulator
+
+
+@pytest.fixture(scope="module")
+def maria_emulator(request: pytest.FixtureRequest) -> Iterator[EmulatorProcess]:
+    """One MariaDB-backed emulator for the module: ``MARIADB_SEED`` of the test module
+    (else DEFAULT_SEED), one throwaway mariadbd per MySQL cluster. Skips (fails under
+    ``CI=true``) without mariadbd."""
+    require_mariadbd(f"the MariaDB-backed tests of {request.module.__name__}")
+    seed = getattr(request.module, "MARIADB_SEED", DEFAULT_SEED)
+    with EmulatorProcess(seed, backend="mariadb") as process:
+        yield process
+
+
+@pytest.fixture
+def maria(maria_emulator: EmulatorProcess) -> EmulatorProcess:
+    """The module's MariaDB-backed emulator, back to its seed (databases included)."""
+    maria_emulator.reset()
+    return maria_emulator
 
 
 @pytest.fixture

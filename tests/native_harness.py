@@ -13,13 +13,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pymysql  # type: ignore[import-untyped]
 import pytest
-from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess, require_mariadbd
+from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
 from pulumi_harness import PulumiProject, venv_dir
 
 from pulumi_polardb_reset.native._server import plugin_version
@@ -73,21 +72,6 @@ def configure(proj: PulumiProject, emu: EmulatorProcess, **config: Any) -> None:
         }
     )
     proj.set_secret(f"{PACKAGE}:secretKey", ACCESS_KEY_SECRET)
-
-
-@pytest.fixture(scope="module")
-def maria_emulator() -> Iterator[EmulatorProcess]:
-    """One MariaDB-backed emulator for the module (two clusters)."""
-    require_mariadbd("the native provider's drift tests")
-    with EmulatorProcess(SEED, backend="mariadb") as process:
-        yield process
-
-
-@pytest.fixture
-def maria(maria_emulator: EmulatorProcess) -> EmulatorProcess:
-    """The module's emulator, back to the seed (databases included)."""
-    maria_emulator.reset()
-    return maria_emulator
 
 
 def revoke(emu: EmulatorProcess, privilege: str, cluster: str = CLUSTER) -> None:

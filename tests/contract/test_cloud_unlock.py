@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from conftest import FakeClock
 from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
 
 from pulumi_polardb_reset.cloud._client import PolarDBClient
@@ -15,7 +16,8 @@ from pulumi_polardb_reset.cloud._settings import ConnectionSettings, StaticCrede
 from pulumi_polardb_reset.core._errors import ErrorCode, ResetError
 
 MYSQL = "pc-mysql00000001"
-VALID = "2031-04-05T06:07:08Z"
+#: A validity time years after the run (never a calendar date: it would age).
+VALID = FakeClock().utc_in(days=1500)
 
 
 def _client(emu: EmulatorProcess) -> PolarDBClient:

@@ -8,7 +8,7 @@ The MariaDB part is skipped (one reason) when ``mariadbd`` is absent, except wit
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,6 @@ from emulator_harness import (
     EmulatorError,
     EmulatorProcess,
     SdkClientFactory,
-    require_mariadbd,
 )
 
 MYSQL = "pc-mysql00000001"
@@ -35,6 +34,10 @@ FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 def _at(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).strftime(FORMAT)
+
+
+# Validity times years ahead of the run, never of a calendar date: none of them ages.
+LOCK_UNTIL, KEPT_UNTIL, PATCHED_UNTIL, SEEDED_UNTIL = (_at(d) for d in (1800, 1500, 1400, 2000))
 
 
 def _lock(client: Any, state: str = "Lock", valid: str | None = None, name: str = "dbadmin") -> Any:
@@ -70,7 +73,7 @@ def test_lock_and_unlock_go_through_a_task_that_holds_and_releases(
     before = _account(client)
     assert (before.account_lock_state, before.account_password_valid_time) == ("UnLock", "")
     with emu.tasks_held():
-        response = _lock(client, "Lock", "2031-01-02T03:04:05Z")
+        response = _lock(client, "Lock", LOCK_UNTIL)
         assert response.status_code == 200 and response.body.request_id
         during = _account(client)
         # Until the task ends, the API shows the old values and a transitional status.
@@ -84,18 +87,18 @@ def test_lock_and_unlock_go_through_a_task_that_holds_and_releases(
     assert after.account_status == "Available"
     assert (after.account_lock_state, after.account_password_valid_time) == (
         "Lock",
-        "2031-01-02T03:04:05Z",
+        LOCK_UNTIL,
     )
     view = emu.account(MYSQL, "dbadmin")
     assert view is not None
-    assert (view["lock_state"], view["password_valid_time"]) == ("Lock", "2031-01-02T03:04:05Z")
+    assert (view["lock_state"], view["password_valid_time"]) == ("Lock", LOCK_UNTIL)
     # Unlocking without a validity time keeps the one the account has.
     with emu.tasks_held():
         _lock(client, "UnLock")
     unlocked = _account(client)
     assert (unlocked.account_lock_state, unlocked.account_password_valid_time) == (
         "UnLock",
-        "2031-01-02T03:04:05Z",
+        LOCK_UNTIL,
     )
     [logged, _refused, _unlock] = emu.requests("ModifyAccountLockState")
     assert logged["params"]["AccountLockState"] == "Lock" and logged["status"] == 200
@@ -105,9 +108,7 @@ def test_a_reset_touches_neither_the_lock_nor_the_validity_time(
     emu: EmulatorProcess, sdk_client: SdkClientFactory
 ) -> None:
     client = sdk_client()
-    emu.patch_account(
-        MYSQL, "dbadmin", lock_state="Lock", password_valid_time="2030-05-06T07:08:09Z"
-    )
+    emu.patch_account(MYSQL, "dbadmin", lock_state="Lock", password_valid_time=KEPT_UNTIL)
     with emu.tasks_held():
         client.reset_account(
             m.ResetAccountRequest(
@@ -117,7 +118,7 @@ def test_a_reset_touches_neither_the_lock_nor_the_validity_time(
     account = _account(client)
     assert (account.account_lock_state, account.account_password_valid_time) == (
         "Lock",
-        "2030-05-06T07:08:09Z",
+        KEPT_UNTIL,
     )
 
 
@@ -199,42 +200,29 @@ def test_admin_api_and_seed_set_both_fields(
     emu: EmulatorProcess, sdk_client: SdkClientFactory
 ) -> None:
     client = sdk_client()
-    view = emu.patch_account(MYSQL, "app_rw", password_valid_time="2029-12-31T23:59:59Z")
-    assert view["password_valid_time"] == "2029-12-31T23:59:59Z"
-    assert _account(client, "app_rw").account_password_valid_time == "2029-12-31T23:59:59Z"
+    view = emu.patch_account(MYSQL, "app_rw", password_valid_time=PATCHED_UNTIL)
+    assert view["password_valid_time"] == PATCHED_UNTIL
+    assert _account(client, "app_rw").account_password_valid_time == PATCHED_UNTIL
     emu.patch_account(MYSQL, "app_rw", password_valid_time="")
     assert _account(client, "app_rw").account_password_valid_time == ""
     for bad in ("tomorrow", "2029-12-31T23:59:59", 5):
         with pytest.raises(EmulatorError, match=r"400 .*password_valid_time must be"):
             emu.patch_account(MYSQL, "app_rw", password_valid_time=bad)
     seed = copy.deepcopy(DEFAULT_SEED)
-    seed["clusters"][0]["accounts"][0].update(
-        lock_state="Lock", password_valid_time="2032-01-01T00:00:00Z"
-    )
+    seed["clusters"][0]["accounts"][0].update(lock_state="Lock", password_valid_time=SEEDED_UNTIL)
     with EmulatorProcess(seed) as other:
         account = _account(sdk_client(target=other))
         assert (account.account_lock_state, account.account_password_valid_time) == (
             "Lock",
-            "2032-01-01T00:00:00Z",
+            SEEDED_UNTIL,
         )
 
 
 # --- what MySQL clients see (mariadb backend) ------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def maria_server() -> Iterator[EmulatorProcess]:
-    require_mariadbd("the MariaDB lock-state tests")
-    seed = copy.deepcopy(DEFAULT_SEED)
-    seed["clusters"] = seed["clusters"][:1]
-    with EmulatorProcess(seed, backend="mariadb") as process:
-        yield process
-
-
-@pytest.fixture
-def maria(maria_server: EmulatorProcess) -> EmulatorProcess:
-    maria_server.reset()
-    return maria_server
+#: The ``maria_emulator`` fixture's seed (tests/conftest.py): one cluster, one mariadbd.
+MARIADB_SEED = {**DEFAULT_SEED, "clusters": DEFAULT_SEED["clusters"][:1]}
 
 
 def _login_error(emu: EmulatorProcess, password: str = PASSWORD) -> int | None:

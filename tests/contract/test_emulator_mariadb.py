@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,20 +49,6 @@ def _mariadbd() -> str:
 def mariadbd() -> str:
     """Path of mariadbd (skip, or fail under CI=true, when absent)."""
     return _mariadbd()
-
-
-@pytest.fixture(scope="module")
-def maria_server(mariadbd: str) -> Iterator[EmulatorProcess]:
-    """One emulator with DEFAULT_SEED on the mariadb backend for this module."""
-    with EmulatorProcess(DEFAULT_SEED, backend="mariadb") as process:
-        yield process
-
-
-@pytest.fixture
-def maria(maria_server: EmulatorProcess) -> EmulatorProcess:
-    """The module's MariaDB-backed emulator, reset to the seed (databases included)."""
-    maria_server.reset()
-    return maria_server
 
 
 @pytest.fixture

@@ -67,14 +67,13 @@ _SCALE = 25 if PROFILE == "long" else 1
 def fuzz(examples: int) -> settings:
     """Hypothesis settings for one property: ``examples`` in CI, 25 times that when long.
 
-    No deadline: an example is an HTTP exchange, whose time depends on the machine's load;
-    a hang is caught by the socket timeouts instead.
+    The rest is the suite's profile (tests/conftest.py): no deadline, since an example is
+    an HTTP exchange whose time depends on the machine's load; a hang is caught by the
+    socket timeouts instead.
     """
     return settings(
         max_examples=examples * _SCALE,
-        deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        derandomize=False,
     )
 
 

@@ -8,12 +8,12 @@ the end-to-end tests run the same flows with the real CLI against MariaDB.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import replace
 from typing import Any
 
 import pytest
+from conftest import FakeClock
 from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
 
 from pulumi_polardb_reset import lifecycle
@@ -21,7 +21,6 @@ from pulumi_polardb_reset.core._errors import ErrorCode, ResetError
 from pulumi_polardb_reset.core._state import ResetInputs
 
 CLUSTER, ACCOUNT = "pc-mysql00000001", "dbadmin"
-VALID = "2031-04-05T06:07:08Z"
 
 
 def config(emu: EmulatorProcess) -> lifecycle.ProviderConfig:
@@ -54,12 +53,17 @@ def created(emu: EmulatorProcess) -> Any:
     return state
 
 
+def hooks(clock: FakeClock, warnings: list[str]) -> lifecycle.Call:
+    """An operation's hooks whose health warnings count days on ``clock``."""
+    return lifecycle.Call(warn=warnings.append, now=clock.utc)
+
+
 def test_refresh_reports_a_locked_account_and_nothing_changes_it(
-    emu: EmulatorProcess, created: Any
+    emu: EmulatorProcess, created: Any, clock: FakeClock
 ) -> None:
     emu.patch_account(CLUSTER, ACCOUNT, lock_state="Lock")
     warnings: list[str] = []
-    state = lifecycle.read(created.id, created, config(emu), lifecycle.Call(warn=warnings.append))
+    state = lifecycle.read(created.id, created, config(emu), hooks(clock, warnings))
     assert state is not None and state.account_locked is True
     assert state.account_lock_state == "Lock"
     [warning] = warnings
@@ -71,14 +75,14 @@ def test_refresh_reports_a_locked_account_and_nothing_changes_it(
 
 
 def test_unlock_makes_one_modify_account_lock_state_and_no_reset(
-    emu: EmulatorProcess, created: Any
+    emu: EmulatorProcess, created: Any, clock: FakeClock
 ) -> None:
-    emu.patch_account(CLUSTER, ACCOUNT, lock_state="Lock", password_valid_time=VALID)
+    # Far beyond the warning days (14 by default): only the lock is worth a warning.
+    valid = clock.utc_in(days=400)
+    emu.patch_account(CLUSTER, ACCOUNT, lock_state="Lock", password_valid_time=valid)
     inputs = given(unlock=True)
     warnings: list[str] = []
-    refreshed = lifecycle.read(
-        created.id, created, config(emu), lifecycle.Call(warn=warnings.append)
-    )
+    refreshed = lifecycle.read(created.id, created, config(emu), hooks(clock, warnings))
     assert len(warnings) == 1 and "`pulumi up` unlocks it" not in warnings[0]
     assert refreshed is not None and refreshed.account_locked is True
     decision = lifecycle.diff(refreshed, inputs)
@@ -89,9 +93,9 @@ def test_unlock_makes_one_modify_account_lock_state_and_no_reset(
     assert writes(emu) == ["ModifyAccountLockState"]
     [call] = emu.requests("ModifyAccountLockState")
     assert call["params"]["AccountLockState"] == "UnLock"
-    assert call["params"]["AccountPasswordValidTime"] == VALID  # kept
+    assert call["params"]["AccountPasswordValidTime"] == valid  # kept
     assert state.account_locked is False and state.unlock is True
-    assert state.password_expires_at == VALID
+    assert state.password_expires_at == valid
     assert state.reset_count == created.reset_count  # no reset
     assert not lifecycle.diff(state, inputs).changes
 
@@ -113,18 +117,23 @@ def test_a_reset_without_unlock_names_the_way_out(emu: EmulatorProcess) -> None:
 
 
 def test_an_expiry_three_days_away_is_one_warning_naming_the_date(
-    emu: EmulatorProcess, created: Any
+    emu: EmulatorProcess, created: Any, clock: FakeClock
 ) -> None:
-    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    soon = clock.utc_in(days=3)
     emu.patch_account(CLUSTER, ACCOUNT, password_valid_time=soon)
     warnings: list[str] = []
-    state = lifecycle.read(created.id, created, config(emu), lifecycle.Call(warn=warnings.append))
+    state = lifecycle.read(created.id, created, config(emu), hooks(clock, warnings))
     assert state is not None and state.password_expires_at == soon
     [warning] = warnings
     assert soon in warning and "in 3 days" in warning
     # Beyond the warning days: nothing to say.
     warnings.clear()
     quiet = replace(state, password_expiry_warning_days=2)
-    lifecycle.read(created.id, quiet, config(emu), lifecycle.Call(warn=warnings.append))
+    lifecycle.read(created.id, quiet, config(emu), hooks(clock, warnings))
     assert warnings == []
+    # The same account a week later on the clock: expired, said once.
+    clock.advance(7 * 86400)
+    lifecycle.read(created.id, state, config(emu), hooks(clock, warnings))
+    [expired] = warnings
+    assert f"expired at {soon}" in expired
     assert writes(emu) == []

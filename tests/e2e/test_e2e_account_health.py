@@ -16,13 +16,12 @@ Skipped when MariaDB is not installed, except with ``CI=true``, where that is a 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pymysql  # type: ignore[import-untyped]
 import pytest
-from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess, require_mariadbd
+from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
 from pulumi_harness import REPO, PulumiProject, emulator_config, pulumi_bin, set_secret_key
 
 pytestmark = pytest.mark.e2e
@@ -43,19 +42,7 @@ SEED: dict[str, Any] = {
         }
     ],
 }
-
-
-@pytest.fixture(scope="module")
-def maria_emulator() -> Iterator[EmulatorProcess]:
-    require_mariadbd("the account health tests")
-    with EmulatorProcess(SEED, backend="mariadb") as process:
-        yield process
-
-
-@pytest.fixture
-def maria(maria_emulator: EmulatorProcess) -> EmulatorProcess:
-    maria_emulator.reset()
-    return maria_emulator
+MARIADB_SEED = SEED  # the maria fixtures' (tests/conftest.py)
 
 
 def make_project(maria: EmulatorProcess, tmp_path: Path, **target: Any) -> PulumiProject:

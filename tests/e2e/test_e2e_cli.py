@@ -27,14 +27,13 @@ from test_e2e_drift import (
     CLUSTERS,
     MANAGED,
     NAMESPACE,
+    SEED,
     SEED_PASSWORDS,
     TARGETS,
     MakeProject,
     account_of,
     admin_sql,
     bin_dir,
-    maria,
-    maria_emulator,
     native_hash,
     project,
     restored,
@@ -42,7 +41,8 @@ from test_e2e_drift import (
 )
 
 pytestmark = pytest.mark.e2e
-__all__ = ["bin_dir", "maria", "maria_emulator", "project"]  # fixtures shared with the drift tests
+__all__ = ["bin_dir", "project"]  # fixtures shared with the drift tests
+MARIADB_SEED = SEED  # the maria fixtures' (tests/conftest.py), as the drift tests
 
 DINGTALK_SECRET = "SECdingtalk-signing-secret-0123456789"
 DINGTALK_TOKEN = "robot-access-token-4242"

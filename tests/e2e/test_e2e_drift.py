@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import documented
 import pymysql  # type: ignore[import-untyped]
 import pytest
-from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess, require_mariadbd
+from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
 from pulumi_harness import (
     REPO,
     PulumiProject,
@@ -57,6 +57,7 @@ SEED: dict[str, Any] = {
         for t in TARGETS
     ],
 }
+MARIADB_SEED = SEED  # the maria fixtures' (tests/conftest.py)
 MakeProject = Callable[..., PulumiProject]
 
 
@@ -66,21 +67,6 @@ def native_hash(password: str) -> str:
 
     inner = hashlib.sha1(password.encode()).digest()  # noqa: S324 - MySQL's own scheme
     return "*" + hashlib.sha1(inner).hexdigest().upper()  # noqa: S324
-
-
-@pytest.fixture(scope="module")
-def maria_emulator() -> Iterator[EmulatorProcess]:
-    """One MariaDB-backed emulator for the module (three clusters, three mariadbd)."""
-    require_mariadbd("the drift tests")
-    with EmulatorProcess(SEED, backend="mariadb") as process:
-        yield process
-
-
-@pytest.fixture
-def maria(maria_emulator: EmulatorProcess) -> EmulatorProcess:
-    """The module's emulator, back to the seed (databases included)."""
-    maria_emulator.reset()
-    return maria_emulator
 
 
 @pytest.fixture(scope="session")

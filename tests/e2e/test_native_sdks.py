@@ -18,18 +18,18 @@ from native_harness import (
     ACCOUNT,
     CLUSTER,
     MANAGED_PASSWORD,
+    SEED,
     configure,
     converge_then_drift,
     install_plugin,
-    maria,
-    maria_emulator,
     sdk_dir,
     use_python_sdk,
 )
 from pulumi_harness import REPO, PulumiProject, pulumi_bin
 
 pytestmark = pytest.mark.e2e
-__all__ = ["maria", "maria_emulator", "sdk_dir"]  # fixtures
+__all__ = ["sdk_dir"]  # fixtures
+MARIADB_SEED = SEED  # the maria fixtures' (tests/conftest.py)
 
 
 @pytest.fixture(scope="session")

@@ -23,19 +23,18 @@ from native_harness import (
     CLUSTER,
     CLUSTER_2,
     MANAGED_PASSWORD,
+    SEED,
     TOKEN,
     configure,
     converge_then_drift,
     install_plugin,
-    maria,
-    maria_emulator,
     plugin_path,
     state_outputs,
 )
 from pulumi_harness import REPO, PulumiProject, pulumi_bin
 
 pytestmark = pytest.mark.e2e
-__all__ = ["maria", "maria_emulator"]  # fixtures
+MARIADB_SEED = SEED  # the maria fixtures' (tests/conftest.py)
 MakeProject = Callable[..., PulumiProject]
 EXAMPLE = REPO / "examples" / "native-yaml"
 

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from emulator_harness import EmulatorProcess, require_mariadbd
+from emulator_harness import EmulatorProcess
 from pulumi_harness import REPO, PulumiProject, emulator_config, pulumi_bin
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +65,7 @@ SEED: dict[str, Any] = {
         ]
     ],
 }
+MARIADB_SEED = SEED  # the maria fixtures' (tests/conftest.py)
 TARGETS = [
     {"name": name, "dbClusterId": CLUSTERS[name], "accountName": ACCOUNTS[name], "resetNonce": 1}
     for name in CLUSTERS
@@ -83,23 +84,17 @@ def without(action: str) -> dict[str, Any]:
     return policy
 
 
-@pytest.fixture(scope="module")
-def maria() -> Iterator[EmulatorProcess]:
-    """One MariaDB-backed emulator for the module (three clusters)."""
-    require_mariadbd("the RAM policy tests")
-    with EmulatorProcess(SEED, backend="mariadb") as process:
-        yield process
-
-
 @pytest.fixture
 def emu(maria: EmulatorProcess) -> EmulatorProcess:
-    """The module's emulator back to the seed (the key's policy is the file again)."""
-    maria.reset()
+    """The module's MariaDB-backed emulator back to the seed (the key's policy is the file
+    again)."""
     return maria
 
 
 @pytest.fixture(scope="module")
-def project(maria: EmulatorProcess, tmp_path_factory: pytest.TempPathFactory) -> PulumiProject:
+def project(
+    maria_emulator: EmulatorProcess, tmp_path_factory: pytest.TempPathFactory
+) -> PulumiProject:
     """The root project, its stack signing with the least-privilege key (one for the module:
     each test ends with an empty stack)."""
     proj = PulumiProject(
@@ -110,7 +105,7 @@ def project(maria: EmulatorProcess, tmp_path_factory: pytest.TempPathFactory) ->
     )
     proj.write_config(
         {
-            **emulator_config(maria, TARGETS, namespace="polardb-reset"),
+            **emulator_config(maria_emulator, TARGETS, namespace="polardb-reset"),
             "alicloud:accessKey": KEY_ID,
         }
     )

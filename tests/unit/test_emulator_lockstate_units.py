@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from conftest import FakeClock
 from emulator_harness import DEFAULT_SEED
 
 from polardb_emulator import Model, parse_seed
@@ -19,14 +20,6 @@ from polardb_emulator._state import StateError, check_state, load_state
 MYSQL = "pc-mysql00000001"
 #: 2030-01-01T00:00:00Z
 NOW = datetime(2030, 1, 1, tzinfo=UTC).timestamp()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Recording(InMemoryAccountBackend):
@@ -47,7 +40,7 @@ class Recording(InMemoryAccountBackend):
 
 def _model(
     seed_doc: dict[str, Any] = DEFAULT_SEED, **kw: Any
-) -> tuple[Model, Clock, list[tuple[str, str, bool]]]:
+) -> tuple[Model, FakeClock, list[tuple[str, str, bool]]]:
     calls: list[tuple[str, str, bool]] = []
 
     class Fleet(InMemoryDatabases):
@@ -56,7 +49,7 @@ def _model(
                 self.backends[cid] = Recording(calls)
             return {cid: self.backends[cid] for cid, _ in clusters}
 
-    clock = Clock()
+    clock = FakeClock(NOW)
     return Model(parse_seed(seed_doc), clock=clock, databases=Fleet(), **kw), clock, calls
 
 

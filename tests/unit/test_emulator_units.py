@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import FakeClock
 from emulator_harness import DEFAULT_SEED, sign_v3
 
 from polardb_emulator import ApiError, Model, SeedError, parse_seed
@@ -36,16 +37,6 @@ from polardb_emulator._state import StateError
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 NOW_ISO = "2023-11-14T22:13:20Z"
-
-
-class FakeClock:
-    """A settable clock."""
-
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 # --- golden vectors from Alibaba Cloud's documentation --------------------------
@@ -130,7 +121,7 @@ def _v3_request(
 
 
 def _verifier(clock: FakeClock | None = None) -> Verifier:
-    return Verifier(KEYS, clock=clock or FakeClock())
+    return Verifier(KEYS, clock=clock or FakeClock(NOW))
 
 
 def _code(fn: Any) -> str:
@@ -171,7 +162,7 @@ def test_v3_checks_body_hash_and_required_headers() -> None:
 
 
 def test_v3_rejects_skew_over_15_minutes_and_replays() -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     v = _verifier(clock)
     old = _v3_request(date="2023-11-14T21:58:19Z", nonce="n-old")  # 15 min 1 s earlier
     assert _code(lambda: v.verify(old)) == "InvalidTimeStamp.Expired"
@@ -203,7 +194,7 @@ def test_f5_cache_pressure_cannot_make_a_replay_pass() -> None:
     """Issue 13 #5: the nonce cache (shared, oldest evicted) forgot nonces still inside the
     replay window: after enough other signed requests, a captured request replayed. Here the
     cache holds 300 (the emulator's default is 100,000 per key)."""
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     keys = (*KEYS, AccessKey("AK3", "secret-3"))
     v = Verifier(keys, clock=clock, nonces=NonceCache(max_entries=300))
     captured = _v3_request(nonce="captured")
@@ -417,7 +408,7 @@ def _api_code(fn: Any) -> tuple[str, int]:
 
 
 def test_reset_account_task_lifecycle(seed: Any) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     model = _model(seed, clock)
     cluster = model.clusters["pc-mysql00000001"]
     account = cluster.accounts["dbadmin"]
@@ -447,7 +438,7 @@ def test_reset_account_task_lifecycle(seed: Any) -> None:
 
 
 def test_reset_account_rules(seed: Any) -> None:
-    model = _model(seed, FakeClock())
+    model = _model(seed, FakeClock(NOW))
     reset = model.service.reset_account
     assert _api_code(lambda: reset("pc-pgsql00000001", "pgadmin", None)) == (
         "OperationDenied.DBType",
@@ -487,7 +478,7 @@ def test_reset_account_rules(seed: Any) -> None:
 
 
 def test_create_delete_modify_rules(seed: Any) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     model = _model(seed, clock, task_seconds=0)
     create = model.service.create_account
     assert _api_code(lambda: create("pc-mysql00000001", "second", "Aa1!aaaa", None))[0] == (
@@ -523,17 +514,17 @@ def test_create_delete_modify_rules(seed: Any) -> None:
 
 
 def test_state_roundtrip_keeps_hashes_only(seed: Any) -> None:
-    model = _model(seed, FakeClock())
+    model = _model(seed, FakeClock(NOW))
     model.service.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
     state = model.dump_state()
     assert "N3w!passw0rd" not in str(state)
-    other = _model(seed, FakeClock(), state=state)
+    other = _model(seed, FakeClock(NOW), state=state)
     assert other.admin.verify_password("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
     assert len(other.scheduler.tasks) == 1
 
 
 def test_held_tasks_finish_only_when_released(seed: Any) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     model = _model(seed, clock)
     model.scheduler.hold()
     model.service.reset_account("pc-mysql00000001", "dbadmin", None)
@@ -548,7 +539,7 @@ def test_held_tasks_finish_only_when_released(seed: Any) -> None:
 
 
 def test_format_1_state_files_still_load(seed: Any) -> None:
-    old = _model(seed, FakeClock())
+    old = _model(seed, FakeClock(NOW))
     state = old.dump_state()
     # Format 1: hashes and the revoked flag inside the accounts, no backend, no database.
     for cluster in state["clusters"]:
@@ -557,15 +548,15 @@ def test_format_1_state_files_still_load(seed: Any) -> None:
             account.update(users[account["name"]])
     state.pop("backend")
     state.pop("tasks_held")
-    model = _model(seed, FakeClock(), state=state)
+    model = _model(seed, FakeClock(NOW), state=state)
     assert model.admin.verify_password("pc-mysql00000001", "dbadmin", "Adm1n!pass")
     assert not model.admin.verify_password("pc-mysql00000001", "dbadmin", "Other!pass1")
 
 
 def test_state_of_another_backend_is_refused(seed: Any) -> None:
-    state = _model(seed, FakeClock()).dump_state() | {"backend": "mariadb"}
+    state = _model(seed, FakeClock(NOW)).dump_state() | {"backend": "mariadb"}
     with pytest.raises(StateError, match="written with --backend mariadb"):
-        _model(seed, FakeClock(), state=state)
+        _model(seed, FakeClock(NOW), state=state)
 
 
 def test_every_write_goes_through_the_account_backend(seed: Any) -> None:
@@ -594,7 +585,7 @@ def test_every_write_goes_through_the_account_backend(seed: Any) -> None:
         def open(self, clusters: Any, *, existing: bool) -> dict[str, Any]:
             return {cid: Recording() for cid, _ in clusters}
 
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     model = Model(seed, clock=clock, task_seconds=0, databases=Fleet())
     model.service.reset_account("pc-mysql00000001", "dbadmin", "N3w!passw0rd")
     model.service.modify_account_password("pc-mysql00000002", "polar_super", "N3w!passw0rd")

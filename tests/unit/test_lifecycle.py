@@ -29,11 +29,13 @@ CONFIG = lifecycle.ProviderConfig(
 
 @dataclass
 class BusyCluster:
-    """A cluster whose reset task never ends; ``polled`` is set at the first settle poll."""
+    """A cluster whose reset task never ends; ``polled`` is set at each settle poll, which
+    then answers only once ``hold_polls_until`` (when given) is set."""
 
     polled: threading.Event = field(default_factory=threading.Event)
     calls: list[str] = field(default_factory=list)
     reset: bool = False
+    hold_polls_until: threading.Event | None = None
 
     def describe_cluster(self, cluster_id: str) -> ClusterInfo:
         self.calls.append("DescribeDBClusterAttribute")
@@ -45,6 +47,8 @@ class BusyCluster:
         self.calls.append("DescribeAccounts")
         if self.reset:
             self.polled.set()
+            if self.hold_polls_until is not None:
+                self.hold_polls_until.wait()
         status = "Creating" if self.reset else "Available"
         return [AccountInfo("dbadmin", status, "Super", "UnLock")]
 
@@ -100,8 +104,9 @@ def test_the_engine_deadline_replaces_timeout_seconds() -> None:
 
 @pytest.mark.timeout(120)  # without cancellation the wait would last its hour
 def test_cancel_stops_the_settle_wait() -> None:
-    cluster = BusyCluster()
     cancel = threading.Event()
+    # The engine cancels (another thread) while the first settle poll is in flight.
+    cluster = BusyCluster(hold_polls_until=cancel)
     target = Target("pc-abc123", "dbadmin", "cn-hangzhou", 3600)
     resetter = Resetter(
         cluster,  # type: ignore[arg-type]
@@ -121,9 +126,10 @@ def test_cancel_stops_the_settle_wait() -> None:
     thread.join()
     assert info.value.code == ErrorCode.CANCELLED
     assert str(info.value).endswith("[Cancelled]")
-    calls = len(cluster.calls)
-    assert cluster.calls.count("ResetAccount") == 1
-    assert calls == len(cluster.calls)  # nothing runs after the error
+    # The poll in flight when the engine cancelled is the last call: no further poll, no
+    # second reset.
+    after_reset = cluster.calls[cluster.calls.index("ResetAccount") :]
+    assert after_reset == ["ResetAccount", "DescribeAccounts"]
 
 
 @pytest.mark.timeout(120)

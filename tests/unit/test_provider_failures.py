@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import pytest
 import requests
+from conftest import FakeClock
 from darabonba.core import DaraCore
 from darabonba.exceptions import RetryError, UnretryableException
 from darabonba.policy.retry import RetryPolicyContext
@@ -175,19 +176,6 @@ def test_missing_ca_bundle_is_a_configuration_error(tmp_path: Any) -> None:
 
 
 # -- through the reset workflow and the provider ---------------------------------------------
-
-
-class FakeClock:
-    """A clock that moves only when slept on."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class FakeClient:

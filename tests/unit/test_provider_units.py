@@ -10,6 +10,7 @@ from typing import Any
 
 import dill
 import pytest
+from conftest import FakeClock
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -361,24 +362,9 @@ def test_settings_errors_are_specific(config: dict[str, str], needle: str) -> No
 FAST = Backoff(initial=0.01, maximum=0.02, jitter=0)
 
 
-class FakeClock:
-    """A monotonic clock that only moves when the policy sleeps (or a call takes time)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def deadline(self, seconds: float) -> Deadline:
-        """A deadline ``seconds`` from now on this clock."""
-        return Deadline(seconds, clock=self, sleep=self.sleep)
+def deadline_on(clock: FakeClock, seconds: float) -> Deadline:
+    """A deadline ``seconds`` from now on ``clock`` (it moves only when the policy sleeps)."""
+    return Deadline(seconds, clock=clock, sleep=clock.sleep)
 
 
 def _failing(codes: list[str]) -> tuple[list[int], Callable[[], str]]:
@@ -418,7 +404,7 @@ def test_retries_use_the_whole_timeout(timeout: int) -> None:
         raise ApiError(ApiFailure(code="ConcurrentTaskExceeded", message="busy", status=403))
 
     with pytest.raises(ApiError) as info:
-        call_with_retries(call, deadline=clock.deadline(timeout))
+        call_with_retries(call, deadline=deadline_on(clock, timeout))
     assert info.value.failure.code == "ConcurrentTaskExceeded"
     assert attempts[0] == 0 and attempts[-1] == pytest.approx(timeout)
     assert clock.now == pytest.approx(timeout)
@@ -436,7 +422,7 @@ def test_waits_use_the_whole_timeout(timeout: int) -> None:
         return "Creating"
 
     with pytest.raises(WaitTimeoutError) as info:
-        wait_until(probe, lambda s: s == "Available", deadline=clock.deadline(timeout))
+        wait_until(probe, lambda s: s == "Available", deadline=deadline_on(clock, timeout))
     assert info.value.last == "Creating"
     assert polls[0] == 0 and polls[-1] == pytest.approx(timeout)
     assert clock.now == pytest.approx(timeout)
@@ -452,7 +438,7 @@ def test_slow_calls_give_up_once_the_deadline_has_passed() -> None:
         raise ApiError(ApiFailure(code="ServiceUnavailable", message="x", status=503))
 
     with pytest.raises(ApiError):
-        call_with_retries(call, deadline=clock.deadline(10), backoff=FAST)
+        call_with_retries(call, deadline=deadline_on(clock, 10), backoff=FAST)
     assert starts[-1] < 10 <= clock.now
     assert clock.now - starts[-1] == pytest.approx(2.0)
 
@@ -469,7 +455,7 @@ def test_retry_after_is_honoured() -> None:
             )
         return "ok"
 
-    assert call_with_retries(call, deadline=clock.deadline(30), backoff=FAST) == "ok"
+    assert call_with_retries(call, deadline=deadline_on(clock, 30), backoff=FAST) == "ok"
     assert attempts == [0, 7]
 
 
@@ -484,7 +470,7 @@ def test_retry_after_beyond_the_deadline_is_cut_to_the_deadline() -> None:
         )
 
     with pytest.raises(ApiError) as info:
-        call_with_retries(call, deadline=clock.deadline(5), backoff=FAST)
+        call_with_retries(call, deadline=deadline_on(clock, 5), backoff=FAST)
     assert info.value.failure.code == "Throttling.User"
     assert attempts == [0, 5]
 
@@ -498,7 +484,7 @@ def test_an_exception_that_is_not_an_api_error_is_never_retried() -> None:
         raise TypeError("unsupported operand type(s)")
 
     with pytest.raises(TypeError, match="unsupported operand"):
-        call_with_retries(call, deadline=clock.deadline(30))
+        call_with_retries(call, deadline=deadline_on(clock, 30))
     assert calls == [1] and clock.sleeps == []
 
 
@@ -506,7 +492,7 @@ def test_wait_until_polls_until_done() -> None:
     seen = iter(["Creating", "Creating", "Available"])
     clock = FakeClock()
     assert (
-        wait_until(lambda: next(seen), lambda s: s == "Available", deadline=clock.deadline(5))
+        wait_until(lambda: next(seen), lambda s: s == "Available", deadline=deadline_on(clock, 5))
         == "Available"
     )
     assert len(clock.sleeps) == 2

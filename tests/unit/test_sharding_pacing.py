@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import tenacity
+from conftest import FakeClock
 
 from pulumi_polardb_reset.cloud._client import AccountInfo, ClusterInfo
 from pulumi_polardb_reset.cloud._clusterqueue import ClusterQueue
@@ -22,20 +23,6 @@ from pulumi_polardb_reset.cloud._operations import Resetter, Target
 from pulumi_polardb_reset.cloud._pacing import RESET_BACKOFF, SETTLE_BACKOFF, SettleBackoff
 from pulumi_polardb_reset.cloud._retry import Deadline
 from pulumi_polardb_reset.core._errors import ApiError, ApiFailure, ErrorCode, ResetTimeoutError
-
-
-class FakeClock:
-    """A clock that moves only when slept on."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.now += seconds
 
 
 @dataclass

@@ -77,12 +77,14 @@ class Call:
     (``customTimeouts``), replacing the resource's ``timeout_seconds`` when set. ``cancel``
     is set by the engine to stop the operation: waits and retries end at once with
     :class:`~..core._errors.OperationCancelledError` (an API call in flight ends within its
-    own bound first; a SQL check within its own).
+    own bound first; a SQL check within its own). ``now`` gives the current UTC time the
+    account-health warnings count days from (injected by tests).
     """
 
     warn: Warn = log_warning
     timeout_seconds: float | None = None
     cancel: threading.Event | None = None
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     def seconds(self, inputs_timeout: float) -> float:
         """The operation's time limit: the engine's, else the resource's ``timeout_seconds``."""
@@ -192,7 +194,7 @@ def read(
     refreshed = replace(state, db_cluster_id=cluster, account_name=account, **_observed(match))
     # A locked account or an expired password cannot log in to be checked: say that once,
     # and record the check as not run (null) rather than a stale result.
-    unusable = _health_warnings(refreshed, call.warn)
+    unusable = _health_warnings(refreshed, call)
     if unusable:
         return replace(refreshed, check=_check.record(None, managed=False, checked_at=utc_now()))
     # Unreachable or unreadable is not drift: the check records null and warns.
@@ -234,10 +236,10 @@ def _health_settings(inputs: ResetInputs) -> dict[str, Any]:
     }
 
 
-def _health_warnings(state: ResetState, warn: Warn, *, expiry: bool = True) -> bool:
+def _health_warnings(state: ResetState, call: Call, *, expiry: bool = True) -> bool:
     """Warn about a locked account and a password that expires soon (or has expired);
     return whether the account cannot log in (locked, or its password expired)."""
-    now = dt.datetime.now(dt.UTC)
+    now, warn = call.now(), call.warn
     locked = state.account_locked is True
     if locked:
         warn(_health.lock_warning(state.db_cluster_id, state.account_name, unlock=state.unlock))
@@ -352,7 +354,7 @@ def _reset(
     )
     if previous is None or previous.password_expires_at != state.password_expires_at:
         # Said once: refresh says it again while it holds, a reset only when it is news.
-        _health_warnings(state, call.warn)
+        _health_warnings(state, call)
     # Once the reset has settled: are the privileges (and the password) really back?
     result = _run_check(resetter, plan, config, call)
     if result is not None:
