@@ -1,6 +1,6 @@
 """The documentation's lists, written out by hand: oracles from outside the code under test.
 
-The provider (``core._privileges``) and the emulator (``_backend``) each write these lists
+The provider (``core._privileges``) and the emulator (``polardb.backend``) each write these lists
 on their own; tests compare both with these copies, never one with the other.
 
 Source: Alibaba Cloud's "Account permissions" pages for PolarDB for MySQL, as collected in

@@ -1,6 +1,6 @@
 """The one MariaDB launcher of the tests: a throwaway ``mariadbd`` with TLS on a free port.
 
-Its datadir is a copy of the emulator's template (``polardb_emulator._mariadb``, initialised
+Its datadir is a copy of the emulator's template (``polardb_emulator.polardb.mariadb``, initialised
 once per process with ``mariadb-install-db``), so the tests start MariaDB the way the
 emulator's mariadb backend does, and a second server in the same process costs a copy, not
 an initialisation. Without MariaDB: skipped locally, a failure under ``CI=true``
@@ -22,7 +22,7 @@ import pytest
 import trustme
 from emulator_harness import require_mariadbd, skip_or_fail
 
-from polardb_emulator._mariadb import MariaDBNotFoundError, _Template, find_install_db
+from polardb_emulator.polardb.mariadb import MariaDBNotFoundError, _Template, find_install_db
 
 
 def free_port() -> int:

@@ -11,22 +11,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._backend import AccountBackend
     from ._emulator import Emulator
     from ._exceptions import ApiError
-    from ._models import Model
     from ._seed import Seed, SeedError, load_seed, parse_seed
     from ._server import build_app
+    from .polardb.backend import AccountBackend
+    from .polardb.models import Model
 
 __version__ = "0.1.0"
 
 # Loaded on first use, so that ``polardb_emulator.testing`` (standard library
 # and PyYAML only) does not pull in aiohttp.
 _LAZY = {
-    "AccountBackend": "._backend",
+    "AccountBackend": ".polardb.backend",
     "ApiError": "._exceptions",
     "Emulator": "._emulator",
-    "Model": "._models",
+    "Model": ".polardb.models",
     "Seed": "._seed",
     "SeedError": "._seed",
     "build_app": "._server",

@@ -22,13 +22,13 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from ._backend import BackendError, StartupFailedError
 from ._emulator import ADMIN_PREFIX, EMULATOR_KEY, Emulator
 from ._exceptions import ApiError
 from ._http import read_body
 from ._ram import PolicyError, parse_policy
 from ._seed import SeedError, parse_cluster
-from ._views import account_view
+from .polardb.backend import BackendError, StartupFailedError
+from .polardb.views import account_view
 
 __all__ = ["ADMIN_PREFIX", "admin_guard", "is_loopback", "is_loopback_host", "refusal", "routes"]
 

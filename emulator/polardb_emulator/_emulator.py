@@ -20,16 +20,16 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from ._auth import Verifier
-from ._backend import Databases, InMemoryDatabases
 from ._faults import Fault, Faults
-from ._models import Model
 from ._ram import Policy, action_name, forbidden, resource_arn
 from ._requestlog import RequestLog
 from ._seed import Seed, SeedCluster
-from ._service import Prehashed
 from ._state import load_state, save_state
-from ._tasks import Clock
-from ._views import state_view
+from .polardb.backend import Databases, InMemoryDatabases
+from .polardb.models import Model
+from .polardb.service import Prehashed
+from .polardb.tasks import Clock
+from .polardb.views import state_view
 
 log = logging.getLogger("polardb_emulator")
 _T = TypeVar("_T")

@@ -1,14 +1,15 @@
-"""The one place where API errors are defined.
+"""The errors every service of the emulator shares: the error type and the gateway's codes.
 
-Every error the emulator can return is an :class:`ApiError` carrying the error
-code, a realistic message and the HTTP status. The catalogue below holds the
-default status and message of each code; :func:`api_error` builds an error from
-it, optionally overriding the message (to add specifics) or the status (a few
-actions document a different status for the same code).
+Every error the emulator returns is an :class:`ApiError` carrying the error code, a
+realistic message and the HTTP status. :data:`CATALOG` holds what the API gateway
+answers for any service (authentication, RAM, unknown actions, HTTP-level and
+service-wide errors); each service's own codes live in its package's ``exceptions``
+module (``polardb/exceptions.py``), whose ``api_error`` looks there first, then here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 
@@ -40,53 +41,12 @@ class AuthError(ApiError):
 # code -> (HTTP status, default message). Messages follow the wording of the
 # public API reference where it exists.
 CATALOG: Final[dict[str, tuple[int, str]]] = {
-    # --- ResetAccount (seed document) -----------------------------------
-    "InvalidAccountName.Malformed": (400, "The specified parameter AccountName is not valid."),
-    "ConcurrentTaskExceeded": (403, "The number of concurrent tasks exceeds the quota."),
-    "InvalidDBCluster.NotFound": (404, "The DBClusterId provided does not exist in our records."),
-    "InvalidDBClusterId.Malformed": (404, "The specified parameter DBClusterId is not valid."),
-    "InvalidDBClusterId.NotFound": (
-        404,
-        "The DBInstanceId provided does not exist in our records.",
-    ),
-    # --- DescribeAccounts ------------------------------------------------
-    "InvalidPageSize.Malformed": (400, "The specified parameter PageSize is not valid."),
-    "InvalidPageNumber.Malformed": (400, "The specified parameter PageNumber is not valid."),
-    "Database.ConnectError": (400, "The database connection failed."),
-    "Account.QueryError": (400, "Failed to query the accounts of the cluster."),
-    "Connect.Timeout": (400, "The connection to the database timed out."),
-    # --- DescribeDBClusterAttribute --------------------------------------
     "Forbidden.RAM": (
         403,
         "User not authorized to operate on the specified resource, or this API doesn't "
         "support RAM.",
     ),
-    # --- CreateAccount / ModifyAccountPassword / DeleteAccount -----------
-    "InvalidAccountPassword.Malformed": (
-        400,
-        "The specified parameter AccountPassword is not valid.",
-    ),
-    "InvalidAccountType.Malformed": (400, "The specified parameter AccountType is not valid."),
-    "LockTimeout": (400, "The request processing has failed due to lock timeout."),
-    "InvalidAccountName.Duplicate": (400, "The specified account name already exists."),
-    "InvalidAccountName.NotFound": (404, "The specified account does not exist."),
-    "OperationDenied.DBClusterStatus": (
-        400,
-        "The operation is not permitted due to status of cluster.",
-    ),
-    "OperationDenied.AccountStatus": (
-        400,
-        "The operation is not permitted due to status of account.",
-    ),
-    # Chosen by the emulator (no documented code): ResetAccount on a
-    # PostgreSQL or Oracle cluster.
-    "OperationDenied.DBType": (
-        400,
-        "The operation is not permitted due to type of cluster. "
-        "Only PolarDB for MySQL clusters support this operation.",
-    ),
     "InvalidParameter": (400, "The specified parameter is not valid."),
-    "InvalidRegionId.NotFound": (404, "The specified RegionId does not exist."),
     # --- gateway / authentication ----------------------------------------
     "MissingParameter": (400, "A required parameter is not supplied."),
     "InvalidAction.NotFound": (
@@ -122,14 +82,20 @@ CATALOG: Final[dict[str, tuple[int, str]]] = {
 }
 
 
-def api_error(code: str, message: str | None = None, status: int | None = None) -> ApiError:
-    """Build an :class:`ApiError` for ``code`` from the catalogue.
+def api_error(
+    code: str,
+    message: str | None = None,
+    status: int | None = None,
+    *,
+    catalog: Mapping[str, tuple[int, str]] = CATALOG,
+) -> ApiError:
+    """Build an :class:`ApiError` for ``code`` from ``catalog`` (default: the gateway's).
 
     ``message`` replaces the default message; ``status`` overrides the default
     status (for actions whose reference documents another status). Unknown
     codes (from injected faults) default to 400.
     """
-    default_status, default_message = CATALOG.get(code, (400, f"The request failed: {code}."))
+    default_status, default_message = catalog.get(code, (400, f"The request failed: {code}."))
     return ApiError(code, message or default_message, status or default_status)
 
 

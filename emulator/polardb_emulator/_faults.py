@@ -6,7 +6,7 @@ import itertools
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from . import _actions
+from .polardb import responses
 
 FAULT_KINDS = ("error", "latency", "drop")
 _KEYS = frozenset(
@@ -53,8 +53,8 @@ def parse_fault(spec: object, fault_id: int) -> Fault:
     if unknown:
         raise ValueError(f"unknown key(s): {', '.join(unknown)}")
     action = spec.get("action")
-    if action != "*" and action not in _actions.ACTIONS:
-        raise ValueError(f"action must be '*' or one of {', '.join(_actions.ACTIONS)}")
+    if action != "*" and action not in responses.ACTIONS:
+        raise ValueError(f"action must be '*' or one of {', '.join(responses.ACTIONS)}")
     kind = spec.get("kind", "error")
     if kind not in FAULT_KINDS:
         raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")

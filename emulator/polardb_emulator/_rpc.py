@@ -18,15 +18,16 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from . import _actions
 from ._auth import SignedRequest
 from ._emulator import EMULATOR_KEY, Emulator
 from ._exceptions import ApiError, AuthError, api_error, missing_parameter
 from ._faults import Fault
 from ._http import new_request_id, read_body
 from ._logs import escape
-from ._policy import password_problem
-from ._service import Prehashed
+from .polardb import responses
+from .polardb.exceptions import api_error as polardb_error
+from .polardb.rules import password_problem
+from .polardb.service import Prehashed
 
 log = logging.getLogger("polardb_emulator")
 #: Most parameters a request may carry (query and form body together); the
@@ -106,19 +107,19 @@ def _pairs(text: str, limit: int = MAX_PARAMS) -> list[tuple[str, str]]:
     return parse_qsl(text, keep_blank_values=True, max_num_fields=max(limit, 1))
 
 
-def find_handler(call: ApiCall) -> _actions.Handler:
+def find_handler(call: ApiCall) -> responses.Handler:
     """The action's handler, or the gateway's error for a missing/unknown action or version."""
     if call.problem is not None:
         raise call.problem
     if not call.action:
         raise missing_parameter("Action")
-    if call.version != _actions.API_VERSION:
+    if call.version != responses.API_VERSION:
         raise api_error(
             "InvalidVersion",
             f"Specified parameter Version is not valid: this endpoint serves "
-            f"{_actions.API_VERSION}.",
+            f"{responses.API_VERSION}.",
         )
-    handler = _actions.ACTIONS.get(call.action)
+    handler = responses.ACTIONS.get(call.action)
     if handler is None:
         raise api_error(
             "InvalidAction.NotFound",
@@ -143,14 +144,14 @@ async def apply_fault(fault: Fault, request: web.Request) -> None:
             transport.abort()  # close without sending a single byte
         raise _DroppedError
     assert fault.code is not None
-    error = api_error(fault.code, fault.message, fault.status)
+    error = polardb_error(fault.code, fault.message, fault.status)
     error.retry_after_ms = fault.retry_after_ms
     raise error
 
 
 async def _prehash(emulator: Emulator, call: ApiCall) -> Prehashed | None:
     """The new password's credential, hashed off the model's thread (None: nothing to hash)."""
-    name = _actions.PASSWORD_PARAMS.get(call.action or "")
+    name = responses.PASSWORD_PARAMS.get(call.action or "")
     password = call.params.get(name) if name else None
     # Hash only what the model will accept; it refuses the rest without hashing.
     if not password or password_problem(password):
@@ -159,12 +160,12 @@ async def _prehash(emulator: Emulator, call: ApiCall) -> Prehashed | None:
 
 
 def _call_action(
-    emulator: Emulator, handler: _actions.Handler, call: ApiCall, prehashed: Prehashed | None
+    emulator: Emulator, handler: responses.Handler, call: ApiCall, prehashed: Prehashed | None
 ) -> dict[str, Any]:
     # Tasks due by now finish first, so that no answer shows a stale status.
     emulator.tick()
     document = handler(emulator.model.service, call.params, call.request_id, prehashed)
-    if call.action in _actions.WRITE_ACTIONS:
+    if call.action in responses.WRITE_ACTIONS:
         emulator.persist()
     return document
 

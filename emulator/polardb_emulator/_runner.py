@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._backend import Databases, InMemoryDatabases, StartupFailedError
 from ._emulator import Emulator
 from ._http import HttpLimits
 from ._seed import SeedError, load_seed
 from ._server import serve
 from ._state import StateError
+from .polardb.backend import Databases, InMemoryDatabases, StartupFailedError
 
 
 class StartupError(Exception):
@@ -121,7 +121,7 @@ def prepare(options: ServeOptions) -> Prepared:
 def _databases(backend: str, options: ServeOptions) -> Databases:
     if backend == "memory":
         return InMemoryDatabases()
-    from ._mariadb import MariaDBDatabases, MariaDBNotFoundError, find_mariadbd
+    from .polardb.mariadb import MariaDBDatabases, MariaDBNotFoundError, find_mariadbd
 
     try:
         binary = find_mariadbd(options.mariadbd)

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from . import _policy
 from ._logs import escape
 from ._ram import DEFAULT_ACCOUNT_ID, Policy, PolicyError, parse_policy
+from .polardb import rules
 
 #: Longest message a seed error prints (keys and values in it are cut shorter still).
 _MAX_MESSAGE = 500
@@ -200,10 +200,10 @@ def _cluster(item: object, path: str) -> SeedCluster:
         optional=("status", "accounts", "db_version", "description"),
     )
     cluster_id = _str(m, "id", path)
-    if not _policy.is_cluster_id(cluster_id):
+    if not rules.is_cluster_id(cluster_id):
         raise SeedError(f"{path}.id", "must be 'pc-' followed by lowercase letters and digits")
-    db_type = _choice(m, "db_type", path, _policy.DB_TYPES)
-    status = _choice(m, "status", path, _policy.CLUSTER_STATUSES, default="Running")
+    db_type = _choice(m, "db_type", path, rules.DB_TYPES)
+    status = _choice(m, "status", path, rules.CLUSTER_STATUSES, default="Running")
     accounts = [
         _account(a, f"{path}.accounts[{j}]")
         for j, a in enumerate(_list(m, "accounts", path, default=[]))
@@ -234,21 +234,21 @@ def _account(item: object, path: str) -> SeedAccount:
         optional=("lock_state", "description", "password_valid_time"),
     )
     name = _str(m, "name", path)
-    problem = _policy.account_name_problem(name)
+    problem = rules.account_name_problem(name)
     if problem:
         raise SeedError(f"{path}.name", problem)
     password = _str(m, "password", path)
-    problem = _policy.password_problem(password)
+    problem = rules.password_problem(password)
     if problem:
         raise SeedError(f"{path}.password", problem)
     valid_time = _opt_str(m, "password_valid_time", path) or ""
-    if valid_time and _policy.parse_valid_time(valid_time) is None:
+    if valid_time and rules.parse_valid_time(valid_time) is None:
         raise SeedError(f"{path}.password_valid_time", "must be a UTC time as YYYY-MM-DDThh:mm:ssZ")
     return SeedAccount(
         name=name,
-        type=_choice(m, "type", path, _policy.ACCOUNT_TYPES),
+        type=_choice(m, "type", path, rules.ACCOUNT_TYPES),
         password=password,
-        lock_state=_choice(m, "lock_state", path, _policy.LOCK_STATES, default="UnLock"),
+        lock_state=_choice(m, "lock_state", path, rules.LOCK_STATES, default="UnLock"),
         description=_opt_str(m, "description", path) or "",
         password_valid_time=valid_time,
     )

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import _policy
 from ._files import write_replacing
 from ._logs import escape
+from .polardb import rules
 
 STATE_FORMAT = 2
 # Format 1 kept password hashes inside the accounts; the model upgrades it.
@@ -128,10 +128,10 @@ def _cluster(item: object, where: str, format_1: bool) -> None:
     m = _mapping(item, where, required=(*_CLUSTER_KEYS, "accounts"), optional=("database",))
     for key in ("region", "db_version", "description", "created"):
         _str(m, key, where)
-    if not _policy.is_cluster_id(_str(m, "id", where)):
+    if not rules.is_cluster_id(_str(m, "id", where)):
         raise _InvalidError(f"{where}.id", "must be 'pc-' followed by lowercase letters and digits")
-    _choice(m, "db_type", where, _policy.DB_TYPES)
-    _choice(m, "status", where, _policy.CLUSTER_STATUSES)
+    _choice(m, "db_type", where, rules.DB_TYPES)
+    _choice(m, "status", where, rules.CLUSTER_STATUSES)
     accounts = m["accounts"]
     if not isinstance(accounts, list):
         raise _InvalidError(f"{where}.accounts", "must be a list")
@@ -149,10 +149,10 @@ def _cluster(item: object, where: str, format_1: bool) -> None:
 def _account(item: object, where: str, format_1: bool) -> None:
     extra = _FORMAT_1_ACCOUNT_KEYS if format_1 else ()
     m = _mapping(item, where, required=("name", "type"), optional=(*_ACCOUNT_KEYS[2:], *extra))
-    if not _policy.ACCOUNT_NAME_RE.fullmatch(_str(m, "name", where)):
+    if not rules.ACCOUNT_NAME_RE.fullmatch(_str(m, "name", where)):
         raise _InvalidError(f"{where}.name", "is not an account name")
-    _choice(m, "type", where, _policy.ACCOUNT_TYPES)
-    _choice(m, "lock_state", where, _policy.LOCK_STATES, optional=True)
+    _choice(m, "type", where, rules.ACCOUNT_TYPES)
+    _choice(m, "lock_state", where, rules.LOCK_STATES, optional=True)
     _choice(m, "status", where, ACCOUNT_STATUSES, optional=True)
     for key in ("description", "password_hash"):
         if key in m:
@@ -198,7 +198,7 @@ def _task(item: object, where: str) -> None:
         _str(m, "credential", where, empty=True)
     if m.get("changes") is not None:
         changes = _mapping(m["changes"], f"{where}.changes", optional=_TASK_CHANGES)
-        _choice(changes, "lock_state", f"{where}.changes", _policy.LOCK_STATES, optional=True)
+        _choice(changes, "lock_state", f"{where}.changes", rules.LOCK_STATES, optional=True)
         _valid_time(changes, f"{where}.changes")
 
 
@@ -237,7 +237,7 @@ def _valid_time(m: Mapping[str, Any], where: str) -> None:
     if "password_valid_time" not in m:
         return
     value = _str(m, "password_valid_time", where, empty=True)
-    if value and _policy.parse_valid_time(value) is None:
+    if value and rules.parse_valid_time(value) is None:
         raise _InvalidError(
             _join(where, "password_valid_time"), "must be YYYY-MM-DDThh:mm:ssZ or empty"
         )

@@ -31,7 +31,7 @@ from emulator_harness import (
     write_seed,
 )
 
-from polardb_emulator._backend import SUPER_PRIVILEGES
+from polardb_emulator.polardb.backend import SUPER_PRIVILEGES
 
 MYSQL = "pc-mysql00000001"
 MYSQL2 = "pc-mysql00000002"

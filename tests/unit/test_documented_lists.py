@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import documented
 
-from polardb_emulator._backend import SUPER_PRIVILEGES
-from polardb_emulator._policy import (
+from polardb_emulator.polardb.backend import SUPER_PRIVILEGES
+from polardb_emulator.polardb.rules import (
     DOCUMENTED_RESERVED_ACCOUNT_NAMES,
     EMULATOR_RESERVED_ACCOUNT_NAMES,
     RESERVED_ACCOUNT_NAMES,

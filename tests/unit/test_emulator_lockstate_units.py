@@ -13,9 +13,9 @@ from conftest import FakeClock
 from emulator_harness import DEFAULT_SEED
 
 from polardb_emulator import Model, parse_seed
-from polardb_emulator._backend import InMemoryAccountBackend, InMemoryDatabases
 from polardb_emulator._requestlog import redact
 from polardb_emulator._state import StateError, check_state, load_state
+from polardb_emulator.polardb.backend import InMemoryAccountBackend, InMemoryDatabases
 
 MYSQL = "pc-mysql00000001"
 #: 2030-01-01T00:00:00Z

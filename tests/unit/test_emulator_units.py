@@ -24,15 +24,15 @@ from polardb_emulator._auth import (
     string_to_sign_v1,
     string_to_sign_v3,
 )
-from polardb_emulator._backend import InMemoryAccountBackend, InMemoryDatabases
 from polardb_emulator._exceptions import AuthError
 from polardb_emulator._faults import parse_fault
-from polardb_emulator._passwords import hash_password, verify_password
-from polardb_emulator._policy import account_name_problem, password_problem
 from polardb_emulator._requestlog import RequestLog, redact
 from polardb_emulator._seed import AccessKey, load_seed
-from polardb_emulator._service import TRANSITIONAL_STATUS
 from polardb_emulator._state import StateError
+from polardb_emulator.polardb.backend import InMemoryAccountBackend, InMemoryDatabases
+from polardb_emulator.polardb.passwords import hash_password, verify_password
+from polardb_emulator.polardb.rules import account_name_problem, password_problem
+from polardb_emulator.polardb.service import TRANSITIONAL_STATUS
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from ._passwords import hash_password, verify_password
+from .passwords import hash_password, verify_password
 
 #: The privileged (Super) account's privileges on ``*.*`` (Alibaba Cloud,
 #: "Account permissions", PolarDB for MySQL); ResetAccount re-grants them

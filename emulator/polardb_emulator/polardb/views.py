@@ -1,7 +1,7 @@
 """How the admin API shows the model: one view per kind of object, no password material.
 
-(The API's own documents, with the SDK's field names, are built in ``_actions``;
-the state file's in ``_lifecycle``.)
+(The API's own documents, with the SDK's field names, are built in ``responses``;
+the state file's in ``lifecycle``.)
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from ._models import Model
-from ._service import Account, Cluster
-from ._tasks import Task
+from .models import Model
+from .service import Account, Cluster
+from .tasks import Task
 
 
 def account_view(cluster: Cluster, account: Account) -> dict[str, Any]:

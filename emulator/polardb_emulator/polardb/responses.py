@@ -2,7 +2,7 @@
 
 This is the thin mapping between the RPC contract (parameter names, response
 field names as the SDK models parse them) and the domain rules
-(:class:`~._service.Service`): protocol here, rules there, errors in ``_exceptions``.
+(:class:`~.service.Service`): protocol here, rules there, errors in ``exceptions``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._exceptions import api_error, missing_parameter
-from ._service import Account, Cluster, Prehashed, Service
+from .exceptions import api_error, missing_parameter
+from .service import Account, Cluster, Prehashed, Service
 
 Params = Mapping[str, str]
 #: (service, parameters, request ID, the password's credential computed ahead or None).

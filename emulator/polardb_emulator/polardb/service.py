@@ -14,10 +14,10 @@ emulator had to make where the documentation is silent):
 
 :class:`Service` keeps what the API shows. Every change a database would see (an
 account, its password, its grants) goes through the cluster's
-:class:`~._backend.AccountBackend`, which applies a write either when the request is
+:class:`~.backend.AccountBackend`, which applies a write either when the request is
 accepted (in memory) or when its task ends (a real server, like the service).
 
-No HTTP and no parameter names here (``_actions`` maps requests to these methods), and
+No HTTP and no parameter names here (``responses`` maps requests to these methods), and
 no error definitions (``_exceptions``). Synchronous and not thread-safe: the emulator
 calls it from one thread at a time.
 """
@@ -29,10 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from . import _policy
-from ._backend import AccountBackend, BackendError
-from ._exceptions import api_error
-from ._tasks import Task, TaskScheduler
+from . import rules
+from .backend import AccountBackend, BackendError
+from .exceptions import api_error
+from .tasks import Task, TaskScheduler
 
 log = logging.getLogger("polardb_emulator")
 
@@ -121,7 +121,7 @@ class Service:
 
     def cluster(self, cluster_id: str, *, malformed_status: int | None = None) -> Cluster:
         """The cluster ``cluster_id`` or the service's not-found / malformed error."""
-        if not _policy.is_cluster_id(cluster_id):
+        if not rules.is_cluster_id(cluster_id):
             raise api_error("InvalidDBClusterId.Malformed", status=malformed_status)
         cluster = self.clusters.get(cluster_id)
         if cluster is None:
@@ -185,7 +185,7 @@ class Service:
         token_key = f"{cluster_id}/{client_token}" if client_token else None
         if token_key and token_key in self._client_tokens:
             return self._client_tokens[token_key]
-        problem = _policy.account_name_problem(name)
+        problem = rules.account_name_problem(name)
         if problem:
             raise api_error(
                 "InvalidAccountName.Malformed",
@@ -193,16 +193,16 @@ class Service:
             )
         _check_password(password)
         kind = account_type or "Super"  # omitted means Super (API reference)
-        if kind not in _policy.WRITABLE_ACCOUNT_TYPES:
+        if kind not in rules.WRITABLE_ACCOUNT_TYPES:
             raise api_error(
                 "InvalidAccountType.Malformed",
                 "The specified parameter AccountType is not valid: it must be Normal or Super.",
             )
-        if privilege is not None and privilege not in _policy.ACCOUNT_PRIVILEGES:
+        if privilege is not None and privilege not in rules.ACCOUNT_PRIVILEGES:
             raise api_error(
                 "InvalidParameter",
                 "The specified parameter AccountPrivilege is not valid: it must be one of "
-                + ", ".join(_policy.ACCOUNT_PRIVILEGES)
+                + ", ".join(rules.ACCOUNT_PRIVILEGES)
                 + ".",
             )
         cluster = self.cluster(cluster_id)
@@ -263,14 +263,14 @@ class Service:
         """ModifyAccountLockState: lock or unlock the account and, if ``valid_time`` is
         given, set when its password expires (else the validity time stays)."""
         _check_name_shape(name)
-        if lock_state not in _policy.LOCK_STATES:
+        if lock_state not in rules.LOCK_STATES:
             raise api_error(
                 "InvalidParameter",
                 "The specified parameter AccountLockState is not valid: it must be "
-                + " or ".join(_policy.LOCK_STATES)
+                + " or ".join(rules.LOCK_STATES)
                 + ".",
             )
-        if valid_time is not None and _policy.parse_valid_time(valid_time) is None:
+        if valid_time is not None and rules.parse_valid_time(valid_time) is None:
             raise api_error(
                 "InvalidParameter",
                 "The specified parameter AccountPasswordValidTime is not valid: it must be "
@@ -292,7 +292,7 @@ class Service:
         API shows them (after a change, a password write or a load from the seed)."""
         self._expiries.pop((cluster.id, account.name), None)
         expires_at = (
-            _policy.parse_valid_time(account.password_valid_time)
+            rules.parse_valid_time(account.password_valid_time)
             if account.password_valid_time
             else None
         )
@@ -464,12 +464,12 @@ def _require_running(cluster: Cluster) -> None:
 def _check_name_shape(name: str) -> None:
     # Existing accounts are addressed by name: only the shape is checked here
     # (reserved names simply do not exist).
-    if not _policy.ACCOUNT_NAME_RE.fullmatch(name):
+    if not rules.ACCOUNT_NAME_RE.fullmatch(name):
         raise api_error("InvalidAccountName.Malformed")
 
 
 def _check_password(password: str, parameter: str = "AccountPassword") -> None:
-    problem = _policy.password_problem(password)
+    problem = rules.password_problem(password)
     if problem:
         # Never echo the value, only the rule it breaks.
         raise api_error(

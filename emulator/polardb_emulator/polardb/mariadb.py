@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 
 import pymysql  # type: ignore[import-untyped]
 
-from ._backend import (
+from .backend import (
     STANDARD_DB_PRIVILEGES,
     STANDARD_GLOBAL_PRIVILEGES,
     SUPER_PRIVILEGES,
@@ -384,7 +384,7 @@ def _quote_db(name: str) -> str:
 
 
 class MariaDBAccountBackend:
-    """An :class:`~._backend.AccountBackend` doing real SQL on one cluster's server."""
+    """An :class:`~.backend.AccountBackend` doing real SQL on one cluster's server."""
 
     applies_when_task_ends: ClassVar[bool] = True
 

@@ -2,14 +2,14 @@
 
 Each part has one job:
 
-* :attr:`Model.service` (``_service``): the domain rules of the API actions;
-* :attr:`Model.scheduler` (``_tasks``): the asynchronous writes in flight, hold/release;
-* :attr:`Model.admin` (``_outofband``): admin-only changes behind the API's back;
+* :attr:`Model.service` (``service``): the domain rules of the API actions;
+* :attr:`Model.scheduler` (``tasks``): the asynchronous writes in flight, hold/release;
+* :attr:`Model.admin` (``outofband``): admin-only changes behind the API's back;
 * :class:`Model` itself: the lifecycle (start from the seed or a state file, back to the
-  seed, dump for the state file, stop the databases), with ``_lifecycle``'s conversions.
+  seed, dump for the state file, stop the databases), with ``lifecycle``'s conversions.
 
 The parts share one ``clusters`` dict, whose contents the lifecycle replaces. Every
-change a database would see goes through the cluster's :class:`~._backend.AccountBackend`.
+change a database would see goes through the cluster's :class:`~.backend.AccountBackend`.
 The model is synchronous and not thread-safe: the emulator calls it from one thread at a
 time (a worker thread when the backend blocks).
 """
@@ -22,9 +22,11 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ._backend import AccountBackend, Databases, InMemoryDatabases, SeedUser
-from ._exceptions import ApiError
-from ._lifecycle import (
+from .._seed import Seed, Settings
+from .._state import StateError
+from .backend import AccountBackend, Databases, InMemoryDatabases, SeedUser
+from .exceptions import ApiError
+from .lifecycle import (
     cluster_from,
     cluster_snapshot,
     dump_cluster,
@@ -32,11 +34,9 @@ from ._lifecycle import (
     upgrade_cluster,
     users_of,
 )
-from ._outofband import OutOfBand
-from ._seed import Seed, Settings
-from ._service import Account, Cluster, Prehashed, Service
-from ._state import StateError
-from ._tasks import Clock, Task, TaskScheduler
+from .outofband import OutOfBand
+from .service import Account, Cluster, Prehashed, Service
+from .tasks import Clock, Task, TaskScheduler
 
 
 class Model:

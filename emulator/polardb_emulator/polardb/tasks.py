@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ._exceptions import api_error
+from .exceptions import api_error
 
 Clock = Callable[[], float]
 

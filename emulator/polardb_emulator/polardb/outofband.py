@@ -2,7 +2,7 @@
 
 Only the admin API (``/_emulator``) reaches these. They skip the service's rules (no
 task, no policy check) but never its backend seam: every database change goes through
-the cluster's :class:`~._backend.AccountBackend`, whichever kind it is. Invalid input
+the cluster's :class:`~.backend.AccountBackend`, whichever kind it is. Invalid input
 raises ``ValueError`` (the admin API answers 400) before anything changes.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import _policy
-from ._backend import Databases
-from ._exceptions import api_error
-from ._lifecycle import cluster_from, cluster_snapshot, iso_time, users_of
-from ._seed import SeedCluster
-from ._service import ACCOUNT_STATUSES, Account, Cluster, Service, account_of
+from .._seed import SeedCluster
+from . import rules
+from .backend import Databases
+from .exceptions import api_error
+from .lifecycle import cluster_from, cluster_snapshot, iso_time, users_of
+from .service import ACCOUNT_STATUSES, Account, Cluster, Service, account_of
 
 Clock = Callable[[], float]
 
@@ -42,9 +42,9 @@ class OutOfBand:
         cluster = self._service.cluster(cluster_id)
         account = account_of(cluster, name)
         if "type" in changes:
-            _require_choice("type", changes["type"], _policy.ACCOUNT_TYPES)
+            _require_choice("type", changes["type"], rules.ACCOUNT_TYPES)
         if "lock_state" in changes:
-            _require_choice("lock_state", changes["lock_state"], _policy.LOCK_STATES)
+            _require_choice("lock_state", changes["lock_state"], rules.LOCK_STATES)
         if "status" in changes:
             _require_choice("status", changes["status"], ACCOUNT_STATUSES)
         if "privileges_revoked" in changes:
@@ -60,7 +60,7 @@ class OutOfBand:
         if "password_valid_time" in changes:
             valid_time = changes["password_valid_time"]
             if not isinstance(valid_time, str) or (
-                valid_time and _policy.parse_valid_time(valid_time) is None
+                valid_time and rules.parse_valid_time(valid_time) is None
             ):
                 raise ValueError(
                     "password_valid_time must be a UTC time as YYYY-MM-DDThh:mm:ssZ, "
@@ -99,7 +99,7 @@ class OutOfBand:
         if cluster is None:
             raise api_error("InvalidDBCluster.NotFound")
         if "status" in changes:
-            _require_choice("status", changes["status"], _policy.CLUSTER_STATUSES)
+            _require_choice("status", changes["status"], rules.CLUSTER_STATUSES)
         if "description" in changes and not isinstance(changes["description"], str):
             raise ValueError("description must be a string")
         for key in ("status", "description"):

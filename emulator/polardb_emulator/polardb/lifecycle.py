@@ -1,6 +1,6 @@
 """Seed and state lifecycle: clusters built from the seed, from a state file, and dumped.
 
-Pure construction and conversion; :class:`~._models.Model` decides when (start, reset)
+Pure construction and conversion; :class:`~.models.Model` decides when (start, reset)
 and the out-of-band changes use it to add a cluster declared in seed format.
 """
 
@@ -11,9 +11,9 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from ._backend import AccountBackend, SeedUser
-from ._seed import SeedCluster
-from ._service import Account, Cluster
+from .._seed import SeedCluster
+from .backend import AccountBackend, SeedUser
+from .service import Account, Cluster
 
 
 def iso_time(timestamp: float) -> str:
