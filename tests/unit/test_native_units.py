@@ -99,8 +99,8 @@ def test_migration_rewrites_dynamic_resets_and_keeps_their_values() -> None:
             },
         ]
     }
-    migrated, count = migrate.migrate(deployment, "prod", "proj", "0.2.0")
-    assert count == 1
+    migrated, moved = migrate.migrate(deployment, "0.2.0")
+    assert len(moved) == 1
     types = [r["type"] for r in migrated["resources"]]
     assert types == ["pulumi:pulumi:Stack", "pulumi:providers:polardb-account", _schema.TOKEN]
     provider, reset = migrated["resources"][1:]

@@ -296,6 +296,43 @@ def remediate(only_drifted: bool, run_id: str | None, **kwargs: Any) -> None:
     sys.exit(report.exit_code)
 
 
+@cli.command()
+@click.option("--stack", "-s", help="Stack name (default: the selected stack).")
+@click.option(
+    "--cwd",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The Pulumi project directory (holds Pulumi.yaml).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the migrated state and the config keys it would set; change nothing.",
+)
+@click.option(
+    "--pulumi-bin",
+    type=click.Path(file_okay=False, exists=True),
+    help="Directory of the pulumi CLI (default: found on PATH).",
+)
+def migrate(stack: str | None, cwd: str, dry_run: bool, pulumi_bin: str | None) -> None:
+    """Move the stack's dynamic PrivilegedAccountReset resources to the native provider.
+
+    Rewrites the state (same names, IDs and values; dependencies kept; no API call) and sets
+    the polardb-account:* config from the alicloud:* and polardbReset:* keys (secrets stay
+    secret; polardb-account:* keys already set are kept). Exit 0 done, 1 failed, 2 usage
+    error; on failure the state is unchanged.
+    """
+    from ..native import migrate as m  # the plugin's modules only for this command
+
+    try:
+        m.run(stack=stack, cwd=cwd, dry_run=dry_run, pulumi_bin=pulumi_bin)
+    except m.MigrationError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(r.EXIT_USAGE if exc.usage else r.EXIT_FAILED)
+    sys.exit(r.EXIT_OK)
+
+
 def _not_reset(verdict: v.Verdict) -> str:
     """Why `pulumi up` left a drifted target as it was, and what to do."""
     if "locked" in verdict.findings:

@@ -19,11 +19,13 @@ from typing import Any, Final
 import yaml
 from pulumi import automation as auto
 
+from ..core import _convert
 from ..core import _props as p
 from ..core import _verdicts as v
 from ..core._errors import WHERE_PATTERN
 
-#: Resource types whose outputs the command reads (dynamic now, native later).
+#: Resource types whose outputs the command reads: the dynamic resource's and the native
+#: plugin's (``polardb-account:index:PrivilegedAccountReset``, outputs in camelCase).
 RESOURCE_SUFFIX: Final = "PrivilegedAccountReset"
 #: The type of the dynamic resource, for the URN of a target not deployed yet when no
 #: deployed sibling shows the type (and parent) the program uses.
@@ -138,13 +140,19 @@ def targets_in_state(stack: auto.Stack) -> dict[str, Target]:
         if not str(resource.get("type", "")).endswith(RESOURCE_SUFFIX) or resource.get("delete"):
             continue
         urn = str(resource.get("urn", ""))
-        outputs = dict(resource.get("outputs") or {})
+        outputs = _snake(resource.get("outputs"))
         cluster, account = outputs.get(p.DB_CLUSTER_ID), outputs.get(p.ACCOUNT_NAME)
         if (not cluster or not account) and ":" in str(resource.get("id", "")):
             cluster, account = str(resource["id"]).split(":", 1)
         name = name_of(urn)
         found[name] = Target(name, urn, str(cluster or ""), str(account or ""), outputs)
     return found
+
+
+def _snake(outputs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A resource's outputs under the field table's snake_case names, whichever engine wrote
+    them (the native plugin's are camelCase)."""
+    return _convert.rename(dict(outputs or {}), "snake")
 
 
 class _Events:
@@ -165,7 +173,7 @@ class _Events:
             if meta.op == auto.OpType.DELETE or new is None:
                 self.outputs[meta.urn] = None
             else:
-                self.outputs[meta.urn] = dict(new.outputs or {})
+                self.outputs[meta.urn] = _snake(new.outputs)
             if self.on_resource is not None:
                 self.on_resource(meta.urn)
         failed = event.res_op_failed_event

@@ -28,6 +28,8 @@ API (all names importable from this package)::
 * ``config.values`` holds the keys of ``cloud._settings.CONFIG_KEYS`` under their full
   names (``alicloud:accessKey``, ``alicloud:region``, ``polardbReset:allowInsecureEndpoint``,
   ...); ``env`` is read after them, then Alibaba's default credential chain.
+  ``polardb_endpoint_from_config(raw)`` is the ``polardb`` entry of ``alicloud:endpoints``
+  (what the native provider's ``endpoint`` holds).
 * ``Call.warn`` receives every warning a user should read (drift, a check that could not
   tell, a login without verified TLS), one line each, free of secrets. ``Call.timeout_seconds``
   (the engine's ``customTimeouts``) replaces the resource's ``timeout_seconds`` as the
@@ -38,6 +40,7 @@ API (all names importable from this package)::
   one-line message with its code); anything else is a bug and keeps its traceback.
 """
 
+from ..cloud._settings import polardb_endpoint_from_config
 from ..core._diff import DiffDecision
 from ..core._errors import OperationCancelledError, ResetError
 from ..core._state import CheckRecord, ResetInputs, ResetState
@@ -74,6 +77,7 @@ __all__ = [
     "delete",
     "diff",
     "log_warning",
+    "polardb_endpoint_from_config",
     "read",
     "require_inputs",
     "update",

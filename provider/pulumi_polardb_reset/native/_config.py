@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .. import lifecycle
 from ..core import _convert, _validation
 
 PACKAGE: Final = "polardb-account"
@@ -101,6 +102,26 @@ def settings_config(args: Mapping[str, Any], variables: Mapping[str, str]) -> di
             value = json.dumps([{"polardb": str(value)}])
         config[key.settings_key] = value
     return config
+
+
+def from_dynamic_config(config: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """The ``polardb-account:<key>`` values equivalent to a dynamic resource stack's config.
+
+    ``config`` holds the dynamic resource's keys (``alicloud:region``, ``alicloud:endpoints``,
+    ``polardbReset:caBundle``, ...) as the stack has them; the answer maps each native key to
+    the key it came from and its value. ``alicloud:endpoints`` gives its ``polardb`` entry
+    (:class:`~..core._errors.ConfigurationError` when it is not valid JSON). The engine passes
+    a native provider only its own namespace, so these are what a migrated stack must set.
+    """
+    found: dict[str, tuple[str, Any]] = {}
+    for key in KEYS:
+        value = config.get(key.settings_key)
+        if key.name == "endpoint":
+            value = lifecycle.polardb_endpoint_from_config(value)
+        if value is None or value == "":
+            continue
+        found[f"{PACKAGE}:{key.name}"] = (key.settings_key, value)
+    return found
 
 
 def problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
