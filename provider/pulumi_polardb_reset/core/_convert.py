@@ -24,6 +24,7 @@ from typing import Any, Literal
 from . import _props as p
 from . import _validation
 from ._props import nonce_key
+from ._quote import shorten
 from ._state import CheckRecord, RawInputs, ResetInputs, ResetState
 from ._validation import Failure
 
@@ -117,8 +118,9 @@ def validate(raw: RawInputs, *, allow_insecure_endpoint: bool = False) -> list[F
         if reason:
             failures.append(Failure(name, reason))
     for name in raw.unexpected:
+        shown = shorten(name, 64)
         failures.append(
-            Failure(name, f"{name} is not an input of PrivilegedAccountReset; remove it")
+            Failure(shown, f"{shown} is not an input of PrivilegedAccountReset; remove it")
         )
     return failures
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from . import _validation as v
+from ._quote import quote
 from ._validation import DEFAULT_SQL_PORT as DEFAULT_SQL_PORT
 from ._validation import MAX_PASSWORD_EXPIRY_WARNING_DAYS as MAX_PASSWORD_EXPIRY_WARNING_DAYS
 from ._validation import MAX_TIMEOUT_SECONDS as MAX_TIMEOUT_SECONDS
@@ -37,8 +38,14 @@ Reader = Callable[[Any], Any]
 
 
 def text(value: Any) -> str | None:
-    """An input's text: a value of the wrong kind still compares unequal to a different one."""
-    return None if value is None else value if isinstance(value, str) else str(value)
+    """An input's text: a value of the wrong kind still compares unequal to a different one.
+
+    A list or map (never valid, check refuses it) is its bounded quote: ``str`` of a struct
+    nested 1000 levels deep would raise RecursionError.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, int | float) else quote(value)
 
 
 def required_text(value: Any) -> str:
@@ -96,7 +103,7 @@ def nonce_key(value: Any) -> str | None:
     if value is None:
         return None
     nonce = v.nonce_text(value)
-    return nonce if nonce is not None else str(value)
+    return nonce if nonce is not None else text(value)
 
 
 def names(value: Any) -> tuple[str, ...] | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ._hosts import is_loopback_host
+from ._quote import quote
 
 CLUSTER_ID_PATTERN: Final = re.compile(r"^pc-[a-z0-9]{1,64}$")
 ACCOUNT_NAME_PATTERN: Final = re.compile(r"^[a-z](?:[a-z0-9_]{0,14}[a-z0-9])$")
@@ -52,7 +53,7 @@ def validate_db_cluster_id(value: Any) -> str | None:
         return "db_cluster_id is required: set it to the PolarDB cluster ID, e.g. 'pc-bp1abc...'"
     if not CLUSTER_ID_PATTERN.fullmatch(value):
         return (
-            f"db_cluster_id {value!r} is not a PolarDB cluster ID: it must be 'pc-' followed by "
+            f"db_cluster_id {quote(value)} is not a PolarDB cluster ID: it must be 'pc-' followed by "
             "lowercase letters and digits (see DescribeDBClusters or the console)"
         )
     return None
@@ -63,14 +64,14 @@ def validate_account_name(value: Any) -> str | None:
     if not isinstance(value, str) or not value:
         return "account_name is required: set it to the name of the cluster's privileged account"
     if not 2 <= len(value) <= 16:
-        return f"account_name {value!r} must be 2 to 16 characters long (it has {len(value)})"
+        return f"account_name {quote(value)} must be 2 to 16 characters long (it has {len(value)})"
     if not ACCOUNT_NAME_PATTERN.fullmatch(value):
         return (
-            f"account_name {value!r} is invalid: use lowercase letters, digits and underscores, "
+            f"account_name {quote(value)} is invalid: use lowercase letters, digits and underscores, "
             "start with a lowercase letter and end with a letter or digit"
         )
     if value in RESERVED_ACCOUNT_NAMES:
-        return f"account_name {value!r} is a reserved name and cannot be a PolarDB account"
+        return f"account_name {quote(value)} is a reserved name and cannot be a PolarDB account"
     return None
 
 
@@ -142,7 +143,7 @@ def validate_reset_nonce(value: Any) -> str | None:
     if text is None:
         return (
             f"reset_nonce must be a string or a whole number (got {type(value).__name__} "
-            f"{value!r}); use e.g. a pipeline run ID, a date or a counter"
+            f"{quote(value)}); use e.g. a pipeline run ID, a date or a counter"
         )
     if len(text) > 256:
         return "reset_nonce must be at most 256 characters (use a run ID, a date or a counter)"
@@ -159,9 +160,9 @@ def validate_timeout_seconds(value: Any) -> str | None:
         or not isinstance(value, int | float)
         or (isinstance(value, float) and not value.is_integer())
     ):
-        return f"timeout_seconds must be a whole number of seconds (got {value!r})"
+        return f"timeout_seconds must be a whole number of seconds (got {quote(value)})"
     if not 1 <= value <= MAX_TIMEOUT_SECONDS:
-        return f"timeout_seconds must be between 1 and {MAX_TIMEOUT_SECONDS} (got {value})"
+        return f"timeout_seconds must be between 1 and {MAX_TIMEOUT_SECONDS} (got {quote(value)})"
     return None
 
 
@@ -170,7 +171,7 @@ def validate_region(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not REGION_PATTERN.fullmatch(value):
-        return f"region {value!r} is not an Alibaba Cloud region ID such as 'cn-hangzhou'"
+        return f"region {quote(value)} is not an Alibaba Cloud region ID such as 'cn-hangzhou'"
     return None
 
 
@@ -187,15 +188,15 @@ def validate_endpoint(value: Any, *, allow_insecure: bool = False) -> str | None
     match = ENDPOINT_PATTERN.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         return (
-            f"endpoint {value!r} must be a host name with an optional port and scheme, "
+            f"endpoint {quote(value)} must be a host name with an optional port and scheme, "
             "e.g. 'polardb.aliyuncs.com' or 'http://127.0.0.1:8080'"
         )
     if match.group("port") and not 0 < int(match.group("port")) < 65536:
-        return f"endpoint {value!r} has an invalid port"
+        return f"endpoint {quote(value)} has an invalid port"
     cleartext = match.group("scheme") == "http" and not is_loopback_host(match.group("host"))
     if cleartext and not allow_insecure:
         return (
-            f"endpoint {value!r} is plain http to another machine: the signed request and "
+            f"endpoint {quote(value)} is plain http to another machine: the signed request and "
             "the password (ResetAccount sends it in the query string) would cross the "
             "network in cleartext. Use https://, or, only on a network path you trust, "
             f"opt in with stack config {INSECURE_ENDPOINT_CONFIG}=true or "
@@ -224,7 +225,7 @@ def validate_sql_endpoint(value: Any) -> str | None:
         return None
     if not isinstance(value, str) or parse_sql_endpoint(value) is None:
         return (
-            f"sql_endpoint {value!r} must be the cluster's SQL address as host:port, e.g. "
+            f"sql_endpoint {quote(value)} must be the cluster's SQL address as host:port, e.g. "
             "'pc-bp1abc.rwlb.rds.aliyuncs.com:3306' or '[::1]:3306' (no scheme)"
         )
     return None
@@ -272,14 +273,17 @@ def validate_password_expiry_warning_days(value: Any) -> str | None:
     ):
         return (
             "password_expiry_warning_days must be a whole number of days from 0 to "
-            f"{MAX_PASSWORD_EXPIRY_WARNING_DAYS} (got {value!r})"
+            f"{MAX_PASSWORD_EXPIRY_WARNING_DAYS} (got {quote(value)})"
         )
     return None
 
 
 def hide_secret(reason: str, value: Any) -> str:
     """``reason`` without the value of a secret input (the engine shows reasons in clear)."""
-    for shown in (repr(value), str(value)):
+    shown_as = {quote(value)}
+    if isinstance(value, str | float):  # containers are only ever quoted (bounded)
+        shown_as |= {repr(value), str(value)}
+    for shown in sorted(shown_as, key=len, reverse=True):
         # A short value may also be a word or a number of the sentence: keep those.
         if len(shown) >= 3:
             reason = reason.replace(shown, "[secret]")

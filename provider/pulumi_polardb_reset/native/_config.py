@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from .. import lifecycle
 from ..core import _convert, _validation
+from ..core._quote import quote
 
 PACKAGE: Final = "polardb-account"
 
@@ -128,7 +129,8 @@ def problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Configuration values that cannot work, as (key, reason) pairs (no API call)."""
     found: list[tuple[str, str]] = []
     for key in KEYS:
-        value = _convert.plain(values.get(key.name))
+        raw = values.get(key.name)
+        value = _convert.plain(raw)
         if value is None or _convert.is_unknown(value):
             continue
         reason: str | None = None
@@ -138,14 +140,18 @@ def problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
             reason = _validation.validate_endpoint(value, allow_insecure=True)
         elif key.type == "boolean" and not isinstance(value, bool):
             if str(value).strip().lower() not in ("true", "false"):
-                reason = f"must be true or false (got {str(value)[:32]!r})"
+                reason = f"must be true or false (got {quote(value)})"
         elif not isinstance(value, str):
             reason = "must be a string"
+        if reason and (key.secret or _convert.is_secret(raw)):
+            reason = _validation.hide_secret(reason, value)
         if reason:
             found.append(
                 (
                     key.name,
-                    f"{PACKAGE}:{key.name} {reason}" if not reason.startswith(key.name) else reason,
+                    f"{PACKAGE}:{reason}"
+                    if reason.startswith(f"{key.name} ")
+                    else f"{PACKAGE}:{key.name} {reason}",
                 )
             )
     return found

@@ -22,7 +22,7 @@ from concurrent import futures
 from typing import Final, NoReturn
 
 import grpc  # type: ignore[import-untyped]
-from google.protobuf import empty_pb2  # type: ignore[import-untyped]
+from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2
 from pulumi.runtime.proto import provider_pb2_grpc as rpc
 
@@ -30,9 +30,18 @@ from .._version import package_version
 from ..core import _convert
 from ..core import _props as p
 from ..core._errors import ResetError
+from ..core._quote import shorten
 from . import _config, _schema
 from ._ops import Operations
-from ._wire import camel, from_wire, to_dict, to_wire
+from ._wire import (
+    WireValueError,
+    camel,
+    from_wire,
+    from_wire_lenient,
+    to_dict,
+    to_dict_lenient,
+    to_wire,
+)
 
 log = logging.getLogger("pulumi_polardb_reset.native")
 
@@ -97,7 +106,9 @@ class Provider(rpc.ResourceProviderServicer):
     def _fail(self, context: grpc.ServicerContext, method: str, urn: str) -> NoReturn:
         exc = sys.exc_info()[1]
         if isinstance(exc, ResetError):
-            context.abort(grpc.StatusCode.UNKNOWN, _config.native_text(_camel_text(str(exc))))
+            context.abort(
+                grpc.StatusCode.UNKNOWN, shorten(_config.native_text(_camel_text(str(exc))))
+            )
         self.engine.debug(
             f"{method} failed with an unexpected error (a bug in pulumi-polardb-reset or the "
             f"Alibaba Cloud SDK; please report it with this traceback):\n{traceback.format_exc()}",
@@ -152,23 +163,29 @@ class Provider(rpc.ResourceProviderServicer):
         self, request: provider_pb2.CheckRequest, context: grpc.ServicerContext
     ) -> provider_pb2.CheckResponse:
         """Validate the provider's configuration (no API call)."""
-        news = to_dict(request.news)
+        with self._reporting(context, "CheckConfig", request.urn):
+            news, refused = to_dict_lenient(request.news)
+            problems = [(name, WireValueError(name).message) for name in refused]
+            problems += _config.problems(news)
         failures = [
-            provider_pb2.CheckFailure(property=name, reason=reason)
-            for name, reason in _config.problems(news)
+            provider_pb2.CheckFailure(property=name, reason=shorten(reason))
+            for name, reason in problems
         ]
-        return provider_pb2.CheckResponse(inputs=request.news, failures=failures)
+        return provider_pb2.CheckResponse(
+            inputs=_config_secrets_wrapped(request.news), failures=failures
+        )
 
     def DiffConfig(
         self, request: provider_pb2.DiffRequest, context: grpc.ServicerContext
     ) -> provider_pb2.DiffResponse:
         """A changed configuration is an update of the provider, never a replacement of its resources."""
-        olds, news = to_dict(request.olds), to_dict(request.news)
-        changed = sorted(
-            k.name
-            for k in _config.KEYS
-            if _convert.plain(olds.get(k.name)) != _convert.plain(news.get(k.name))
-        )
+        with self._reporting(context, "DiffConfig", request.urn):
+            olds, news = to_dict(request.olds), to_dict(request.news)
+            changed = sorted(
+                k.name
+                for k in _config.KEYS
+                if _convert.plain(olds.get(k.name)) != _convert.plain(news.get(k.name))
+            )
         return provider_pb2.DiffResponse(
             changes=provider_pb2.DiffResponse.DIFF_SOME
             if changed
@@ -193,11 +210,13 @@ class Provider(rpc.ResourceProviderServicer):
     ) -> provider_pb2.CheckResponse:
         """Validate inputs per property (no API call); values unknown at preview pass."""
         with self._reporting(context, "Check", request.urn):
-            inputs, failures = self.ops.check(from_wire(request.news))
+            news, refused = from_wire_lenient(request.news)
+            inputs, failures = self.ops.check(news)
+            failures = [(name, WireValueError(name).message) for name in refused] + failures
         return provider_pb2.CheckResponse(
             inputs=to_wire(inputs),
             failures=[
-                provider_pb2.CheckFailure(property=camel(name), reason=_camel_text(reason))
+                provider_pb2.CheckFailure(property=camel(name), reason=shorten(_camel_text(reason)))
                 for name, reason in failures
             ],
         )
@@ -283,6 +302,26 @@ def _camel_text(text: str) -> str:
     for name in _NAMES:
         text = text.replace(name, camel(name))
     return text
+
+
+def _config_secrets_wrapped(news: struct_pb2.Struct) -> struct_pb2.Struct:
+    """The provider's inputs with its secret keys (``secretKey``...) wrapped as secrets.
+
+    Set in clear (a plain string in a YAML program's provider), they would reach the state
+    as plaintext; every other value goes back exactly as the engine sent it.
+    """
+    inputs = struct_pb2.Struct()
+    inputs.CopyFrom(news)
+    for key in _config.KEYS:
+        if not key.secret or key.name not in inputs.fields:
+            continue
+        value = inputs.fields[key.name]
+        if value.WhichOneof("kind") == "string_value" and value.string_value != p.UNKNOWN:
+            inputs.fields[key.name].struct_value.Clear()
+            inputs.fields[key.name].struct_value.update(
+                {p.SIG_KEY: p.SECRET_SIG, "value": value.string_value}
+            )
+    return inputs
 
 
 def serve(engine_address: str | None, announce: Callable[[int], None]) -> grpc.Server:
