@@ -59,7 +59,11 @@ def test_provider_config_maps_onto_the_settings_keys() -> None:
         "alicloud:endpoints": json.dumps([{"polardb": "http://127.0.0.1:1"}]),
     }
     assert _config.problems({"region": "Hangzhou", "allowInsecureEndpoint": "maybe"}) == [
-        ("region", "region 'Hangzhou' is not an Alibaba Cloud region ID such as 'cn-hangzhou'"),
+        (
+            "region",
+            "polardb-account:region 'Hangzhou' is not an Alibaba Cloud region ID such as "
+            "'cn-hangzhou'",
+        ),
         (
             "allowInsecureEndpoint",
             "polardb-account:allowInsecureEndpoint must be true or false (got 'maybe')",
