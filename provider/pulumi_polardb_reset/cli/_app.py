@@ -18,10 +18,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
-from pulumi import automation as auto
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -33,6 +32,11 @@ from ..core._placement import PlacementError, in_shard, parse_shard, shard_of
 from . import _engine as e
 from . import _notify as n
 from . import _report as r
+
+if TYPE_CHECKING:
+    from pulumi import automation as auto
+else:
+    from ._engine import auto  # pulumi.automation, imported on first use
 
 
 @dataclass

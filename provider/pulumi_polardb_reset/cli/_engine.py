@@ -9,20 +9,37 @@ masked), which :mod:`..core._verdicts` classifies.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import yaml
-from pulumi import automation as auto
 
 from ..core import _convert
 from ..core import _props as p
 from ..core import _verdicts as v
 from ..core._errors import WHERE_PATTERN
+
+if TYPE_CHECKING:
+    from pulumi import automation as auto
+else:
+
+    class _OnFirstUse:
+        """A module imported on first attribute use."""
+
+        def __init__(self, name: str) -> None:
+            self._name = name
+
+        def __getattr__(self, attr: str) -> Any:
+            return getattr(importlib.import_module(self._name), attr)
+
+    # ``import pulumi`` loads the whole SDK (pulumi.dynamic, policy, ...: see
+    # benchmarks/results/startup.md), which --help, --version and usage errors never need.
+    auto = _OnFirstUse("pulumi.automation")
 
 #: Resource types whose outputs the command reads: the dynamic resource's and the native
 #: plugin's (``polardb-account:index:PrivilegedAccountReset``, outputs in camelCase).

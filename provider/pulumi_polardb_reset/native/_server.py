@@ -19,12 +19,10 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent import futures
-from typing import Final, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn
 
 import grpc  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
-from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2
-from pulumi.runtime.proto import provider_pb2_grpc as rpc
 
 from .._version import package_version
 from ..core import _convert
@@ -42,6 +40,13 @@ from ._wire import (
     to_dict_lenient,
     to_wire,
 )
+
+if TYPE_CHECKING:  # the SDK's stubs, typed; at run time the same files without pulumi's root
+    from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2
+    from pulumi.runtime.proto import provider_pb2_grpc as rpc
+else:
+    from ._proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2
+    from ._proto import provider_pb2_grpc as rpc
 
 log = logging.getLogger("pulumi_polardb_reset.native")
 
