@@ -86,7 +86,7 @@ def test_every_public_name_resolves_from_its_module() -> None:
     assert pulumi_polardb_reset.PrivilegedAccountReset is PrivilegedAccountReset
     assert pulumi_polardb_reset.PrivilegedAccountResetProvider is PrivilegedAccountResetProvider
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        _ = pulumi_polardb_reset.nothing  # type: ignore[attr-defined]
+        _ = pulumi_polardb_reset.nothing
 
 
 def test_the_pickled_provider_paths_still_resolve() -> None:

@@ -142,7 +142,7 @@ def test_importing_the_provider_in_the_host_installs_one_line_errors() -> None:
         exec(compile(tree, {str(HOST_SOURCE)!r}, "exec"), vars(host))
         sys.modules["__main__"] = host
         assert "pulumi_polardb_reset" not in sys.modules
-        import pulumi_polardb_reset
+        import pulumi_polardb_reset.provider  # what unpickling the provider imports
         from pulumi_polardb_reset.dynamic import _host
         print(type(host.traceback).__name__, _host.log.handlers != [])
         """
