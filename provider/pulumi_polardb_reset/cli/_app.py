@@ -32,6 +32,7 @@ from ..core._placement import PlacementError, in_shard, parse_shard, shard_of
 from . import _engine as e
 from . import _notify as n
 from . import _report as r
+from ._pulumi import Deadline, PulumiCLI, PulumiUnavailable, find
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
@@ -62,6 +63,18 @@ def _shard(value: str | None) -> tuple[int, int] | None:
         raise click.BadParameter(str(exc).removeprefix("--shard "), param_hint="--shard") from None
 
 
+def _notify_urls(
+    _context: click.Context, _param: click.Parameter, urls: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The --notify URLs, each one the command can post to (else a usage error, exit 2)."""
+    chosen = tuple(url.strip() for url in urls if url.strip())
+    for url in chosen:
+        problem = n.unusable(url)
+        if problem:
+            raise click.BadParameter(problem, param_hint="--notify")
+    return chosen
+
+
 def common(function: Callable[..., Any]) -> Callable[..., Any]:
     """The options every subcommand shares."""
     decorators = [
@@ -90,6 +103,7 @@ def common(function: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             metavar="URL",
             envvar="POLARDB_RESET_NOTIFY",
+            callback=_notify_urls,
             help="Post to this webhook when drift is found or remediation fails (repeatable; "
             "default: the space-separated URLs of $POLARDB_RESET_NOTIFY).",
         ),
@@ -127,7 +141,7 @@ def _options(**kwargs: Any) -> Options:
         json=kwargs["json_"],
         junit_xml=kwargs["junit_xml"],
         markdown=kwargs["markdown"],
-        notify=tuple(url for url in kwargs["notify"] if url.strip()),
+        notify=kwargs["notify"],
         notify_format=kwargs["notify_format"],
         dingtalk_secret_env=kwargs["dingtalk_secret_env"],
         pulumi_bin=kwargs["pulumi_bin"],
@@ -364,9 +378,16 @@ def _shard_text(shard: tuple[int, int] | None) -> str | None:
     return None if shard is None else f"{shard[0]}/{shard[1]}"
 
 
-def _open(options: Options, *, create: bool = False) -> auto.Stack:
-    root = str(Path(options.pulumi_bin).resolve().parent) if options.pulumi_bin else None
-    return e.open_stack(Path(options.cwd).resolve(), options.stack, root, create=create)
+def _open(
+    options: Options, *, create: bool = False, deadline: Deadline | None = None
+) -> auto.Stack:
+    work_dir = Path(options.cwd).resolve()
+    e.project_name(work_dir)
+    try:
+        command = PulumiCLI(find(options.pulumi_bin), deadline)
+    except PulumiUnavailable as exc:
+        raise e.UsageError(str(exc)) from None
+    return e.open_stack(work_dir, options.stack, command, create=create)
 
 
 def _scope(

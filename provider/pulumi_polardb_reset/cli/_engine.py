@@ -55,6 +55,10 @@ class UsageError(Exception):
     """The command line or the project cannot be used as given (exit status 2)."""
 
 
+class StackNotFound(UsageError):  # noqa: N818 - a kind of UsageError
+    """The stack does not exist in the backend (exit status 6)."""
+
+
 class PulumiError(Exception):
     """A Pulumi command failed (exit status 1); the message is one line per error."""
 
@@ -122,25 +126,21 @@ def command_errors(exc: auto.CommandError) -> list[str]:
 
 
 def open_stack(
-    work_dir: Path, stack_name: str, pulumi_root: str | None, *, create: bool = False
+    work_dir: Path, stack_name: str, command: auto.PulumiCommand, *, create: bool = False
 ) -> auto.Stack:
-    """Select the stack of the project in ``work_dir`` (a local program).
+    """Select the stack of the project in ``work_dir`` (a local program), run by ``command``.
 
     ``create``: create it when it does not exist (a new shard's stack in a CI matrix).
     """
     project_name(work_dir)
-    try:
-        command = auto.PulumiCommand(root=pulumi_root) if pulumi_root else auto.PulumiCommand()
-    except Exception as exc:  # the Automation API raises bare Exceptions here
-        raise UsageError(
-            f"the pulumi CLI cannot be used ({one_line(str(exc))}); put it on PATH or pass "
-            "--pulumi-root DIR"
-        ) from None
     options = auto.LocalWorkspaceOptions(work_dir=str(work_dir), pulumi_command=command)
     try:
         if create:
             return auto.create_or_select_stack(stack_name, work_dir=str(work_dir), opts=options)
         return auto.select_stack(stack_name, work_dir=str(work_dir), opts=options)
+    except auto.StackNotFoundError as exc:
+        reason = "; ".join(command_errors(exc))
+        raise StackNotFound(f"cannot select stack {stack_name!r}: {reason}") from None
     except auto.CommandError as exc:
         reason = "; ".join(command_errors(exc))
         raise UsageError(f"cannot select stack {stack_name!r}: {reason}") from None

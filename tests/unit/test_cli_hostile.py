@@ -1,0 +1,213 @@
+"""The command against hostile input: webhook URLs, redirects, trickling answers, names.
+
+Real local HTTP servers (and a raw socket server that trickles its answer) stand in for
+webhooks; the command line runs through click, before any Pulumi call.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from pulumi_polardb_reset.cli import _app
+from pulumi_polardb_reset.cli import _notify as n
+from pulumi_polardb_reset.cli import _report as r
+from pulumi_polardb_reset.core import _verdicts as v
+
+
+def drift_report() -> r.RunReport:
+    target = r.TargetReport.of("orders", "dbadmin", "pc-1", v.Verdict("drift", ("locked",)))
+    return r.RunReport("detect", "prod", None, r.EXIT_DRIFT, [target])
+
+
+# -- 24.5: --notify URLs the command cannot post to are usage errors, before any work -----
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "gopher://example.com/1",
+        "ftp://example.com/hook",
+        "http://",
+        "https:///robot/send?access_token=t",
+        "hooks.slack.com/services/T/B/X",
+    ],
+)
+def test_notify_url_that_cannot_be_posted_to_is_exit_2_before_any_work(
+    url: str, tmp_path: Path
+) -> None:
+    # The directory holds no Pulumi.yaml: any work would fail on that instead.
+    done = CliRunner().invoke(
+        _app.cli, ["detect", "--stack", "s", "--cwd", str(tmp_path), "--notify", url]
+    )
+    assert done.exit_code == 2, done.output
+    assert "Invalid value for --notify" in done.output
+    assert "Pulumi.yaml" not in done.output
+    assert "access_token" not in done.output and "Traceback" not in done.output
+
+
+def test_notify_urls_from_the_environment_are_checked_too(tmp_path: Path) -> None:
+    env = {"POLARDB_RESET_NOTIFY": "https://hooks.example.com/a ftp://files.example.com/b"}
+    done = CliRunner().invoke(
+        _app.cli, ["remediate", "--stack", "s", "--cwd", str(tmp_path)], env=env
+    )
+    assert done.exit_code == 2, done.output
+    assert "ftp:// URL cannot be posted to" in done.output
+
+
+def test_usable_urls_pass() -> None:
+    for url in ("https://hooks.slack.com/services/T/B/X", "http://127.0.0.1:8080/hook"):
+        assert n.unusable(url) is None
+
+
+# -- 24.6: redirects are not followed ------------------------------------------------------
+
+
+class Recorder:
+    """A local HTTP server recording every request (any method); answers ``status``."""
+
+    def __init__(self, status: int = 200, location: str | None = None) -> None:
+        self.requests: list[tuple[str, str]] = []
+        seen = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                seen.append((self.command, self.path))
+                self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_GET = do_POST = do_PUT = do_HEAD = _answer  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def recorders() -> Iterator[list[Recorder]]:
+    made: list[Recorder] = []
+    yield made
+    for server in made:
+        server.close()
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_a_failed_notification_and_not_followed(
+    status: int, recorders: list[Recorder]
+) -> None:
+    target = Recorder()
+    hook = Recorder(status, location=f"{target.url}/elsewhere")
+    recorders += [target, hook]
+    pauses: list[float] = []
+    warning = n.send(f"{hook.url}/hook?access_token=tok", drift_report(), sleep=pauses.append)
+    assert warning is not None and f"HTTP {status}" in warning and "redirect" in warning
+    assert "tok" not in warning
+    assert target.requests == []  # nothing went where the redirect pointed
+    assert hook.requests == [("POST", "/hook?access_token=tok")]  # the same answer: no retry
+    assert pauses == []
+
+
+# -- 24.7: the timeout bounds the whole exchange -------------------------------------------
+
+
+class Trickler:
+    """A raw HTTP server that answers one byte at a time, every ``pause`` seconds.
+
+    Each byte comes well within the client's per-read timeout, so only a bound on the
+    whole exchange ends the wait. It stops trickling when the test ends (or after a long
+    answer, which would then be a complete, successful one).
+    """
+
+    def __init__(self, pause: float = 0.2, length: int = 600) -> None:
+        self.stop = threading.Event()
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        padding = b"x" * length
+        self.answer = b"HTTP/1.1 200 OK\r\nX-Pad: " + padding + b"\r\nContent-Length: 2\r\n\r\n{}"
+        self.pause = pause
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
+
+    def _trickle(self, connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            for byte in self.answer:
+                if self.stop.wait(self.pause):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+def test_a_trickling_webhook_cannot_hold_the_command_past_the_bound() -> None:
+    server = Trickler()
+    try:
+        warning = n.send(server.url, drift_report(), timeout=1.0, sleep=lambda _s: None)
+    finally:
+        server.close()
+    assert warning is not None, "the trickled answer was waited out"
+    assert "no complete answer within 1 s" in warning and "timeout" in warning
+    assert server.connections == 2  # retried once, each attempt bounded
+
+
+# -- 24.11: no pulumi on PATH names the real option ---------------------------------------
+
+
+def test_no_pulumi_on_path_names_the_pulumi_bin_option(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    done = CliRunner().invoke(
+        _app.cli, ["detect", "--stack", "s", "--cwd", str(tmp_path)], env={"PATH": str(empty)}
+    )
+    assert done.exit_code == 2, done.output
+    assert "--pulumi-bin DIR" in done.output and "--pulumi-root" not in done.output
+    assert "Traceback" not in done.output
+
+
+def test_a_pulumi_bin_without_pulumi_is_named(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    other = tmp_path / "tools"
+    other.mkdir()
+    args = ["detect", "--stack", "s", "--cwd", str(tmp_path), "--pulumi-bin", str(other)]
+    done = CliRunner().invoke(_app.cli, args)
+    assert done.exit_code == 2, done.output
+    assert f"no pulumi executable in {other}" in done.output
+    assert urllib.parse.quote("--pulumi-root") not in done.output
