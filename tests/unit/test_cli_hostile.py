@@ -6,8 +6,10 @@ webhooks; the command line runs through click, before any Pulumi call.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
+import xml.etree.ElementTree as ET
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -211,3 +213,136 @@ def test_a_pulumi_bin_without_pulumi_is_named(tmp_path: Path) -> None:
     assert done.exit_code == 2, done.output
     assert f"no pulumi executable in {other}" in done.output
     assert urllib.parse.quote("--pulumi-root") not in done.output
+
+
+# -- 24.4: every report neutralises what its format needs ----------------------------------
+
+HOSTILE = [
+    "a<b&c]]>d|e",
+    "line\rbreak\nforged: healthy",
+    "esc\x1b[31mred\x1b[0m\x00nul\x07bel\x01soh",
+    "tick`s ``code`` `",
+    "<img src=x onerror=alert(1)>",
+    "[link](https://evil.example) *bold* _it_ ~~s~~ &amp; \\|",
+    "bidi\u202eevil\u2028sep",
+]
+
+
+def hostile_report(command: str = "remediate") -> r.RunReport:
+    targets = []
+    for i, name in enumerate(HOSTILE):
+        verdict = v.Verdict("drift", (f"missing: {name}",)) if i % 2 else v.unknown(name)
+        target = r.TargetReport.of(name, f"acct{name}", f"pc-{name}", verdict)
+        if command == "remediate":
+            target.before, target.action, target.error = name, "failed", f"boom {name}"
+        targets.append(target)
+    return r.RunReport(
+        command, f"stack{HOSTILE[1]}", None, 1, targets, errors=HOSTILE[:3], warnings=HOSTILE[3:]
+    )
+
+
+def _raw_controls(text: str) -> set[str]:
+    return {c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0} | (
+        set(text) & {"\u2028", "\u2029", "\u202e"}
+    )
+
+
+@pytest.mark.parametrize("command", ["detect", "remediate"])
+def test_text_lines_cannot_be_forged_or_drive_a_terminal(command: str) -> None:
+    run = hostile_report(command)
+    text = "\n".join(r.lines(run)) + "\n"
+    assert _raw_controls(text) == set()
+    lines = text.splitlines()  # splits at \r, \x1c-\x1e, \x85, \u2028 too
+    assert len(lines) == 1 + len(run.targets) + len(run.warnings) + len(run.errors) + 1
+    assert not any(line.startswith("forged") for line in lines)
+    assert "esc\\x1b[31mred" in text and "\\x00nul\\x07bel\\x01soh" in text
+
+
+def test_a_terminal_table_shows_names_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    run = hostile_report("remediate")
+    run.targets[0].name = "[bold red]styled[/]"
+    from test_cli_reports import _options
+
+    _app._emit(run, _options(), out)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())  # rich's own colours
+    assert "\x1b" not in shown and "\x00" not in shown and "\r" not in shown
+    # Shown as written (wrapped in its cell), never read as rich markup.
+    assert "│ [bold " in shown and "red]styled[/]" in shown
+
+
+@pytest.mark.parametrize("command", ["detect", "remediate"])
+def test_junit_parses_with_control_characters(command: str) -> None:
+    run = hostile_report(command)
+    document = r.junit_xml(run)
+    root = ET.fromstring(document)  # noqa: S314 - our own output; expat refuses bad XML
+    cases = [c for c in root.iter("testcase") if c.get("name") != "pulumi"]
+    assert len(cases) == len(HOSTILE)
+    names = [c.get("name") or "" for c in cases]
+    assert names == [r.plain(f"{n} (acct{n} on pc-{n})") for n in HOSTILE]
+    for element in root.iter():
+        for value in [element.text or "", *element.attrib.values()]:
+            assert _raw_controls(value) == set(), value
+    # The declared encoding holds: the document encodes (no lone surrogate) and parses again.
+    ET.fromstring(document.encode("utf-8"))  # noqa: S314
+
+
+@pytest.mark.parametrize("command", ["detect", "remediate"])
+def test_markdown_table_and_step_summary_cannot_gain_rows_html_or_spans(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    markdown_it = pytest.importorskip("markdown_it")
+    run = hostile_report(command)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    from test_cli_reports import _options
+
+    _app._write_files(run, _options(markdown=str(tmp_path / "report.md")))
+    for text in ((tmp_path / "report.md").read_text(), summary.read_text()):
+        assert _raw_controls(text) == set()
+        parser = markdown_it.MarkdownIt("commonmark").enable("table")
+        tokens = parser.parse(text)
+        assert not [t for t in tokens if t.type == "html_block"]
+        inline = [c for t in tokens if t.type == "inline" for c in t.children or []]
+        assert not [c for c in inline if c.type in ("html_inline", "link_open", "image")]
+        assert not [c for c in inline if c.type in ("em_open", "s_open")]
+        # Bold only where the report puts it: "**error**:" before each error.
+        assert len([c for c in inline if c.type == "strong_open"]) == len(run.errors)
+        rows = [t for t in tokens if t.type == "tr_open"]
+        assert len(rows) == 1 + len(HOSTILE)  # the header and one per target, no more
+        columns = 7 if command == "remediate" else 5
+        cells_per_row: list[int] = []
+        for token in tokens:
+            if token.type == "tr_open":
+                cells_per_row.append(0)
+            elif token.type in ("td_open", "th_open"):
+                cells_per_row[-1] += 1
+        assert cells_per_row == [columns] * len(rows)
+        # Each name is one code span holding the name as the lines show it.
+        spans = [c.content for c in inline if c.type == "code_inline"]
+        assert spans == [r.plain(n) for n in HOSTILE]
+        rendered = parser.render(text)
+        assert "<img" not in rendered and "<a " not in rendered
+
+
+def test_chat_messages_neutralise_names() -> None:
+    run = hostile_report("detect")
+    slack = n.message(run, "slack")["text"]
+    assert "<img" not in slack and "&lt;img" in slack and _raw_controls(slack) == set()
+    assert len(slack.splitlines()) == 1 + len(HOSTILE) + len(run.errors)
+    dingtalk = n.message(run, "dingtalk")["markdown"]["text"]
+    assert _raw_controls(dingtalk) == set()
+    assert len(dingtalk.splitlines()) == 2 + len(HOSTILE) + len(run.errors)
+    markdown_it = pytest.importorskip("markdown_it")
+    tokens = markdown_it.MarkdownIt("commonmark").parse(dingtalk)
+    inline = [c for t in tokens if t.type == "inline" for c in t.children or []]
+    assert not [c for c in inline if c.type in ("html_inline", "link_open", "code_inline")]
+    assert len([t for t in tokens if t.type == "list_item_open"]) == len(HOSTILE)

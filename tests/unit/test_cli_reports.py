@@ -108,7 +108,7 @@ def test_junit_counts_a_pulumi_error_as_one_more_error() -> None:
 
 def test_markdown_escapes_table_cells() -> None:
     text = r.markdown(report())
-    assert "| ❌ | `billing` | polar_super | pc-2 | missing: PROCESS, RELOAD |" in text
+    assert "| ❌ | `billing` | polar\\_super | pc-2 | missing: PROCESS, RELOAD |" in text
     assert "ops\\|admin" in text
 
 

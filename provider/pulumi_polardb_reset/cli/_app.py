@@ -24,6 +24,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from .._version import __version__
 from ..core import _time
@@ -466,9 +467,11 @@ def _emit(report: r.RunReport, options: Options, out: TextIO) -> None:
             table.add_column("Action")
         style = {v.OK: "green", v.DRIFT: "red", v.UNKNOWN: "yellow"}
         for t in report.targets:
-            row = [t.name, t.account, t.cluster, f"[{style[t.status]}]{t.verdict}[/]"]
+            # Text, not markup: a name like "[red]" is shown, never interpreted.
+            row = [Text(r.plain(cell)) for cell in (t.name, t.account, t.cluster)]
+            row.append(Text(r.plain(t.verdict), style=style[t.status]))
             if report.command == "remediate":
-                row.append(r.action_text(t))
+                row.append(Text(r.plain(r.action_text(t))))
             table.add_row(*row)
         console.print(table)
         for line in r.lines(report)[len(report.targets) + 1 :]:

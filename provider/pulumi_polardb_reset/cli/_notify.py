@@ -71,18 +71,33 @@ def message(report: r.RunReport, kind: Kind) -> dict[str, Any]:
     """The JSON body of the notification of ``report`` in the format ``kind``."""
     flagged = [t for t in report.targets if t.status != "ok" or t.action == "failed"]
     if kind == "dingtalk":
-        rows = [f"- **{t.name}** ({t.account} on {t.cluster}): {t.verdict}" for t in flagged]
-        text = "\n".join([f"#### {report.headline}", "", *rows, *_errors(report)])
-        return {"msgtype": "markdown", "markdown": {"title": report.headline, "text": text}}
+        md = r.markdown_text
+        rows = [
+            f"- **{md(t.name)}** ({md(t.account)} on {md(t.cluster)}): {md(t.verdict)}"
+            for t in flagged
+        ]
+        errors = [f"error: {md(e)}" for e in report.errors]
+        text = "\n".join([f"#### {md(report.headline)}", "", *rows, *errors])
+        title = r.plain(report.headline)
+        return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
     if kind == "slack":
-        rows = [f"• *{t.name}* ({t.account} on {t.cluster}): {t.verdict}" for t in flagged]
-        return {"text": "\n".join([f"*{report.headline}*", *rows, *_errors(report)])}
+        rows = [
+            f"• *{_slack(t.name)}* ({_slack(t.account)} on {_slack(t.cluster)}): "
+            f"{_slack(t.verdict)}"
+            for t in flagged
+        ]
+        errors = [f"error: {_slack(e)}" for e in report.errors]
+        return {"text": "\n".join([f"*{_slack(report.headline)}*", *rows, *errors])}
     document = json.loads(r.to_json(report))
     return {"source": "polardb-reset", **document}
 
 
-def _errors(report: r.RunReport) -> list[str]:
-    return [f"error: {e}" for e in report.errors]
+def _slack(text: str) -> str:
+    """Text Slack shows as written: no mention (``<!channel>``), link or new line.
+
+    Slack's documented escaping: ``&``, ``<`` and ``>`` as HTML entities.
+    """
+    return r.plain(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def dingtalk_signed(url: str, secret: str, now_ms: int) -> str:

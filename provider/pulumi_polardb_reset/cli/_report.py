@@ -2,11 +2,18 @@
 
 A report holds names, verdicts, request IDs and the provider's (already scrubbed) error
 and warning lines; never an output value of the state, so never a secret.
+
+Names come from stack config and state, which whoever edits the program controls: every
+rendering neutralises what its format needs. Text lines (stdout, a CI log, a terminal) and
+JUnit XML show control characters, line breaks and bidirectional overrides escaped
+(``\\x1b``), so a name cannot forge a log line, drive a terminal or break the XML;
+Markdown escapes what would make HTML, links, emphasis, code spans or table rows.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
@@ -17,6 +24,29 @@ EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_DRIFT: Final = 3
+
+#: Characters no report shows raw: C0 and C1 controls (line breaks, ESC, NUL, ...), DEL,
+#: Unicode line and paragraph separators, bidirectional overrides, lone surrogates and
+#: the non-characters XML refuses.
+_UNSAFE: Final = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+#: What Markdown would read as markup in a table cell: HTML, entities, links, emphasis,
+#: code spans, cell separators (and the backslash itself).
+_MARKDOWN: Final = re.compile(r"([\\`*_\[\]<>&|~])")
+
+
+def plain(text: str) -> str:
+    """``text`` on one line with nothing a terminal, a CI log or XML would act on.
+
+    Unsafe characters become visible escapes: ``\\x1b`` for ESC, ``\\n`` never appears raw.
+    """
+    return _UNSAFE.sub(_visible, text)
+
+
+def _visible(found: re.Match[str]) -> str:
+    code = ord(found[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass
@@ -99,15 +129,15 @@ def lines(report: RunReport) -> list[str]:
     if report.command == "remediate":
         header.append("ACTION")
         rows = [[*row, action_text(t)] for row, t in zip(rows, report.targets, strict=True)]
-    table = [header, *rows]
+    table = [header, *([plain(cell) for cell in row] for row in rows)]
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     out = [
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1]
         for row in table
     ]
-    out += [f"warning: {w}" for w in report.warnings]
-    out += [f"error: {e}" for e in report.errors]
-    out.append(report.headline)
+    out += [f"warning: {plain(w)}" for w in report.warnings]
+    out += [f"error: {plain(e)}" for e in report.errors]
+    out.append(plain(report.headline))
     return out
 
 
@@ -135,8 +165,8 @@ def junit_xml(report: RunReport) -> str:
     shape (``testsuites`` > ``testsuite`` > ``testcase`` with ``failure``/``error``) is what
     GitHub, GitLab and Jenkins read.
     """
-    suite_name = f"polardb-reset {report.command} {report.stack}" + (
-        f" shard {report.shard}" if report.shard else ""
+    suite_name = plain(f"polardb-reset {report.command} {report.stack}") + (
+        f" shard {plain(report.shard)}" if report.shard else ""
     )
     failures = report.count(v.DRIFT)
     errors = report.count(v.UNKNOWN) + (1 if report.errors else 0)
@@ -149,18 +179,18 @@ def junit_xml(report: RunReport) -> str:
     }
     root = ET.Element("testsuites", {"name": "polardb-reset", **counts})
     suite = ET.SubElement(root, "testsuite", {"name": suite_name, **counts})
-    classname = f"polardb-reset.{report.stack}"
+    classname = plain(f"polardb-reset.{report.stack}")
     for target in report.targets:
         case = ET.SubElement(
             suite,
             "testcase",
             {
                 "classname": classname,
-                "name": f"{target.name} ({target.account} on {target.cluster})",
+                "name": plain(f"{target.name} ({target.account} on {target.cluster})"),
                 "time": "0",
             },
         )
-        message = f"{target.account} on {target.cluster}: {target.verdict}"
+        message = plain(f"{target.account} on {target.cluster}: {target.verdict}")
         if target.status == v.DRIFT:
             failure = ET.SubElement(case, "failure", {"message": message, "type": "drift"})
             failure.text = _case_text(target)
@@ -172,8 +202,9 @@ def junit_xml(report: RunReport) -> str:
             out.text = _case_text(target)
     if report.errors:
         case = ET.SubElement(suite, "testcase", {"classname": classname, "name": "pulumi"})
-        error = ET.SubElement(case, "error", {"message": report.errors[0], "type": "pulumi"})
-        error.text = "\n".join(report.errors)
+        first = plain(report.errors[0])
+        error = ET.SubElement(case, "error", {"message": first, "type": "pulumi"})
+        error.text = "\n".join(plain(e) for e in report.errors)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
 
@@ -186,7 +217,7 @@ def _case_text(target: TargetReport) -> str:
         parts.append(f"before: {target.before}")
     if target.action is not None:
         parts.append(f"action: {action_text(target)}")
-    return "\n".join(parts)
+    return "\n".join(plain(part) for part in parts)
 
 
 def markdown(report: RunReport) -> str:
@@ -195,19 +226,30 @@ def markdown(report: RunReport) -> str:
     header = ["", "Target", "Account", "Cluster", "Verdict"]
     if report.command == "remediate":
         header += ["Before", "Action"]
-    out = [f"### {_md(report.headline)}", "", "| " + " | ".join(header) + " |"]
+    out = [f"### {markdown_text(report.headline)}", "", "| " + " | ".join(header) + " |"]
     out.append("|" + "---|" * len(header))
     for t in report.targets:
-        row = [icon.get(t.status, ""), f"`{t.name}`", t.account, t.cluster, t.verdict]
+        row = [markdown_text(t.account), markdown_text(t.cluster), markdown_text(t.verdict)]
         if report.command == "remediate":
-            row += [t.before or "", action_text(t)]
-        out.append("| " + " | ".join(_md(cell) for cell in row) + " |")
+            row += [markdown_text(t.before or ""), markdown_text(action_text(t))]
+        out.append("| " + " | ".join([icon.get(t.status, ""), code_span(t.name), *row]) + " |")
     for warning in report.warnings:
-        out += ["", f"> warning: {_md(warning)}"]
+        out += ["", f"> warning: {markdown_text(warning)}"]
     for error in report.errors:
-        out += ["", f"> **error**: {_md(error)}"]
+        out += ["", f"> **error**: {markdown_text(error)}"]
     return "\n".join(out) + "\n"
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def markdown_text(text: str) -> str:
+    """Text as Markdown shows it literally, on one line (no HTML, link, span or cell)."""
+    return _MARKDOWN.sub(r"\\\1", plain(text))
+
+
+def code_span(text: str) -> str:
+    """Text in a code span that nothing inside can close, in a table cell."""
+    shown = plain(text).replace("|", "\\|")  # a table splits cells before code spans
+    fence = "`" * (max((len(run) for run in re.findall("`+", shown)), default=0) + 1)
+    pad = (
+        " " if shown.startswith(("`", " ")) or shown.endswith(("`", " ")) or len(fence) > 1 else ""
+    )
+    return f"{fence}{pad}{shown}{pad}{fence}"
