@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 import socket
 import threading
-import xml.etree.ElementTree as ET
 import urllib.parse
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +23,23 @@ from pulumi_polardb_reset.cli import _app
 from pulumi_polardb_reset.cli import _notify as n
 from pulumi_polardb_reset.cli import _report as r
 from pulumi_polardb_reset.core import _verdicts as v
+
+
+def _options(**changes: Any) -> _app.Options:
+    """The command's options with no report file, notification or step summary."""
+    values: dict[str, Any] = {
+        "stack": "prod",
+        "cwd": ".",
+        "shard": None,
+        "json": False,
+        "junit_xml": None,
+        "markdown": None,
+        "notify": (),
+        "notify_format": "auto",
+        "dingtalk_secret_env": "UNSET_FOR_TESTS",
+        "pulumi_bin": None,
+    }
+    return _app.Options(**{**values, **changes})
 
 
 def drift_report() -> r.RunReport:
@@ -270,8 +287,6 @@ def test_a_terminal_table_shows_names_as_text(monkeypatch: pytest.MonkeyPatch) -
     out = Terminal()
     run = hostile_report("remediate")
     run.targets[0].name = "[bold red]styled[/]"
-    from test_cli_reports import _options
-
     _app._emit(run, _options(), out)
     shown = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())  # rich's own colours
     assert "\x1b" not in shown and "\x00" not in shown and "\r" not in shown
@@ -303,8 +318,6 @@ def test_markdown_table_and_step_summary_cannot_gain_rows_html_or_spans(
     run = hostile_report(command)
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    from test_cli_reports import _options
-
     _app._write_files(run, _options(markdown=str(tmp_path / "report.md")))
     for text in ((tmp_path / "report.md").read_text(), summary.read_text()):
         assert _raw_controls(text) == set()
