@@ -415,3 +415,38 @@ def test_parser_keeps_nothing_of_the_identified_clause(secret: str) -> None:
         parsed = parse_grant_line(line)
         assert parsed is not None and parsed.grant_option
         assert secret not in repr(parsed)
+
+
+# -- static or dynamic: the fixed list of static privileges (issue 24, item 13) ----------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # MySQL 8 prints static privileges on one line, dynamic ones on another.
+        "GRANT SHUTDOWN, FILE, SUPER, SHOW DATABASES, CREATE ROLE, DROP ROLE ON *.* TO `u`@`%` WITH GRANT OPTION",
+        "GRANT PROXY ON ''@'' TO 'u'@'%' WITH GRANT OPTION",
+        # MariaDB (no dynamic privileges): an underscore inside a static name.
+        "GRANT READ_ONLY ADMIN ON *.* TO `u`@`%` WITH GRANT OPTION",
+    ],
+)
+def test_with_grant_option_on_static_privileges_is_the_grant_option(line: str) -> None:
+    grants = global_grants_from_show_grants([line])
+    assert grants.grant_option == ("*.*" in line)
+
+
+@pytest.mark.parametrize("name", ["AUDITOR", "BINLOG_ADMIN", "SYSTEM_USER", "FIREWALLUSER"])
+def test_with_grant_option_on_a_dynamic_privilege_alone_is_not_the_grant_option(
+    name: str,
+) -> None:
+    # Any identifier that is not a static privilege is dynamic, underscore or not.
+    lines = [
+        f"GRANT {', '.join(documented.DOCUMENTED_PRIVILEGES)} ON *.* TO `dbadmin`@`%`",
+        f"GRANT {name} ON *.* TO `dbadmin`@`%` WITH GRANT OPTION",
+    ]
+    grants = global_grants_from_show_grants(lines)
+    assert not grants.grant_option and name in grants.privileges
+    assert missing_privileges(grants) == (GRANT_OPTION,)
+    rows = [("'dbadmin'@'%'", p, "NO") for p in documented.DOCUMENTED_PRIVILEGES]
+    rows.append(("'dbadmin'@'%'", name, "YES"))
+    assert not global_grants_from_user_privileges(rows).grant_option

@@ -121,10 +121,70 @@ def normalize_privilege(name: str) -> str:
     return _ALIASES.get(text, text)
 
 
+#: The static privileges, as ``SHOW GRANTS`` and ``USER_PRIVILEGES`` name them (normalised):
+#: MySQL 8.0's "Static Privilege Descriptions" (the same names as 5.6 and 5.7 have), and
+#: MariaDB's privileges, all static (MariaDB has no dynamic privileges; its names of two or
+#: more words are static by syntax too). Every other global privilege of MySQL 8 is dynamic:
+#: registered by the server or by a component or plugin under any identifier, with or
+#: without an underscore, and its ``WITH GRANT OPTION`` is that privilege's own.
+STATIC_PRIVILEGES: Final[frozenset[str]] = frozenset(
+    {
+        # MySQL 8.0 (and 5.6/5.7), in the manual's order.
+        ALL_PRIVILEGES,
+        "ALTER",
+        "ALTER ROUTINE",
+        "CREATE",
+        "CREATE ROLE",
+        "CREATE ROUTINE",
+        "CREATE TABLESPACE",
+        "CREATE TEMPORARY TABLES",
+        "CREATE USER",
+        "CREATE VIEW",
+        "DELETE",
+        "DROP",
+        "DROP ROLE",
+        "EVENT",
+        "EXECUTE",
+        "FILE",
+        GRANT_OPTION,
+        "INDEX",
+        "INSERT",
+        "LOCK TABLES",
+        "PROCESS",
+        "PROXY",
+        "REFERENCES",
+        "RELOAD",
+        "REPLICATION CLIENT",
+        "REPLICATION SLAVE",
+        "SELECT",
+        "SHOW DATABASES",
+        "SHOW VIEW",
+        "SHUTDOWN",
+        "SUPER",
+        "TRIGGER",
+        "UPDATE",
+        "USAGE",
+        # MariaDB 10.3-11.x (aliases folded by normalize_privilege).
+        "BINLOG ADMIN",
+        "BINLOG REPLAY",
+        "CONNECTION ADMIN",
+        "DELETE HISTORY",
+        "FEDERATED ADMIN",
+        "READ_ONLY ADMIN",
+        "REPLICATION MASTER ADMIN",
+        "REPLICATION SLAVE ADMIN",
+        "SET USER",
+        "SHOW CREATE ROUTINE",
+        "SLAVE MONITOR",
+    }
+)
+
+
 def _is_dynamic(name: str) -> bool:
-    # MySQL 8 dynamic privileges are single words with underscores (BINLOG_ADMIN); static
-    # names never contain "_" (MariaDB's "READ_ONLY ADMIN" has a space, so it stays static).
-    return "_" in name and " " not in name
+    # A normalised name that is not one of the fixed static privileges. A dynamic
+    # privilege is one identifier, so a name of several words is never dynamic (a static
+    # privilege of a MariaDB newer than this list, say).
+    return name not in STATIC_PRIVILEGES and " " not in name
 
 
 class GrantParseError(ValueError):
