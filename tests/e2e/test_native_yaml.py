@@ -114,7 +114,8 @@ def test_custom_timeouts_are_the_deadline_of_create(
     proj = project(program)
     with maria.tasks_held():  # the reset never settles: only the deadline ends the wait
         output = proj.fail("up")
-    assert "timed out after" in output, output
+    assert "timed out after customTimeouts.create=3" in output, output
+    assert "Raise the resource option customTimeouts.create" in output, output
     assert "Traceback" not in output, output
     assert len(maria.resets()) == 1
 

@@ -42,14 +42,35 @@ MYSQL: Final = "MySQL"
 TERMINAL_CLUSTER_STATES: Final = frozenset({"Deleting", "Deleted", "Stopped", "Stopping", "Locked"})
 
 
+#: The resource's own time limit, as messages name it.
+TIMEOUT_SECONDS_SETTING: Final = "timeout_seconds"
+
+
 @dataclass(frozen=True)
 class Target:
-    """The account to reset and how long the whole operation may take."""
+    """The account to reset and how long the whole operation may take.
+
+    ``timeout_setting`` names where ``timeout_seconds`` comes from, for the message that
+    says what to raise: the resource's ``timeout_seconds``, or the engine's custom timeout
+    of the operation (``customTimeouts.update``), under which ``timeout_seconds`` does not
+    apply.
+    """
 
     cluster_id: str
     account_name: str
     region: str
     timeout_seconds: float
+    timeout_setting: str = TIMEOUT_SECONDS_SETTING
+
+    @property
+    def raise_hint(self) -> str:
+        """What to raise to give the operation more time."""
+        if self.timeout_setting == TIMEOUT_SECONDS_SETTING:
+            return TIMEOUT_SECONDS_SETTING
+        return (
+            f"the resource option {self.timeout_setting} "
+            f"({TIMEOUT_SECONDS_SETTING} does not apply under it)"
+        )
 
 
 @dataclass(frozen=True)
@@ -148,6 +169,7 @@ class Resetter:
                 account=t.account_name,
                 region=t.region,
                 timeout_seconds=t.timeout_seconds,
+                timeout_setting=t.timeout_setting,
                 elapsed_seconds=self.deadline.elapsed(),
                 gave_up=exc.failure.retryable,
             ) from None
@@ -168,10 +190,10 @@ class Resetter:
     def _timeout(self, what: str, last: str) -> ResetTimeoutError:
         t = self.target
         return ResetTimeoutError(
-            f"timed out after timeout_seconds={t.timeout_seconds:g} "
+            f"timed out after {t.timeout_setting}={t.timeout_seconds:g} "
             f"({self.deadline.elapsed():.1f} s elapsed) waiting for {what} "
             f"({where(t.cluster_id, t.account_name)}; last seen: {last}). "
-            "Raise timeout_seconds or check the cluster in the console; the next `pulumi up` "
+            f"Raise {t.raise_hint} or check the cluster in the console; the next `pulumi up` "
             "will try again."
         )
 

@@ -341,16 +341,21 @@ def describe_failure(
     timeout_seconds: float | None = None,
     elapsed_seconds: float | None = None,
     gave_up: bool = False,
+    timeout_setting: str = "timeout_seconds",
 ) -> ApiCallError:
     """Turn an API failure into an :class:`ApiCallError` whose message says what to do.
 
     With ``gave_up`` (a retryable failure outlasted the deadline), the message
     says so, with the real time spent when ``elapsed_seconds`` is given.
+    ``timeout_setting`` names the limit that applied (``customTimeouts.update`` under the
+    engine's custom timeouts), in place of ``timeout_seconds`` in what to raise.
     """
     code, hint = classify(failure, cluster=cluster, account=account, region=region, action=action)
+    if timeout_setting != "timeout_seconds":
+        hint = hint.replace("raise timeout_seconds", f"raise the resource option {timeout_setting}")
     if gave_up and failure.retryable and timeout_seconds is not None:
         spent = f" ({elapsed_seconds:.1f} s elapsed)" if elapsed_seconds is not None else ""
-        hint += f" Gave up after timeout_seconds={timeout_seconds:g}{spent}."
+        hint += f" Gave up after {timeout_setting}={timeout_seconds:g}{spent}."
     server = f" Service said: {failure.message}" if failure.message else ""
     return ApiCallError(
         f"{action}: {hint}{server}",

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..cloud import _settings
 from ..cloud._client import AccountInfo, PolarDBClient
-from ..cloud._operations import Resetter, Target
+from ..cloud._operations import TIMEOUT_SECONDS_SETTING, Resetter, Target
 from ..cloud._retry import LAST_ATTEMPT_SECONDS, Deadline
 from ..core import _convert, _diff, _fingerprint, _health
 from ..core import _props as p
@@ -85,10 +85,24 @@ class Call:
     timeout_seconds: float | None = None
     cancel: threading.Event | None = None
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    #: The setting ``timeout_seconds`` comes from, as messages name it (the resource option
+    #: of this operation, e.g. ``customTimeouts.update``).
+    timeout_setting: str = "customTimeouts"
 
     def seconds(self, inputs_timeout: float) -> float:
         """The operation's time limit: the engine's, else the resource's ``timeout_seconds``."""
         return float(self.timeout_seconds if self.timeout_seconds is not None else inputs_timeout)
+
+    def target(self, cluster: str, account: str, region: str, inputs_timeout: float) -> Target:
+        """The account to work on, with the operation's time limit and the setting it is from."""
+        custom = self.timeout_seconds is not None
+        return Target(
+            cluster,
+            account,
+            region,
+            self.seconds(inputs_timeout),
+            timeout_setting=self.timeout_setting if custom else TIMEOUT_SECONDS_SETTING,
+        )
 
     def resetter(self, client: PolarDBClient, target: Target) -> Resetter:
         """A resetter on ``target`` whose deadline (``target.timeout_seconds``) heeds ``cancel``."""
@@ -177,7 +191,7 @@ def read(
     if (not cluster or not account) and ":" in resource_id:
         cluster, account = resource_id.split(":", 1)
     settings = config.settings(state)
-    target = Target(cluster, account, settings.region, call.seconds(state.timeout_seconds))
+    target = call.target(cluster, account, settings.region, state.timeout_seconds)
     resetter = call.resetter(PolarDBClient(settings), target)
     try:
         match = resetter.find_account()
@@ -265,11 +279,8 @@ def _unlock(
     settings = config.settings(inputs)
     plan = _check.plan_for_inputs(inputs, state)
     client = PolarDBClient(settings, extra_secrets=_secrets(inputs.account_password, plan.password))
-    target = Target(
-        inputs.db_cluster_id,
-        inputs.account_name,
-        settings.region,
-        call.seconds(inputs.timeout_seconds),
+    target = call.target(
+        inputs.db_cluster_id, inputs.account_name, settings.region, inputs.timeout_seconds
     )
     resetter = call.resetter(client, target)
     unlocked = resetter.unlock()
@@ -313,11 +324,8 @@ def _reset(
     if resetter is None:
         settings = config.settings(inputs)
         client = PolarDBClient(settings, extra_secrets=_secrets(password, plan.password))
-        target = Target(
-            inputs.db_cluster_id,
-            inputs.account_name,
-            settings.region,
-            call.seconds(inputs.timeout_seconds),
+        target = call.target(
+            inputs.db_cluster_id, inputs.account_name, settings.region, inputs.timeout_seconds
         )
         # One resetter, so one deadline: the check after the reset uses what remains of it.
         resetter = call.resetter(client, target)
@@ -387,11 +395,8 @@ def _record_settings(
     settings = config.settings(inputs)
     plan = _check.plan_for_inputs(inputs, state)
     client = PolarDBClient(settings, extra_secrets=_secrets(plan.password))
-    target = Target(
-        inputs.db_cluster_id,
-        inputs.account_name,
-        settings.region,
-        call.seconds(inputs.timeout_seconds),
+    target = call.target(
+        inputs.db_cluster_id, inputs.account_name, settings.region, inputs.timeout_seconds
     )
     # Only the settings change; region, endpoint and timeout stay as recorded, as when
     # they change without a reset being due.

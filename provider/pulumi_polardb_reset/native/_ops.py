@@ -37,11 +37,13 @@ class Operations:
         """The engine's Cancel: waits, retries and turns in flight end at once."""
         self._cancel.set()
 
-    def _call(self, urn: str, timeout: float = 0.0) -> lifecycle.Call:
+    def _call(self, urn: str, timeout: float = 0.0, operation: str = "") -> lifecycle.Call:
+        # The engine's timeout is customTimeouts.<operation> (0: none set).
         return lifecycle.Call(
             warn=lambda message: self._warn(message, urn),
             timeout_seconds=timeout if timeout > 0 else None,
             cancel=self._cancel,
+            timeout_setting=f"customTimeouts.{operation}" if operation else "customTimeouts",
         )
 
     def check(self, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -60,7 +62,7 @@ class Operations:
         if preview:
             return "", self._preview(news)
         inputs = lifecycle.require_inputs(news, self._config)
-        state = lifecycle.create(inputs, self._config, self._call(urn, timeout))
+        state = lifecycle.create(inputs, self._config, self._call(urn, timeout, "create"))
         return state.id, _convert.state_to_props(state)
 
     def update(
@@ -76,7 +78,10 @@ class Operations:
             return {**olds, **self._preview(news)}
         inputs = lifecycle.require_inputs(news, self._config)
         state = lifecycle.update(
-            _convert.state_from_props(olds), inputs, self._config, self._call(urn, timeout)
+            _convert.state_from_props(olds),
+            inputs,
+            self._config,
+            self._call(urn, timeout, "update"),
         )
         return _convert.state_to_props(state)
 
