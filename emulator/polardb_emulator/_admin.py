@@ -281,6 +281,34 @@ async def release_tasks(request: web.Request) -> web.Response:
     return web.json_response({"held": False, "finished": finished})
 
 
+# --- KMS secrets -------------------------------------------------------------------
+
+
+@routes.get(f"{ADMIN_PREFIX}/secrets")
+async def list_secrets(request: web.Request) -> web.Response:
+    """Every secret with its versions' IDs and stages (never a value)."""
+    emulator = _emulator(request)
+    return web.json_response({"secrets": await emulator.run(emulator.secrets.view)})
+
+
+@routes.post(f"{ADMIN_PREFIX}/secrets/rotate")
+async def rotate_secret(request: web.Request) -> web.Response:
+    """Rotate a secret: a new version with the given value becomes ACSCurrent."""
+    emulator = _emulator(request)
+    body = _changes(await _json_body(request), {"name", "value", "version_id"})
+    name, value, version_id = body.get("name"), body.get("value"), body.get("version_id")
+    if not isinstance(name, str) or not name:
+        raise ValueError("name must be the secret's name")
+    if not isinstance(value, str) or not value:
+        raise ValueError("value must be a non-empty string")
+    if version_id is not None and not isinstance(version_id, str):
+        raise ValueError("version_id must be a string")
+    version = await emulator.run(emulator.secrets.rotate, name, value, version_id)
+    return web.json_response(
+        {"name": name, "version_id": version.id, "stages": sorted(version.stages)}
+    )
+
+
 # --- clusters and accounts ---------------------------------------------------------
 
 

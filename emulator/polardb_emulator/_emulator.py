@@ -21,10 +21,13 @@ from aiohttp import web
 
 from ._auth import Verifier
 from ._faults import Fault, Faults
-from ._ram import Policy, action_name, forbidden, resource_arn
+from ._ram import Policy, action_name, forbidden
 from ._requestlog import RequestLog
 from ._seed import Seed, SeedCluster
 from ._state import load_state, save_state
+from .kms import responses as kms_responses
+from .kms.models import SecretStore
+from .polardb import responses as polardb_responses
 from .polardb.backend import Databases, InMemoryDatabases
 from .polardb.models import Model
 from .polardb.service import Prehashed
@@ -72,6 +75,13 @@ class Emulator:
             fleet.close()
             raise
         self.blocking = fleet.blocking
+        #: KMS Secrets Manager's secrets (in memory only: see docs/emulator.md).
+        self.secrets = SecretStore(
+            seed.secrets,
+            region=seed.settings.kms_region,
+            account_id=seed.settings.account_id,
+            clock=clock,
+        )
         self.verifier = Verifier(seed.access_keys, clock=clock)
         self.requests = RequestLog(clock)
         self.faults = Faults()
@@ -132,15 +142,22 @@ class Emulator:
         """Every AccessKey's policy as the seed declares it."""
         return {key.id: key.policy for key in self.seed.access_keys}
 
-    def authorize(self, key_id: str, action: str, params: dict[str, str]) -> None:
-        """Raise ``403 Forbidden.RAM`` unless ``key_id``'s policy allows ``action`` on the
-        resource it names (see ``_ram``); a key without a policy may do anything."""
+    def authorize(
+        self, key_id: str, action: str, params: dict[str, str], service: str = "polardb"
+    ) -> None:
+        """Raise ``403 Forbidden.RAM`` unless ``key_id``'s policy allows ``service:action`` on
+        the resource it names (see ``_ram``); a key without a policy may do anything."""
         policy = self.policies.get(key_id)
         if policy is None:
             return
         account_id = self.seed.settings.account_id
-        resource = resource_arn(action, params, account_id=account_id, region_of=self._region_of)
-        ram_action = action_name(action)
+        if service == kms_responses.SERVICE:
+            resource = kms_responses.resource_arn(self.secrets, params)
+        else:
+            resource = polardb_responses.resource_arn(
+                action, params, account_id=account_id, region_of=self._region_of
+            )
+        ram_action = action_name(service, action)
         decision = policy.decide(ram_action, resource)
         if decision != "Allow":
             raise forbidden(
@@ -188,8 +205,10 @@ class Emulator:
         self.clear_activity()
 
     def reset_model(self) -> None:
-        """The model back to the seed, saved (on the model's thread: see :meth:`run`)."""
+        """The model and the secrets back to the seed, saved (on the model's thread: see
+        :meth:`run`)."""
         self.model.reset()
+        self.secrets.reset()
         self.persist()
 
     def clear_activity(self) -> None:
@@ -207,8 +226,9 @@ class Emulator:
         self.model.close()
 
     def state_document(self) -> dict[str, Any]:
-        """Clusters, accounts and tasks in flight, without any password material."""
-        return state_view(self.model, self.clock())
+        """Clusters, accounts, tasks in flight and secrets, without any password material
+        or secret value."""
+        return {**state_view(self.model, self.clock()), "secrets": self.secrets.view()}
 
     # --- shorthands kept for callers of earlier versions ------------------------------
 

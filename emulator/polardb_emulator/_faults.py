@@ -6,6 +6,7 @@ import itertools
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .kms import responses as kms
 from .polardb import responses
 
 FAULT_KINDS = ("error", "latency", "drop")
@@ -53,8 +54,9 @@ def parse_fault(spec: object, fault_id: int) -> Fault:
     if unknown:
         raise ValueError(f"unknown key(s): {', '.join(unknown)}")
     action = spec.get("action")
-    if action != "*" and action not in responses.ACTIONS:
-        raise ValueError(f"action must be '*' or one of {', '.join(responses.ACTIONS)}")
+    known = (*responses.ACTIONS, *kms.ACTIONS)
+    if action != "*" and action not in known:
+        raise ValueError(f"action must be '*' or one of {', '.join(known)}")
     kind = spec.get("kind", "error")
     if kind not in FAULT_KINDS:
         raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")

@@ -9,8 +9,10 @@ user or role)::
                     "Resource": "acs:polardb:*:*:dbcluster/pc-abc"}]}
 
 After its signature is verified, every request is authorised as RAM does: the action is
-``polardb:<Action>``, the resource the ARN of the cluster it names
-(``acs:polardb:<region>:<account-id>:dbcluster/<DBClusterId>``); an explicit ``Deny``
+``<service>:<Action>`` (``polardb:ResetAccount``, ``kms:GetSecretValue``), the resource the
+ARN of what the request names, as each service's ``responses.resource_arn`` builds it
+(``acs:polardb:<region>:<account-id>:dbcluster/<DBClusterId>``,
+``acs:kms:<region>:<account-id>:secret/<SecretName>``); an explicit ``Deny``
 wins, else an ``Allow`` is needed, else the request is implicitly denied. A refusal is
 ``403 Forbidden.RAM`` naming the action and the resource, as Alibaba Cloud's newer
 answers do (:func:`forbidden`). A key without a policy has full access (like an account's
@@ -35,12 +37,8 @@ from ._logs import escape
 
 #: RAM's limit on a custom policy document, in characters (of its JSON).
 MAX_DOCUMENT_CHARS = 6144
-#: The service code in action names and ARNs.
-SERVICE = "polardb"
 #: The Alibaba Cloud account (UID) that owns every cluster, unless the seed says otherwise.
 DEFAULT_ACCOUNT_ID = "1234567890123456"
-#: Actions whose resource is the region's cluster list, not one cluster.
-LIST_ACTIONS = frozenset({"DescribeDBClusters"})
 FORBIDDEN_MESSAGE = "You are not authorized to do this action."
 _EFFECTS = ("Allow", "Deny")
 _STATEMENT_KEYS = ("Effect", "Action", "NotAction", "Resource", "NotResource", "Condition")
@@ -209,24 +207,9 @@ def _check_resource(pattern: str, path: str) -> None:
 # --- authorising a request ----------------------------------------------------------------
 
 
-def action_name(action: str) -> str:
-    """The RAM action of an API action: ``polardb:ResetAccount``."""
-    return f"{SERVICE}:{action}"
-
-
-def resource_arn(
-    action: str, params: Mapping[str, str], *, account_id: str, region_of: Callable[[str], str]
-) -> str:
-    """The resource RAM checks for ``action``: the cluster it names, or the region's list.
-
-    ``region_of`` gives a known cluster's region; for a cluster the emulator does not know,
-    the request's ``RegionId`` (empty without one: only a ``*`` region matches it).
-    """
-    if action in LIST_ACTIONS:
-        return f"acs:{SERVICE}:{params.get('RegionId', '')}:{account_id}:dbcluster/*"
-    cluster = params.get("DBClusterId", "")
-    region = region_of(cluster) or params.get("RegionId", "")
-    return f"acs:{SERVICE}:{region}:{account_id}:dbcluster/{cluster}"
+def action_name(service: str, action: str) -> str:
+    """The RAM action of an API action: ``polardb:ResetAccount``, ``kms:GetSecretValue``."""
+    return f"{service}:{action}"
 
 
 def forbidden(

@@ -23,7 +23,7 @@ from typing import Any
 REDACTED = "***REDACTED***"
 _SECRET_MARKERS = ("password", "secret", "token", "signature")
 #: Parameters whose names carry a marker but whose values are no secret: kept as sent.
-_NOT_SECRET = frozenset({"accountpasswordvalidtime"})
+_NOT_SECRET = frozenset({"accountpasswordvalidtime", "secretname", "secretdatatype", "secrettype"})
 MAX_ENTRIES = 10_000
 MAX_BYTES = 8 * 1024 * 1024
 #: Longest action name and AccessKey ID kept in an entry.

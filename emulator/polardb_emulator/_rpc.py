@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -24,8 +24,10 @@ from ._exceptions import ApiError, AuthError, api_error, missing_parameter
 from ._faults import Fault
 from ._http import new_request_id, read_body
 from ._logs import escape
+from .kms import exceptions as kms_exceptions
+from .kms import responses as kms
+from .polardb import exceptions as polardb_exceptions
 from .polardb import responses
-from .polardb.exceptions import api_error as polardb_error
 from .polardb.rules import password_problem
 from .polardb.service import Prehashed
 
@@ -107,33 +109,51 @@ def _pairs(text: str, limit: int = MAX_PARAMS) -> list[tuple[str, str]]:
     return parse_qsl(text, keep_blank_values=True, max_num_fields=max(limit, 1))
 
 
-def find_handler(call: ApiCall) -> responses.Handler:
-    """The action's handler, or the gateway's error for a missing/unknown action or version."""
+@dataclass(frozen=True)
+class Route:
+    """Where a request goes: the service (RAM code) and its action's handler."""
+
+    service: str
+    handler: responses.Handler | kms.Handler
+
+
+#: The API versions the endpoint serves, and which service each one is.
+SERVICES = {responses.API_VERSION: responses.SERVICE, kms.API_VERSION: kms.SERVICE}
+_ACTIONS: dict[str, Mapping[str, responses.Handler | kms.Handler]] = {
+    responses.SERVICE: responses.ACTIONS,
+    kms.SERVICE: kms.ACTIONS,
+}
+
+
+def find_handler(call: ApiCall) -> Route:
+    """The action's service and handler, or the gateway's error for a missing/unknown action
+    or version."""
     if call.problem is not None:
         raise call.problem
     if not call.action:
         raise missing_parameter("Action")
-    if call.version != responses.API_VERSION:
+    service = SERVICES.get(call.version or "")
+    if service is None:
         raise api_error(
             "InvalidVersion",
             f"Specified parameter Version is not valid: this endpoint serves "
-            f"{responses.API_VERSION}.",
+            f"{responses.API_VERSION} (PolarDB) and {kms.API_VERSION} (KMS).",
         )
-    handler = responses.ACTIONS.get(call.action)
+    handler = _ACTIONS[service].get(call.action)
     if handler is None:
         raise api_error(
             "InvalidAction.NotFound",
             f"Specified api is not found, please check your url and method: {call.action}.",
             status=404,
         )
-    return handler
+    return Route(service, handler)
 
 
 class _DroppedError(Exception):
     """Raised to abandon a request whose connection a fault dropped."""
 
 
-async def apply_fault(fault: Fault, request: web.Request) -> None:
+async def apply_fault(fault: Fault, request: web.Request, service: str) -> None:
     """Wait (latency), drop the connection (drop) or raise the fault's API error."""
     if fault.kind == "latency":
         await asyncio.sleep((fault.latency_ms or 0) / 1000)
@@ -144,7 +164,8 @@ async def apply_fault(fault: Fault, request: web.Request) -> None:
             transport.abort()  # close without sending a single byte
         raise _DroppedError
     assert fault.code is not None
-    error = polardb_error(fault.code, fault.message, fault.status)
+    build = kms_exceptions.api_error if service == kms.SERVICE else polardb_exceptions.api_error
+    error = build(fault.code, fault.message, fault.status)
     error.retry_after_ms = fault.retry_after_ms
     raise error
 
@@ -160,10 +181,14 @@ async def _prehash(emulator: Emulator, call: ApiCall) -> Prehashed | None:
 
 
 def _call_action(
-    emulator: Emulator, handler: responses.Handler, call: ApiCall, prehashed: Prehashed | None
+    emulator: Emulator, route: Route, call: ApiCall, prehashed: Prehashed | None
 ) -> dict[str, Any]:
     # Tasks due by now finish first, so that no answer shows a stale status.
     emulator.tick()
+    if route.service == kms.SERVICE:
+        kms_handler = cast(kms.Handler, route.handler)
+        return kms_handler(emulator.secrets, call.params, call.request_id)
+    handler = cast(responses.Handler, route.handler)
     document = handler(emulator.model.service, call.params, call.request_id, prehashed)
     if call.action in responses.WRITE_ACTIONS:
         emulator.persist()
@@ -190,16 +215,16 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     # Until the signature is verified, the log keeps only a short summary.
     verified = False
     try:
-        handler = find_handler(call)
+        route = find_handler(call)
         identity = emulator.verifier.verify(call.signed)
         verified = True
         # RAM, as the gateway does: after the signature, before the service (and its faults).
-        emulator.authorize(identity.access_key_id, call.action or "", call.params)
+        emulator.authorize(identity.access_key_id, call.action or "", call.params, route.service)
         fault = emulator.faults.take(call.action or "")
         if fault is not None:
-            await apply_fault(fault, request)
-        prehashed = await _prehash(emulator, call)
-        document = await emulator.run(_call_action, emulator, handler, call, prehashed)
+            await apply_fault(fault, request, route.service)
+        prehashed = await _prehash(emulator, call) if route.service == responses.SERVICE else None
+        document = await emulator.run(_call_action, emulator, route, call, prehashed)
     except _DroppedError:
         emulator.requests.record(
             **call.log_fields(), authenticated=True, status=0, code="Fault.ConnectionDropped"

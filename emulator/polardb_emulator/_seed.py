@@ -8,6 +8,7 @@ repeat a password or secret value.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,8 @@ class Settings:
     backend: str = "memory"
     #: The Alibaba Cloud account (UID) owning every cluster: the ``<account-id>`` of ARNs.
     account_id: str = DEFAULT_ACCOUNT_ID
+    #: The region of the emulated KMS instance: the ``<region>`` of every secret's ARN.
+    kms_region: str = "cn-hangzhou"
 
 
 @dataclass(frozen=True)
@@ -90,12 +93,23 @@ class SeedCluster:
 
 
 @dataclass(frozen=True)
+class SeedSecret:
+    """A KMS secret as declared in the seed: one version, current (plaintext value)."""
+
+    name: str
+    value: str = field(repr=False)
+    version_id: str = "v1"
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Seed:
     """A validated seed."""
 
     access_keys: tuple[AccessKey, ...]
     settings: Settings = Settings()
     clusters: tuple[SeedCluster, ...] = ()
+    secrets: tuple[SeedSecret, ...] = ()
 
 
 _DEFAULT_DB_VERSION = {"MySQL": "8.0", "PostgreSQL": "14", "Oracle": "2.0"}
@@ -130,7 +144,9 @@ def load_seed(path: str | Path) -> Seed:
 
 def parse_seed(data: object) -> Seed:
     """Validate an already-parsed seed document."""
-    top = _mapping(data, "", required=("access_keys",), optional=("settings", "clusters"))
+    top = _mapping(
+        data, "", required=("access_keys",), optional=("settings", "clusters", "secrets")
+    )
     keys = [
         _access_key(item, f"access_keys[{i}]")
         for i, item in enumerate(_list(top, "access_keys", ""))
@@ -144,7 +160,33 @@ def parse_seed(data: object) -> Seed:
         for i, item in enumerate(_list(top, "clusters", "", default=[]))
     ]
     _unique([c.id for c in clusters], "clusters", "id")
-    return Seed(tuple(keys), settings, tuple(clusters))
+    secrets = [
+        _secret(item, f"secrets[{i}]")
+        for i, item in enumerate(_list(top, "secrets", "", default=[]))
+    ]
+    _unique([s.name for s in secrets], "secrets", "name")
+    return Seed(tuple(keys), settings, tuple(clusters), tuple(secrets))
+
+
+#: A secret's name and version ID as KMS takes them (see kms/models.py).
+_SECRET_NAME = re.compile(r"[A-Za-z0-9_/+=.@-]{1,192}")
+_VERSION_ID = re.compile(r"[\x21-\x7e]{1,64}")
+
+
+def _secret(item: object, path: str) -> SeedSecret:
+    m = _mapping(item, path, required=("name", "value"), optional=("version_id", "description"))
+    name = _str(m, "name", path)
+    if not _SECRET_NAME.fullmatch(name):
+        raise SeedError(f"{path}.name", "must be 1 to 192 letters, digits and _/+=.@- characters")
+    version_id = _opt_str(m, "version_id", path) or SeedSecret.version_id
+    if not _VERSION_ID.fullmatch(version_id):
+        raise SeedError(f"{path}.version_id", "must be 1 to 64 printable ASCII characters")
+    return SeedSecret(
+        name=name,
+        value=_str(m, "value", path),
+        version_id=version_id,
+        description=_opt_str(m, "description", path) or "",
+    )
 
 
 def _access_key(item: object, path: str) -> AccessKey:
@@ -163,7 +205,13 @@ def _settings(item: object) -> Settings:
     m = _mapping(
         item,
         "settings",
-        optional=("task_seconds", "concurrent_tasks_per_cluster", "backend", "account_id"),
+        optional=(
+            "task_seconds",
+            "concurrent_tasks_per_cluster",
+            "backend",
+            "account_id",
+            "kms_region",
+        ),
     )
     seconds = m.get("task_seconds", Settings.task_seconds)
     if (
@@ -184,7 +232,10 @@ def _settings(item: object) -> Settings:
         raise SeedError("settings.account_id", "must be the account's UID: 1 to 32 digits")
     if len(account) > 32:
         raise SeedError("settings.account_id", "must be the account's UID: 1 to 32 digits")
-    return Settings(float(seconds), quota, backend, account)
+    kms_region = m.get("kms_region", Settings.kms_region)
+    if not isinstance(kms_region, str) or not re.fullmatch(r"[a-z0-9-]{1,64}", kms_region):
+        raise SeedError("settings.kms_region", "must be a region ID such as cn-hangzhou")
+    return Settings(float(seconds), quota, backend, account, kms_region)
 
 
 def parse_cluster(item: object, path: str = "cluster") -> SeedCluster:

@@ -216,7 +216,7 @@ class EmulatorAdmin:
         return match
 
     def state(self) -> dict[str, Any]:
-        """Clusters, accounts and tasks in flight."""
+        """Clusters, accounts, tasks in flight and KMS secrets (no values)."""
         result: dict[str, Any] = self.admin("GET", "/state")
         return result
 
@@ -228,6 +228,20 @@ class EmulatorAdmin:
                     if a["name"] == name:
                         return dict(a)
         return None
+
+    def secrets(self) -> list[dict[str, Any]]:
+        """Every KMS secret with its versions' IDs and stages (never a value)."""
+        result: list[dict[str, Any]] = self.admin("GET", "/secrets")["secrets"]
+        return result
+
+    def rotate_secret(self, name: str, value: str, version_id: str | None = None) -> str:
+        """Rotate KMS secret ``name``: a new version holding ``value`` becomes ACSCurrent (the
+        old one ACSPrevious); return its version ID (generated unless ``version_id``)."""
+        body: dict[str, Any] = {"name": name, "value": value}
+        if version_id is not None:
+            body["version_id"] = version_id
+        new_id: str = self.admin("POST", "/secrets/rotate", body)["version_id"]
+        return new_id
 
     def reset(self) -> None:
         """Back to the seed (state, request log, faults, nonce cache; databases too)."""

@@ -34,9 +34,9 @@ from polardb_emulator._ram import (
     PolicyError,
     matches,
     parse_policy,
-    resource_arn,
 )
 from polardb_emulator._seed import SeedError, parse_seed
+from polardb_emulator.polardb.responses import resource_arn
 
 MYSQL, MYSQL2 = "pc-mysql00000001", "pc-mysql00000002"
 ACCOUNT = "1234567890123456"

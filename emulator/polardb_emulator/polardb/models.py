@@ -63,6 +63,7 @@ class Model:
             seed.settings.concurrent_tasks_per_cluster,
             self.databases.name,
             seed.settings.account_id,
+            seed.settings.kms_region,
         )
         self._seed = seed
         self._seed_snapshot = [cluster_snapshot(c, iso_time(clock())) for c in seed.clusters]

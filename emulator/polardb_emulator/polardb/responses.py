@@ -19,6 +19,10 @@ Params = Mapping[str, str]
 Handler = Callable[[Service, Params, str, Prehashed | None], dict[str, Any]]
 
 API_VERSION = "2017-08-01"
+#: The RAM service code in action names and ARNs.
+SERVICE = "polardb"
+#: Actions whose resource is the region's cluster list, not one cluster.
+LIST_ACTIONS = frozenset({"DescribeDBClusters"})
 WRITE_ACTIONS = frozenset(
     {
         "ResetAccount",
@@ -332,3 +336,18 @@ ACTIONS: dict[str, Handler] = {
     "ModifyAccountPassword": modify_account_password,
     "ModifyAccountLockState": modify_account_lock_state,
 }
+
+
+def resource_arn(
+    action: str, params: Params, *, account_id: str, region_of: Callable[[str], str]
+) -> str:
+    """The resource RAM checks for ``action``: the cluster it names, or the region's list.
+
+    ``region_of`` gives a known cluster's region; for a cluster the emulator does not know,
+    the request's ``RegionId`` (empty without one: only a ``*`` region matches it).
+    """
+    if action in LIST_ACTIONS:
+        return f"acs:{SERVICE}:{params.get('RegionId', '')}:{account_id}:dbcluster/*"
+    cluster = params.get("DBClusterId", "")
+    region = region_of(cluster) or params.get("RegionId", "")
+    return f"acs:{SERVICE}:{region}:{account_id}:dbcluster/{cluster}"
