@@ -534,13 +534,17 @@ def test_read_uses_the_endpoint_override_and_skips_without_login(
     assert calls.lookups == 0 and calls.logins[0][:2] == ("10.1.2.3", 3307)
 
     outs = read(provider, dict(OLD_STATE))
-    assert all(outs[k] is None for k in p.CHECK_RESULT_OUTPUTS)
+    assert all(outs[k] is None for k in p.CHECK_RESULT_OUTPUTS if k != p.PRIVILEGES_CHECK_CAUSE)
     assert len(calls.logins) == 1  # no login without a password
-    assert any("not stored in its state" in w for w in warnings_of(caplog))
+    # Why, said once and recorded as data (the command reads the output, not the warning).
+    (warning,) = [w for w in warnings_of(caplog) if "not checked" in w]
+    assert "not stored in its state" in outs[p.PRIVILEGES_CHECK_CAUSE]
+    assert warning.endswith(f"not checked: {outs[p.PRIVILEGES_CHECK_CAUSE]}.")
 
     caplog.clear()
     outs = read(provider, {**CHECKED, p.CHECK_PRIVILEGES: False})
     assert outs[p.PRIVILEGES_OK] is None and warnings_of(caplog) == []
+    assert outs[p.PRIVILEGES_CHECK_CAUSE] is None  # disabled: nothing to explain
     assert len(calls.logins) == 1
 
 

@@ -64,10 +64,16 @@ def test_gone() -> None:
 
 
 def test_unknown_names_the_cause() -> None:
+    # The cause is the recorded output, not a warning's text parsed back.
     found = v.classify(
-        {**HEALTHY, "privileges_ok": None, "missing_privileges": None, "password_ok": None},
+        {
+            **HEALTHY,
+            "privileges_ok": None,
+            "missing_privileges": None,
+            "password_ok": None,
+            "privileges_check_cause": "the SQL endpoint 127.0.0.1:1 refused the connection.",
+        },
         now=NOW,
-        cause="the SQL endpoint 127.0.0.1:1 refused the connection.",
     )
     assert found.status == "unknown"
     assert found.text == "unknown: the SQL endpoint 127.0.0.1:1 refused the connection"

@@ -48,7 +48,6 @@ RESOURCE_SUFFIX: Final = "PrivilegedAccountReset"
 #: deployed sibling shows the type (and parent) the program uses.
 DYNAMIC_TYPE: Final = "pulumi-python:dynamic/polardb:PrivilegedAccountReset"
 ANSI: Final = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_NOT_CHECKED: Final = re.compile(r"not checked(?: \(not drift\))?: (.*)$", re.DOTALL)
 
 
 class UsageError(Exception):
@@ -224,17 +223,6 @@ def account_named(warning: str) -> tuple[str, str] | None:
     return None if who is None else (who[1], who[2])
 
 
-def not_checked_cause(warnings: list[str], cluster: str, account: str) -> str | None:
-    """Why the provider could not check this account, from its warnings (None: not said)."""
-    for warning in warnings:
-        if account_named(warning) != (account, cluster):
-            continue
-        cause = _NOT_CHECKED.search(warning)
-        if cause is not None:
-            return cause[1].strip()
-    return None
-
-
 def check(
     stack: auto.Stack,
     targets: Mapping[str, Target],
@@ -271,8 +259,7 @@ def check(
             reason = "; ".join(events.errors or failure) or "the refresh did not read it"
             verdicts[name] = v.unknown(f"refresh failed: {reason}")
         else:
-            cause = not_checked_cause(events.warnings, target.cluster, target.account)
-            verdicts[name] = v.classify(events.outputs[target.urn], now=now(), cause=cause)
+            verdicts[name] = v.classify(events.outputs[target.urn], now=now())
     errors = list(events.errors)
     if failure and not errors and not events.errors_by_urn:
         errors = [f"pulumi refresh failed: {line}" for line in failure]

@@ -172,6 +172,7 @@ PRIVILEGES_OK: Final = "privileges_ok"
 MISSING_PRIVILEGES: Final = "missing_privileges"
 PRIVILEGES_CHECKED_AT: Final = "privileges_checked_at"
 PASSWORD_OK: Final = "password_ok"  # noqa: S105
+PRIVILEGES_CHECK_CAUSE: Final = "privileges_check_cause"
 # The password the check logs in with (the managed account_password, else check_password),
 # kept as a secret because refresh (read) sees only the outputs.
 SQL_CHECK_PASSWORD: Final = "sql_check_password"  # noqa: S105
@@ -486,6 +487,16 @@ OUTPUT_FIELDS: Final = (
         only_flag,
         attr="check.password_ok",
     ),
+    _out(
+        PRIVILEGES_CHECK_CAUSE,
+        "privilegesCheckCause",
+        "string",
+        "str | None",
+        "Last check: why it could not tell (not drift), e.g. the SQL endpoint did not answer "
+        "(None: it told, or it is disabled).",
+        only_text,
+        attr="check.cause",
+    ),
     _out(UNLOCK, "unlock", "boolean", "bool", "Whether a locked account is unlocked.", true_flag),
     _out(
         PASSWORD_EXPIRY_WARNING_DAYS,
@@ -542,6 +553,7 @@ CHECK_RESULT_OUTPUTS: Final = (
     MISSING_PRIVILEGES,
     PRIVILEGES_CHECKED_AT,
     PASSWORD_OK,
+    PRIVILEGES_CHECK_CAUSE,
 )
 #: camelCase name of every property (inputs and outputs).
 CAMEL: Final = {f.name: f.camel for f in (*INPUT_FIELDS, *OUTPUT_FIELDS)}

@@ -66,12 +66,17 @@ class ResetInputs:
 
 @dataclass(frozen=True)
 class CheckRecord:
-    """What the last SQL check recorded (all None: not checked, or no result known)."""
+    """What the last SQL check recorded (all None: not checked, or no result known).
+
+    ``cause`` says why the check could not tell (not drift), as data: engines and the
+    command render it; nobody parses it back out of a warning.
+    """
 
     privileges_ok: bool | None = None
     missing_privileges: tuple[str, ...] | None = None
     privileges_checked_at: str | None = None
     password_ok: bool | None = None
+    cause: str | None = None
 
 
 @dataclass(frozen=True)

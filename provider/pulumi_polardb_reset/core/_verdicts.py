@@ -71,17 +71,11 @@ def unknown(cause: str) -> Verdict:
     return Verdict(UNKNOWN, (f"unknown: {_sentence(cause)}",))
 
 
-def classify(
-    outputs: Mapping[str, Any] | None,
-    *,
-    now: dt.datetime,
-    cause: str | None = None,
-) -> Verdict:
+def classify(outputs: Mapping[str, Any] | None, *, now: dt.datetime) -> Verdict:
     """Classify a target from its refreshed outputs (None: dropped by the refresh).
 
-    ``cause`` is why the privilege check could not tell, when the caller knows it (the
-    provider's warning); it is used when ``privileges_ok`` is null. ``now`` (aware, UTC)
-    dates the password expiry.
+    When ``privileges_ok`` is null the verdict says why, from the recorded
+    ``privileges_check_cause``. ``now`` (aware, UTC) dates the password expiry.
     """
     if outputs is None:
         return gone()
@@ -112,7 +106,8 @@ def classify(
         notes.append("privileges not checked: check_privileges is false")
         return Verdict(OK, (OK,), (), tuple(notes))
     if outputs.get(p.PRIVILEGES_OK) is not True:
-        verdict = unknown(cause or "privileges not checked")
+        cause = outputs.get(p.PRIVILEGES_CHECK_CAUSE)
+        verdict = unknown(cause if isinstance(cause, str) and cause else "privileges not checked")
         return Verdict(UNKNOWN, verdict.findings, (), tuple(notes))
     return Verdict(OK, (OK,), (), tuple(notes))
 

@@ -123,22 +123,56 @@ def plan_for_inputs(inputs: ResetInputs, previous: ResetState | None = None) -> 
     return CheckPlan(True, password, managed, endpoint)
 
 
-def record(result: SqlCheckResult | None, *, managed: bool, checked_at: str) -> CheckRecord:
+def record(
+    result: SqlCheckResult | None,
+    *,
+    managed: bool,
+    checked_at: str,
+    cause: str | None = None,
+) -> CheckRecord:
     """What to record for ``result`` (None: not checked) (pure).
 
     ``privileges_ok`` true/false/null; ``missing_privileges`` sorted names when checked,
     null when not; ``password_ok`` only for a managed password; ``privileges_checked_at``
-    when a check was attempted (even one that could not tell).
+    when a check was attempted (even one that could not tell); ``cause`` why it could not
+    tell (:func:`cause_of`).
     """
     if result is None:
-        return CheckRecord()
+        return CheckRecord(cause=cause)
     missing = None if result.status == "unknown" else tuple(result.missing_privileges)
     return CheckRecord(
         privileges_ok=result.privileges_ok,
         missing_privileges=missing,
         privileges_checked_at=checked_at,
         password_ok=result.password_ok if managed else None,
+        cause=cause,
     )
+
+
+def cause_of(
+    result: SqlCheckResult | None, plan: CheckPlan, cause: str | None = None
+) -> str | None:
+    """Why the check could not tell, with what to do (pure); None when it told or is disabled.
+
+    ``cause`` explains a check that did not run (``result`` None).
+    """
+    if not plan.enabled:
+        return None
+    if plan.password is None:
+        return (
+            f"{plan.skip_reason}. Set check_password (a secret) or account_password, or "
+            "check_privileges=false to silence this"
+        )
+    if result is None:
+        return cause or "the check did not run"
+    if result.password_ok is False and not plan.managed:
+        return (
+            f"check_password was refused at {result.endpoint} (access denied). Update "
+            "check_password to the account's current password"
+        )
+    if result.status == "unknown":
+        return result.cause
+    return None
 
 
 def warning_for(
@@ -157,32 +191,21 @@ def warning_for(
     who = where(cluster, account)
     if not plan.enabled:
         return None
-    if plan.password is None:
-        return (
-            f"privileges of {who} not checked: {plan.skip_reason}. Set check_password (a "
-            "secret) or account_password, or check_privileges=false to silence this."
-        )
-    if result is None:
-        return f"privileges of {who} not checked: {cause or 'the check did not run'}."
-    if result.status == "drift":
+    if result is not None and result.status == "drift":
         return (
             f"permission drift: {who} is missing {', '.join(result.missing_privileges)} "
             f"(checked over SQL at {result.endpoint}); `pulumi up` resets it."
         )
-    if result.password_ok is False:
-        if plan.managed:
-            return (
-                f"password drift: the password this resource set for {who} no longer logs in "
-                f"at {result.endpoint} (changed out of band?); `pulumi up` resets it."
-            )
+    if result is not None and result.password_ok is False and plan.managed:
         return (
-            f"privileges of {who} not checked: check_password was refused at "
-            f"{result.endpoint} (access denied). Update check_password to the account's "
-            "current password."
+            f"password drift: the password this resource set for {who} no longer logs in "
+            f"at {result.endpoint} (changed out of band?); `pulumi up` resets it."
         )
-    if result.status == "unknown":
-        return f"privileges of {who} not checked (not drift): {result.cause}."
-    return None
+    not_told = cause_of(result, plan, cause)
+    if not_told is None:
+        return None
+    unknown = result is not None and result.status == "unknown" and result.password_ok is not False
+    return f"privileges of {who} not checked{' (not drift)' if unknown else ''}: {not_told}."
 
 
 def drift_error(

@@ -103,6 +103,9 @@ class PrivilegedAccountResetBase(pulumi.dynamic.Resource):
     """UTC time (ISO-8601) of the last check attempt."""
     password_ok: pulumi.Output[bool | None]
     """Last check: whether the managed password still logs in (None: not checked or not managed)."""
+    privileges_check_cause: pulumi.Output[str | None]
+    """Last check: why it could not tell (not drift), e.g. the SQL endpoint did not answer (None: it
+        told, or it is disabled)."""
     unlock: pulumi.Output[bool]
     """Whether a locked account is unlocked."""
     password_expiry_warning_days: pulumi.Output[int]

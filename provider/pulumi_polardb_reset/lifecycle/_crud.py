@@ -25,7 +25,7 @@ from ..core import _convert, _diff, _fingerprint, _health
 from ..core import _props as p
 from ..core._diff import DiffDecision
 from ..core._errors import GONE_CODES, ErrorCode, OperationCancelledError, ResetError
-from ..core._state import ResetInputs, ResetState
+from ..core._state import CheckRecord, ResetInputs, ResetState
 from ..core._time import utc_now
 from ..core._validation import Failure
 from ..drift import _check
@@ -213,10 +213,8 @@ def read(
         return replace(refreshed, check=_check.record(None, managed=False, checked_at=utc_now()))
     # Unreachable or unreadable is not drift: the check records null and warns.
     plan = _check.plan_from_state(state)
-    result = _run_check(resetter, plan, config, call)
-    return replace(
-        refreshed, check=_check.record(result, managed=plan.managed, checked_at=utc_now())
-    )
+    _, check = _run_check(resetter, plan, config, call)
+    return replace(refreshed, check=check)
 
 
 def delete(resource_id: str) -> None:
@@ -295,7 +293,13 @@ def _unlock(
     if plan.enabled and plan.runs:
         result, cause = _perform(resetter, plan, ca_bundle=config.sql_ca_bundle(), warn=call.warn)
     checked = replace(
-        recorded, check=_check.record(result, managed=plan.managed, checked_at=utc_now())
+        recorded,
+        check=_check.record(
+            result,
+            managed=plan.managed,
+            checked_at=utc_now(),
+            cause=_check.cause_of(result, plan, cause),
+        ),
     )
     if _diff.drift_reasons(checked, inputs):
         # Unlocked, the account shows drift a reset repairs (grants, or the managed
@@ -364,7 +368,7 @@ def _reset(
         # Said once: refresh says it again while it holds, a reset only when it is news.
         _health_warnings(state, call)
     # Once the reset has settled: are the privileges (and the password) really back?
-    result = _run_check(resetter, plan, config, call)
+    result, check = _run_check(resetter, plan, config, call)
     if result is not None:
         error = _check.drift_error(
             result,
@@ -375,7 +379,7 @@ def _reset(
         )
         if error is not None:
             raise error
-    return replace(state, check=_check.record(result, managed=plan.managed, checked_at=utc_now()))
+    return replace(state, check=check)
 
 
 def _check_settings(inputs: ResetInputs, plan: _check.CheckPlan) -> dict[str, Any]:
@@ -402,18 +406,19 @@ def _record_settings(
     # they change without a reset being due.
     recorded = replace(state, **_check_settings(inputs, plan), **_health_settings(inputs))
     resetter = call.resetter(client, target)
-    result = _run_check(resetter, plan, config, call)
-    return replace(
-        recorded, check=_check.record(result, managed=plan.managed, checked_at=utc_now())
-    )
+    _, check = _run_check(resetter, plan, config, call)
+    return replace(recorded, check=check)
 
 
 def _run_check(
     resetter: Resetter, plan: _check.CheckPlan, config: ProviderConfig, call: Call
-) -> SqlCheckResult | None:
-    """Run the check when it should; warn about drift or anything that kept it from telling."""
+) -> tuple[SqlCheckResult | None, CheckRecord]:
+    """Run the check when it should; warn about drift or anything that kept it from telling.
+
+    Returns the result (None: not run) and what to record of it, the cause included.
+    """
     if not plan.enabled:
-        return None
+        return None, CheckRecord()
     result: SqlCheckResult | None = None
     cause: str | None = None
     if plan.runs:
@@ -424,7 +429,13 @@ def _run_check(
     )
     if message is not None:
         call.warn(message)
-    return result
+    check = _check.record(
+        result,
+        managed=plan.managed,
+        checked_at=utc_now(),
+        cause=_check.cause_of(result, plan, cause),
+    )
+    return result, check
 
 
 def _perform(
