@@ -274,6 +274,23 @@ def test_command_sets_config_on_stdin_then_imports_the_state(tmp_path: Path) -> 
     ]
 
 
+def test_command_on_a_stack_already_moved_sets_the_config_only(tmp_path: Path) -> None:
+    native = {**reset("orders"), "type": NATIVE, "urn": f"{PREFIX}{NATIVE}::orders"}
+    exported = json.dumps({"version": 3, "deployment": deployment(native)})
+    config = json.dumps({"alicloud:accessKey": {"value": "LTAIexample", "secret": False}})
+    done, calls = command(tmp_path, exported, config)
+    assert done.returncode == 0, done.stderr
+    assert calls == [
+        "stack export",
+        "config --json --show-secrets",
+        "config set polardb-account:accessKey --non-interactive",
+    ]
+    assert done.stderr.splitlines() == [
+        "set polardb-account:accessKey from alicloud:accessKey",
+        f"no {DYN} left in the stack: the state stays as it is",
+    ]
+
+
 @pytest.mark.parametrize(
     ("exported", "named"),
     [

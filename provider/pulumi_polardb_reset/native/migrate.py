@@ -322,7 +322,8 @@ def run(
     if not isinstance(exported.get("deployment"), dict):
         raise _malformed("no deployment object")
     migrated, moved = migrate(exported["deployment"], plugin_version())
-    if not moved:
+    native = any(r.get("type") == TOKEN for r in migrated.get("resources") or [])
+    if not native:
         err.write(f"no {DYNAMIC_TYPE} in the stack: nothing to migrate\n")
         return 0
     config = json.loads(pulumi("config", "--json", "--show-secrets") or "{}")
@@ -342,6 +343,10 @@ def run(
         err.write(f"set {_describe(write)}\n")
     for note in notes:
         err.write(f"note: {note}\n")
+    if not moved:
+        # Already on the native provider (moved earlier, by hand or by 0.2.0): config only.
+        err.write(f"no {DYNAMIC_TYPE} left in the stack: the state stays as it is\n")
+        return 0
     fd, name = tempfile.mkstemp(prefix="polardb-reset-migrate-", suffix=".json")
     try:
         with os.fdopen(fd, "w") as handle:
