@@ -152,6 +152,17 @@ def test_plugin_serves_info_schema_and_check_failures_in_camel_case(stub: Any) -
     assert inputs["accountPassword"] == SECRET  # still marked secret on the wire
 
 
+def test_check_config_wraps_a_clear_secret_key_keeping_its_value(stub: Any) -> None:
+    # The engine sends the stack's `polardb-account:secretKey` in clear; the answer marks it
+    # secret with the same value (Configure gets the checked inputs: an emptied secret was
+    # "polardb-account:secretKey is not set" at the first update).
+    news = _wire.to_struct({"region": "cn-hangzhou", "secretKey": "S3cret!value"})
+    response = stub.CheckConfig(provider_pb2.CheckRequest(urn="urn:p", news=news))
+    assert list(response.failures) == []
+    inputs = _wire.to_dict(response.inputs)
+    assert inputs == {"region": "cn-hangzhou", "secretKey": SECRET}
+
+
 def test_a_user_error_is_one_line_without_traceback(
     stub: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

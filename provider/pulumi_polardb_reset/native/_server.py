@@ -322,10 +322,9 @@ def _config_secrets_wrapped(news: struct_pb2.Struct) -> struct_pb2.Struct:
             continue
         value = inputs.fields[key.name]
         if value.WhichOneof("kind") == "string_value" and value.string_value != p.UNKNOWN:
+            text = value.string_value  # read first: `value` is the field the next line rewrites
             inputs.fields[key.name].struct_value.Clear()
-            inputs.fields[key.name].struct_value.update(
-                {p.SIG_KEY: p.SECRET_SIG, "value": value.string_value}
-            )
+            inputs.fields[key.name].struct_value.update({p.SIG_KEY: p.SECRET_SIG, "value": text})
     return inputs
 
 
