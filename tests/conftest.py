@@ -3,8 +3,8 @@
 Emulator fixtures: ``emulator`` (one per session), ``emu`` (reset), ``sdk_client``;
 ``maria_emulator`` (one MariaDB-backed emulator per module, seeded with the module's
 ``MARIADB_SEED``, else DEFAULT_SEED) and ``maria`` (reset). ``clock``: a
-:class:`FakeClock`. Hypothesis runs the ``ci`` profile unless ``HYPOTHESIS_PROFILE``
-names another.
+:class:`FakeClock`. ``current_event_loop``: what ``pulumi.Output`` needs. Hypothesis
+runs the ``ci`` profile unless ``HYPOTHESIS_PROFILE`` names another.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 # alibabacloud-credentials reads this at import: no metadata-service probing.
 os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,6 +92,17 @@ class FakeClock:
     def utc_in(self, **delta: float) -> str:
         """``utc()`` plus ``delta`` (timedelta's keywords) as ``YYYY-MM-DDThh:mm:ssZ``."""
         return (self.utc() + dt.timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def current_event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A current event loop: ``pulumi.Output`` needs one, and an earlier ``asyncio.run()``
+    in the same process (the emulator's async SDK tests) leaves none."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 @pytest.fixture

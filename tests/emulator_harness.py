@@ -9,16 +9,19 @@ independent V3 signer for hand-crafted requests.
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import hashlib
 import hmac
 import json
 import os
 import shutil
+import socket
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import quote
@@ -182,13 +185,38 @@ __all__ = [
     "EmulatorProcess",
     "EmulatorThread",
     "SdkClientFactory",
+    "assert_refused",
     "form",
     "raw_post",
+    "refusing_port",
     "sign_v1",
     "sign_v3",
     "v1_params",
     "write_seed",
 ]
+
+
+@contextlib.contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses connections (ECONNREFUSED) for the whole block: bound by
+    this process and never listening, so no other process can take it meanwhile (a port
+    found free and let go could be anyone's by the time it is used)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        yield port
+
+
+def assert_refused(host: str, port: int) -> None:
+    """Assert that nothing listens on ``host:port``: the connection itself is refused
+    (ECONNREFUSED), which no running server answers, unlike a login or HTTP error."""
+    try:
+        with socket.create_connection((host, port), timeout=30):
+            pass
+    except OSError as exc:
+        assert exc.errno == errno.ECONNREFUSED, f"{host}:{port}: {exc!r}, not a refusal"
+    else:
+        raise AssertionError(f"something still listens on {host}:{port}")
 
 
 def find_mariadbd() -> str | None:

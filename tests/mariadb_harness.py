@@ -92,10 +92,76 @@ def start_mariadb(base: Path, needed_for: str = "the SQL check tests") -> MariaD
     ca.cert_pem.write_to_path(str(ca_file))
     wrong_ca.cert_pem.write_to_path(str(wrong_ca_file))
 
-    socket_path = str(base / "mysqld.sock")
-    log_file = base / "mariadbd.log"
     tmpdir = base / "tmp"  # private: servers started at once must not share /tmp's tables
     tmpdir.mkdir(exist_ok=True)
+    socket_path = str(base / "mysqld.sock")
+    command = [
+        str(mariadbd),
+        "--no-defaults",
+        "--user=root",
+        f"--datadir={datadir}",
+        f"--tmpdir={tmpdir}",
+        f"--socket={socket_path}",
+        f"--pid-file={base / 'mariadbd.pid'}",
+        "--bind-address=127.0.0.1",
+        "--skip-networking=0",
+        "--skip-log-bin",
+        "--innodb-buffer-pool-size=64M",
+        f"--ssl-cert={cert_file}",
+        f"--ssl-key={key_file}",
+        f"--ssl-ca={ca_file}",
+    ]
+    # mariadbd cannot bind port 0 (it means its default, 3306): a port found free may be
+    # taken by another process before mariadbd binds it; then it fails, and tries another.
+    for attempt in range(5):
+        log_file = base / f"mariadbd-{attempt}.log"
+        port = free_port()
+        process = subprocess.Popen(
+            [*command, f"--port={port}", f"--log-error={log_file}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        server = MariaDB(process, socket_path, port, str(ca_file), str(wrong_ca_file), log_file)
+        if _serving(server):
+            return server
+    pytest.fail("mariadbd found its port taken five times in a row")
+
+
+def _serving(server: MariaDB) -> bool:
+    """Wait until ``server`` serves (True), or exits because its port was taken (False)."""
+    process, log_file = server.process, server.log_file
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            log = log_file.read_text() if log_file.exists() else ""
+            if "already in use" in log or "Can't start server: Bind" in log:
+                return False
+            pytest.fail(f"mariadbd exited with {process.returncode}:\n{log[-3000:]}")
+        try:
+            server.admin("SELECT 1")
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5):
+                return True
+        except (pymysql.err.MySQLError, OSError):
+            if time.monotonic() > deadline:
+                server.stop()
+                pytest.fail("mariadbd did not accept connections within 120 s")
+            time.sleep(0.1)  # a poll interval, not a wait for readiness
+    pytest.fail("mariadbd found its port taken five times in a row")
+
+
+def _start(
+    mariadbd: Path,
+    base: Path,
+    datadir: Path,
+    tmpdir: Path,
+    cert_file: Path,
+    key_file: Path,
+    ca_file: Path,
+    wrong_ca_file: Path,
+) -> MariaDB | None:
+    """Start mariadbd on a free port and wait until it serves; None if the port was taken."""
+    socket_path = str(base / "mysqld.sock")
+    log_file = base / "mariadbd.log"
     port = free_port()
     process = subprocess.Popen(
         [
@@ -124,6 +190,9 @@ def start_mariadb(base: Path, needed_for: str = "the SQL check tests") -> MariaD
     while True:
         if process.poll() is not None:
             log = log_file.read_text() if log_file.exists() else ""
+            if "already in use" in log or "Can't start server: Bind" in log:
+                log_file.unlink()
+                return None
             pytest.fail(f"mariadbd exited with {process.returncode}:\n{log[-3000:]}")
         try:
             server.admin("SELECT 1")

@@ -300,9 +300,7 @@ def test_f2_a_thousand_hostile_requests_leave_memory_and_the_log_bounded(
         before = _rss_mb(process.pid)
         statuses = _flood(process.endpoint, wide + many_keys)
         after = _rss_mb(process.pid)
-        started = time.monotonic()
         status, _, listing = http_call(process.admin_url + "/requests")
-        listing_seconds = time.monotonic() - started
     finally:
         process.stop()
     print(f"RSS {before:.1f} MB -> {after:.1f} MB; GET /requests {len(listing)} B")
@@ -310,7 +308,6 @@ def test_f2_a_thousand_hostile_requests_leave_memory_and_the_log_bounded(
     assert after - before < 30, (before, after)
     entries = json.loads(listing)["requests"]
     assert status == 200 and len(entries) == 1010 and len(listing) < 4 * 1024 * 1024
-    assert listing_seconds < 5
     first = entries[0]
     assert first["code"] == "IncompleteSignature" and first["params_truncated"] is True
     assert len(first["params"]) <= 16 and all(len(v) <= 67 for v in first["params"].values())

@@ -11,6 +11,7 @@ import pytest
 from alibabacloud_polardb20170801 import models as m
 from alibabacloud_polardb20170801.client import Client
 from alibabacloud_tea_openapi.models import Config
+from emulator_harness import assert_refused
 
 from polardb_emulator.testing import (
     EmulatorError,
@@ -56,13 +57,15 @@ def _reset(client: Any, password: str) -> None:
 def test_process_from_a_dict_as_a_context_manager() -> None:
     with EmulatorProcess(SEED) as emu:
         assert emu.pid is not None and emu.seed_path.exists()
+        host, port = emu.endpoint.rsplit(":", 1)
         _reset(_client(emu), "N3w!passw0rd")
         assert [r["status"] for r in emu.resets()] == [200]
         emu.wait_idle()
         assert emu.verify_password("pc-usertest000001", "dbadmin", "N3w!passw0rd")
     assert emu.pid is None
     with pytest.raises(EmulatorError):
-        emu.state()  # stopped: nothing listens any more
+        emu.state()
+    assert_refused(host, int(port))  # stopped: nothing listens any more
 
 
 def test_thread_variant_serves_the_same_api(tmp_path: Path) -> None:

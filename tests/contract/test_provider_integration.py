@@ -210,14 +210,23 @@ def test_prechecks_refuse_with_clear_errors_and_no_reset(
 
 
 def test_waits_for_a_cluster_in_maintenance(emu: EmulatorProcess, provider: MakeProvider) -> None:
-    timer = threading.Timer(1.0, lambda: emu.patch_cluster("pc-maint0000001", status="Running"))
-    timer.start()
+    def end_maintenance_once_seen() -> None:
+        # Logged once answered: the provider has seen Maintaining, and must look again.
+        emu.wait_for(
+            lambda: bool(emu.requests(action="DescribeDBClusterAttribute")),
+            what="the provider's first look at the cluster",
+        )
+        emu.patch_cluster("pc-maint0000001", status="Running")
+
+    ender = threading.Thread(target=end_maintenance_once_seen)
+    ender.start()
     try:
         outs = provider().create(inputs(db_cluster_id="pc-maint0000001")).outs or {}
     finally:
-        timer.cancel()
+        ender.join()
     assert outs[p.RESET_COUNT] == 1
-    assert len(emu.requests(action="DescribeDBClusterAttribute")) >= 2
+    [_first, *later] = emu.requests(action="DescribeDBClusterAttribute")
+    assert later, "the provider reset without looking at the cluster again"
 
 
 def test_cluster_that_stays_in_maintenance_times_out(
@@ -234,11 +243,15 @@ def test_locked_account_stops_the_wait_at_once(
     emu: EmulatorProcess, provider: MakeProvider
 ) -> None:
     emu.patch_account(CLUSTER, ACCOUNT, lock_state="Lock")
-    start = time.monotonic()
+    emu.clear_requests()
     with pytest.raises(ResetError, match="locked") as info:
         provider().create(inputs())
     assert info.value.code == ErrorCode.ACCOUNT_LOCKED
-    assert time.monotonic() - start < 10
+    # At once: the refused reset is followed by one look at the account (the cause), no
+    # poll waiting for a change.
+    actions = [r["action"] for r in emu.requests()]
+    assert actions.count("ResetAccount") == 1
+    assert actions[actions.index("ResetAccount") + 1 :] == ["DescribeAccounts"]
 
 
 # -- faults and retries ----------------------------------------------------------------------

@@ -12,7 +12,6 @@ Skipped when MariaDB is not installed, except with ``CI=true``, where that is a 
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import documented
 import pymysql  # type: ignore[import-untyped]
 import pytest
-from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
+from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess, refusing_port
 from pulumi_harness import (
     REPO,
     PulumiProject,
@@ -263,20 +262,14 @@ def test_lost_grant_option_alone_and_changed_password_are_drift(
     assert_no_secret_written(proj, maria, out_of_band, *MANAGED.values(), *SEED_PASSWORDS.values())
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_unreachable_sql_endpoint_is_a_warning_not_drift(
     maria: EmulatorProcess, project: MakeProject
 ) -> None:
-    endpoint = f"127.0.0.1:{_closed_port()}"
-    targets = [TARGETS[0], {**TARGETS[1], "sqlEndpoint": endpoint}]
-    proj = project(targets)
-    assert proj.up() == {"create": 3}
+    with refusing_port() as port:
+        endpoint = f"127.0.0.1:{port}"
+        targets = [TARGETS[0], {**TARGETS[1], "sqlEndpoint": endpoint}]
+        proj = project(targets)
+        assert proj.up() == {"create": 3}
     warning = f"the SQL endpoint {endpoint} refused the connection"
     assert warning in proj.output_text()
     billing = state_outputs(proj)["billing"]

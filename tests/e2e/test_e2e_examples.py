@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -221,13 +220,6 @@ def test_gone_account_reported(emu: EmulatorProcess, drift: PulumiProject) -> No
 # --- drift-remediation: the README's permission-drift walkthrough, as a user runs it -----
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _readme_block(text: str, marker: str) -> str:
     """The fenced bash block right after ``<!-- marker -->``."""
     after = text.split(f"<!-- {marker} -->", 1)[1]
@@ -243,10 +235,6 @@ def test_drift_walkthrough_runs_as_written(tmp_path: Path, package_wheel: Path) 
         copy,
         ignore=shutil.ignore_patterns("venv", "__pycache__", "Pulumi.*.yaml"),
     )
-    # Its own port, so that it never meets another emulator on the README's 18080.
-    port = str(_free_port())
-    example_config = copy / "Pulumi.dev.yaml.example"
-    example_config.write_text(example_config.read_text().replace("18080", port))
     page = REPO / "docs" / "pipeline.md"
     script = _readme_block(page.read_text(), "drift-walkthrough")
     env = {
@@ -265,7 +253,12 @@ def test_drift_walkthrough_runs_as_written(tmp_path: Path, package_wheel: Path) 
     )
     (tmp_path / "state").mkdir()
     seed = EXAMPLES / "emulator-seed.yaml"
-    with EmulatorProcess(seed, backend="mariadb", extra_args=("--port", port)) as emu:
+    # The emulator binds a port of its own (port 0), never the README's 18080 that another
+    # run may hold; the walkthrough then uses the port it reports.
+    with EmulatorProcess(seed, backend="mariadb") as emu:
+        port = emu.endpoint.rsplit(":", 1)[1]
+        example_config = copy / "Pulumi.dev.yaml.example"
+        example_config.write_text(example_config.read_text().replace("18080", port))
         done = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script.replace("18080", port)],
             cwd=copy,

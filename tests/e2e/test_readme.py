@@ -86,8 +86,8 @@ def shell_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def demo_emulator() -> Iterator[EmulatorProcess]:
-    """The emulator as docs/emulator.md starts it (demo/seed.yaml), on a free port."""
-    with EmulatorProcess(REPO / "demo" / "seed.yaml", extra_args=("--port", free_port())) as emu:
+    """The emulator as docs/emulator.md starts it (demo/seed.yaml), on a port of its own."""
+    with EmulatorProcess(REPO / "demo" / "seed.yaml") as emu:
         yield emu
 
 
@@ -146,8 +146,7 @@ def test_example_shell_block_runs_outside_the_repository(
     shutil.copytree(
         REPO / "examples" / example, copy, ignore=shutil.ignore_patterns("venv", "__pycache__")
     )
-    port = free_port()
-    script = block((copy / "README.md").read_text(), "example-shell").replace(DOC_PORT, port)
+    script = block((copy / "README.md").read_text(), "example-shell")
     env = shell_env(tmp_path)
     env.update(
         PATH=os.pathsep.join([pulumi_bin(), env["PATH"]]),
@@ -157,7 +156,8 @@ def test_example_shell_block_runs_outside_the_repository(
     )
     (tmp_path / "state").mkdir()
     seed = REPO / "examples" / "emulator-seed.yaml"
-    with EmulatorProcess(seed, extra_args=("--port", port)) as emu:
+    with EmulatorProcess(seed) as emu:  # port 0: the port it binds replaces DOC_PORT
+        script = script.replace(DOC_PORT, emu.endpoint.rsplit(":", 1)[1])
         output = run_bash(script, copy, env)
         calls = emu.requests(action="ResetAccount")
     assert [c["status"] for c in calls] == [200] * resets, output

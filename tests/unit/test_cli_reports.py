@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from emulator_harness import refusing_port
 
 from pulumi_polardb_reset.cli import _notify as n
 from pulumi_polardb_reset.cli import _report as r
@@ -194,12 +195,9 @@ def test_dingtalk_refusal_in_a_200_answer_is_a_failure(receivers: list[Receiver]
 
 
 def test_unreachable_receiver_is_a_bounded_warning() -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}/hook"
-    warning = n.send(url, report(), timeout=2, sleep=lambda _s: None)
+    with refusing_port() as port:
+        url = f"http://127.0.0.1:{port}/hook"
+        warning = n.send(url, report(), timeout=2, sleep=lambda _s: None)
     assert warning is not None and "failed twice" in warning
 
 

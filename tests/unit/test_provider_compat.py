@@ -9,7 +9,6 @@ import inspect
 import pickletools
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,19 +107,9 @@ def test_unknown_keyword_argument_is_a_type_error() -> None:
         PrivilegedAccountReset("r", db_cluster="pc-abc123")  # type: ignore[call-arg]
 
 
-@pytest.fixture
-def current_event_loop() -> Iterator[None]:
-    """A current event loop: ``pulumi.Output`` needs one, and an earlier ``asyncio.run()``
-    in the same process (the emulator's async SDK tests) leaves none."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    yield
-    asyncio.set_event_loop(None)
-    loop.close()
-
-
-@pytest.mark.usefixtures("current_event_loop")
-def test_keywords_override_args_and_password_is_secret() -> None:
+def test_keywords_override_args_and_password_is_secret(
+    current_event_loop: asyncio.AbstractEventLoop,
+) -> None:
     args = PrivilegedAccountResetArgs(db_cluster_id="pc-abc123", account_name="dbadmin")
     props = resource_props(args, {"reset_nonce": "7", "account_name": None, "region": None})
     assert props[p.DB_CLUSTER_ID] == "pc-abc123" and props[p.ACCOUNT_NAME] == "dbadmin"
@@ -128,6 +117,9 @@ def test_keywords_override_args_and_password_is_secret() -> None:
     assert set(props) == set(p.INPUTS) | set(p.OUTPUTS)
     secret = resource_props(None, {"account_password": "N3w!Passw0rd"})[p.ACCOUNT_PASSWORD]
     assert isinstance(secret, pulumi.Output)
+    # Secret, as the engine will store it (encrypted), and still the value given.
+    assert current_event_loop.run_until_complete(secret.is_secret()) is True
+    assert current_event_loop.run_until_complete(secret.future()) == "N3w!Passw0rd"
 
 
 if TYPE_CHECKING:

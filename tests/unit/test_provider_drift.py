@@ -361,21 +361,15 @@ def test_check_inputs_defaults_and_endpoint_parsing() -> None:
     assert validate_inputs(ok) == []
 
 
-@pytest.fixture
-def current_event_loop() -> Iterator[None]:
-    """A current event loop: ``pulumi.Output`` needs one, and an earlier ``asyncio.run()``
-    in the same process (the emulator's async SDK tests) leaves none."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    yield
-    asyncio.set_event_loop(None)
-    loop.close()
-
-
-@pytest.mark.usefixtures("current_event_loop")
-def test_check_password_is_registered_as_a_secret() -> None:
+def test_check_password_is_registered_as_a_secret(
+    current_event_loop: asyncio.AbstractEventLoop,
+) -> None:
     props = resource_props(None, {p.CHECK_PASSWORD: GIVEN, p.CHECK_PRIVILEGES: False})
-    assert isinstance(props[p.CHECK_PASSWORD], pulumi.Output)
+    password = props[p.CHECK_PASSWORD]
+    assert isinstance(password, pulumi.Output)
+    # Secret, as the engine will store it (encrypted), and still the value given.
+    assert current_event_loop.run_until_complete(password.is_secret()) is True
+    assert current_event_loop.run_until_complete(password.future()) == GIVEN
     assert props[p.CHECK_PRIVILEGES] is False
     assert {p.CHECK_PASSWORD, p.SQL_CHECK_PASSWORD} <= set(p.SECRET_OUTPUTS)
 

@@ -3,10 +3,9 @@ registers (Pulumi's mock monitor: no engine, no process)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, cast
 
 import pulumi
@@ -124,17 +123,6 @@ class Recorder(pulumi.runtime.Mocks):
 
     def of_type(self, typ: str) -> dict[str, pulumi.runtime.MockResourceArgs]:
         return {a.name: a for a in self.registered if a.typ == typ}
-
-
-@pytest.fixture
-def current_event_loop() -> Iterator[None]:
-    """A current event loop: ``pulumi.Output`` needs one, and an earlier ``asyncio.run()``
-    in the same process (the emulator's async SDK tests) leaves none."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    yield
-    asyncio.set_event_loop(None)
-    loop.close()
 
 
 Program = Callable[[], list[pulumi.Resource]]
