@@ -33,10 +33,11 @@ from ..core._placement import PlacementError, in_shard, parse_shard, shard_of
 from . import _engine as e
 from . import _notify as n
 from . import _report as r
-from ._pulumi import Deadline, PulumiCLI, PulumiUnavailable, find
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
+
+    from ._pulumi import Deadline
 else:
     from ._engine import auto  # pulumi.automation, imported on first use
 
@@ -382,6 +383,10 @@ def _shard_text(shard: tuple[int, int] | None) -> str | None:
 def _open(
     options: Options, *, create: bool = False, deadline: Deadline | None = None
 ) -> auto.Stack:
+    # Imported here: _pulumi extends pulumi.automation, which loads the whole SDK (see
+    # cli/_engine.py's auto); --help, --version and usage errors never need it.
+    from ._pulumi import PulumiCLI, PulumiUnavailable, find
+
     work_dir = Path(options.cwd).resolve()
     e.project_name(work_dir)
     try:
