@@ -34,10 +34,13 @@ from ..core._errors import (
     ConfigurationError,
 )
 from ._retry import LAST_ATTEMPT_SECONDS, current_deadline
-from ._settings import ChainCredentials, ConnectionSettings
+from ._settings import ChainCredentials, ConnectionSettings, RoleCredentials, StaticCredentials
 
 log = logging.getLogger("pulumi_polardb_reset")
 T = TypeVar("T")
+
+#: The API's answer to STS credentials past their expiry.
+STS_EXPIRED_CODE = "InvalidSecurityToken.Expired"
 
 USER_AGENT = f"pulumi-polardb-reset/{__version__}"
 
@@ -98,7 +101,8 @@ class PolarDBClient:
         self._secrets = (*settings.secrets, *(s for s in extra_secrets if s))
         # Whatever the SDK stack logs while this client lives is scrubbed of its secrets.
         _scrub.register(self, self._secrets)
-        self._sdk = _build_sdk_client(settings, connect_timeout_ms, read_timeout_ms)
+        self._role = sts_provider(settings, connect_timeout_ms)
+        self._sdk = _build_sdk_client(settings, connect_timeout_ms, read_timeout_ms, self._role)
 
     @property
     def endpoint(self) -> str:
@@ -198,6 +202,17 @@ class PolarDBClient:
         return str(body.request_id or "")
 
     def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return self._call_once(fn)
+        except ApiError as error:
+            if self._role is None or error.failure.code != STS_EXPIRED_CODE:
+                raise
+        # The role's STS credentials expired before their renewal (clock skew, a session cut
+        # short): new ones, and the same call once more.
+        self._role.expire()
+        return self._call_once(fn)
+
+    def _call_once(self, fn: Callable[[], T]) -> T:
         from alibabacloud_tea_openapi import exceptions as sdk_errors
 
         from . import _transport  # imports requests: only once a call is made
@@ -375,8 +390,26 @@ def _scrub_exception(exc: BaseException, scrub: Callable[[str], str]) -> None:
             pending.append(inner)
 
 
+def sts_provider(settings: ConnectionSettings, timeout_ms: int) -> Any:
+    """The renewing credentials of ``settings``' RAM role (:mod:`._sts`), or None."""
+    if not isinstance(settings.credentials, RoleCredentials):
+        return None
+    from ._sts import RoleCredentialsProvider
+
+    return RoleCredentialsProvider(
+        settings.credentials, ca_file=settings.ca_file, timeout_ms=timeout_ms
+    )
+
+
+def credential_client(provider: Any) -> Any:
+    """An ``alibabacloud_credentials`` client over ``provider`` (what SDK configs take)."""
+    from alibabacloud_credentials.client import Client as CredentialClient
+
+    return CredentialClient(provider=provider)
+
+
 def _build_sdk_client(
-    settings: ConnectionSettings, connect_timeout_ms: int, read_timeout_ms: int
+    settings: ConnectionSettings, connect_timeout_ms: int, read_timeout_ms: int, role: Any
 ) -> Any:
     from alibabacloud_polardb20170801.client import Client
     from alibabacloud_tea_openapi import models as openapi
@@ -402,9 +435,11 @@ def _build_sdk_client(
         user_agent=USER_AGENT,
     )
     creds = settings.credentials
-    if isinstance(creds, ChainCredentials):
+    if role is not None:
+        config.credential = credential_client(role)
+    elif isinstance(creds, ChainCredentials):
         config.credential = _chain_credential(creds)
-    else:
+    elif isinstance(creds, StaticCredentials):
         config.access_key_id = creds.access_key_id
         config.access_key_secret = creds.access_key_secret
         config.security_token = creds.security_token

@@ -6,7 +6,17 @@ Order, first match wins (documented in the README):
   environment ``ALIBABA_CLOUD_ACCESS_KEY_ID``/``_SECRET``/``_SECURITY_TOKEN``;
   the older ``ALICLOUD_ACCESS_KEY``/``ALICLOUD_SECRET_KEY``/``ALICLOUD_SECURITY_TOKEN``;
   then Alibaba's default credential chain (profile from ``alicloud:profile`` or
-  ``ALIBABA_CLOUD_PROFILE``, OIDC/RRSA, ini file, ECS RAM role).
+  ``ALIBABA_CLOUD_PROFILE``, ini file, ECS RAM role).
+* a RAM role on top (short-lived STS credentials, :mod:`._sts`): with an AccessKey above, the
+  role of config ``alicloud:assumeRole`` (``roleArn``, ``sessionName``, ``sessionExpiration``,
+  as pulumi-alicloud reads it), ``polardbReset:roleArn`` or ``ALIBABA_CLOUD_ROLE_ARN`` is
+  assumed with ``AssumeRole``; without one, an OIDC token (config
+  ``alicloud:assumeRoleWithOidc``, ``polardbReset:roleArn`` + ``polardbReset:oidcProviderArn`` +
+  ``polardbReset:oidcTokenFile``, or Alibaba's ``ALIBABA_CLOUD_ROLE_ARN`` +
+  ``ALIBABA_CLOUD_OIDC_PROVIDER_ARN`` + ``ALIBABA_CLOUD_OIDC_TOKEN_FILE``) is exchanged with
+  ``AssumeRoleWithOIDC``. STS endpoint: config ``polardbReset:stsEndpoint``;
+  ``ALIBABA_CLOUD_ENDPOINT_STS``; the ``sts`` entry of ``alicloud:endpoints``;
+  ``sts.<ALIBABA_CLOUD_STS_REGION>.aliyuncs.com``; ``sts.aliyuncs.com``.
 * region: resource ``region``; config ``alicloud:region``; ``ALIBABA_CLOUD_REGION``; ``ALICLOUD_REGION``.
 * endpoint: resource ``endpoint``; ``ALIBABA_CLOUD_ENDPOINT_POLARDB``; the ``polardb`` entry
   of config ``alicloud:endpoints``; otherwise the SDK's own region mapping. Plain ``http://``
@@ -37,7 +47,17 @@ CONFIG_KEYS: Final = (
     "polardbReset:caBundle",
     "polardbReset:sqlCaBundle",
     _validation.INSECURE_ENDPOINT_CONFIG,
+    "alicloud:assumeRole",
+    "alicloud:assumeRoleWithOidc",
+    "polardbReset:roleArn",
+    "polardbReset:roleSessionName",
+    "polardbReset:oidcProviderArn",
+    "polardbReset:oidcTokenFile",
+    "polardbReset:stsEndpoint",
 )
+#: Alibaba's default for STS sessions (AssumeRole accepts 900 s up to the role's maximum).
+DEFAULT_SESSION_SECONDS: Final = 3600
+MIN_SESSION_SECONDS: Final = 900
 _TRUE: Final = frozenset({"true", "1", "yes"})
 _FALSE: Final = frozenset({"false", "0", "no"})
 
@@ -61,11 +81,38 @@ class ChainCredentials:
 
 
 @dataclass(frozen=True)
+class StsEndpoint:
+    """Where STS is: ``host[:port]`` and the protocol (https unless a local endpoint says http)."""
+
+    host: str
+    protocol: str = "https"
+
+
+@dataclass(frozen=True)
+class RoleCredentials:
+    """Short-lived credentials of a RAM role, from STS (:mod:`._sts` fetches and renews them).
+
+    With ``base`` (an AccessKey), ``AssumeRole`` signed by it; otherwise
+    ``AssumeRoleWithOIDC`` with the OIDC token read from ``oidc_token_file`` at each renewal
+    (CI systems rotate the file). ``repr`` never shows the base secret.
+    """
+
+    role_arn: str
+    session_name: str
+    sts: StsEndpoint
+    base: StaticCredentials | None = field(default=None, repr=False)
+    oidc_provider_arn: str | None = None
+    oidc_token_file: str | None = None
+    duration_seconds: int = DEFAULT_SESSION_SECONDS
+    source: str = "config"
+
+
+@dataclass(frozen=True)
 class ConnectionSettings:
     """Everything the API client needs besides the request itself."""
 
     region: str
-    credentials: StaticCredentials | ChainCredentials
+    credentials: StaticCredentials | ChainCredentials | RoleCredentials
     endpoint: str | None = None
     protocol: str = "https"
     ca_file: str | None = None
@@ -74,6 +121,8 @@ class ConnectionSettings:
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in messages or logs."""
         creds = self.credentials
+        if isinstance(creds, RoleCredentials):
+            creds = creds.base  # type: ignore[assignment]  # the issued ones scrub themselves
         if isinstance(creds, StaticCredentials):
             return tuple(s for s in (creds.access_key_secret, creds.security_token) if s)
         return ()
@@ -100,25 +149,184 @@ def polardb_endpoint_from_config(raw: Any) -> str | None:
     Accepts the list form pulumi-alicloud writes (``[{"polardb": "..."}]``), a
     single object, or their JSON text.
     """
-    if raw is None or raw == "":
-        return None
-    value = raw
-    if isinstance(raw, str):
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ConfigurationError(
-                "config 'alicloud:endpoints' is not valid JSON; set it like "
-                '[{"polardb": "polardb.cn-hangzhou.aliyuncs.com"}]'
-            ) from exc
-    entries = value if isinstance(value, list) else [value]
-    for entry in entries:
-        if isinstance(entry, Mapping) and _str(entry.get("polardb")):
-            return _str(entry.get("polardb"))
+    return _endpoint_from_config(raw, "polardb")
+
+
+def _endpoint_from_config(raw: Any, service: str) -> str | None:
+    entries = _config_json(
+        raw, "alicloud:endpoints", f'[{{"{service}": "{service}.aliyuncs.com"}}]'
+    )
+    for entry in entries if isinstance(entries, list) else [entries]:
+        if isinstance(entry, Mapping) and _str(entry.get(service)):
+            return _str(entry.get(service))
     return None
 
 
+def _config_json(raw: Any, key: str, example: str) -> Any:
+    """A structured config value as the engine gives it: the object, or its JSON text."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"config '{key}' is not valid JSON; set it like {example}"
+        ) from exc
+
+
 def _credentials(
+    config: Mapping[str, Any], env: Mapping[str, str]
+) -> StaticCredentials | ChainCredentials | RoleCredentials:
+    base = _access_key(config, env)
+    if isinstance(base, StaticCredentials):
+        return _assumed_role(base, config, env) or base
+    return _oidc_role(config, env) or base
+
+
+def _role_object(config: Mapping[str, Any], key: str, example: str) -> Mapping[str, Any]:
+    value = _config_json(config.get(key), key, example)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"config '{key}' must be an object like {example}")
+    return value
+
+
+def _session(
+    obj: Mapping[str, Any], name_key: str, config: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[str, int]:
+    name = _first(
+        ("config", obj.get(name_key)),
+        ("config", config.get("polardbReset:roleSessionName")),
+        ("env", env.get("ALIBABA_CLOUD_ROLE_SESSION_NAME")),
+    )
+    raw_seconds = obj.get("sessionExpiration")
+    seconds = DEFAULT_SESSION_SECONDS
+    if raw_seconds not in (None, ""):
+        try:
+            seconds = int(str(raw_seconds))
+        except ValueError:
+            seconds = -1
+        if seconds < MIN_SESSION_SECONDS:
+            raise ConfigurationError(
+                f"sessionExpiration must be a number of seconds, at least {MIN_SESSION_SECONDS} "
+                f"(got {str(raw_seconds)[:32]!r})"
+            )
+    return (name[1] if name else "pulumi-polardb-reset"), seconds
+
+
+def _assumed_role(
+    base: StaticCredentials, config: Mapping[str, Any], env: Mapping[str, str]
+) -> RoleCredentials | None:
+    obj = _role_object(config, "alicloud:assumeRole", '{"roleArn": "acs:ram::<uid>:role/<name>"}')
+    role = _first(
+        ("config alicloud:assumeRole", obj.get("roleArn")),
+        ("config polardbReset:roleArn", config.get("polardbReset:roleArn")),
+        ("ALIBABA_CLOUD_ROLE_ARN", env.get("ALIBABA_CLOUD_ROLE_ARN")),
+    )
+    if role is None:
+        return None
+    name, seconds = _session(obj, "sessionName", config, env)
+    return RoleCredentials(
+        role_arn=role[1],
+        session_name=name,
+        sts=sts_endpoint(config, env),
+        base=base,
+        duration_seconds=seconds,
+        source=f"role {role[1]} ({role[0]}) assumed with {base.source}",
+    )
+
+
+def _oidc_role(config: Mapping[str, Any], env: Mapping[str, str]) -> RoleCredentials | None:
+    obj = _role_object(
+        config,
+        "alicloud:assumeRoleWithOidc",
+        '{"roleArn": "...", "oidcProviderArn": "...", "oidcTokenFile": "/path/to/token"}',
+    )
+    role = _first(
+        ("config", obj.get("roleArn")),
+        ("config", config.get("polardbReset:roleArn")),
+        ("env", env.get("ALIBABA_CLOUD_ROLE_ARN")),
+    )
+    provider = _first(
+        ("config", obj.get("oidcProviderArn")),
+        ("config", config.get("polardbReset:oidcProviderArn")),
+        ("env", env.get("ALIBABA_CLOUD_OIDC_PROVIDER_ARN")),
+    )
+    token_file = _first(
+        ("config", obj.get("oidcTokenFile")),
+        ("config", config.get("polardbReset:oidcTokenFile")),
+        ("env", env.get("ALIBABA_CLOUD_OIDC_TOKEN_FILE")),
+    )
+    if provider is None and token_file is None:
+        return None
+    if role is None or provider is None or token_file is None:
+        missing = [
+            name
+            for name, value in (
+                ("the role ARN (ALIBABA_CLOUD_ROLE_ARN)", role),
+                ("the OIDC provider ARN (ALIBABA_CLOUD_OIDC_PROVIDER_ARN)", provider),
+                ("the OIDC token file (ALIBABA_CLOUD_OIDC_TOKEN_FILE)", token_file),
+            )
+            if value is None
+        ]
+        raise ConfigurationError(
+            f"OIDC credentials are incomplete: {' and '.join(missing)} not set. Set the role "
+            "ARN, the OIDC provider ARN and the token file together."
+        )
+    name, seconds = _session(obj, "roleSessionName", config, env)
+    return RoleCredentials(
+        role_arn=role[1],
+        session_name=name,
+        sts=sts_endpoint(config, env),
+        oidc_provider_arn=provider[1],
+        oidc_token_file=token_file[1],
+        duration_seconds=seconds,
+        source=f"role {role[1]} assumed with the OIDC token in {token_file[1]}",
+    )
+
+
+def sts_endpoint(config: Mapping[str, Any], env: Mapping[str, str]) -> StsEndpoint:
+    """Where STS answers: configured, else Alibaba's public (or regional) endpoint."""
+    found = _first(
+        ("config polardbReset:stsEndpoint", config.get("polardbReset:stsEndpoint")),
+        ("env ALIBABA_CLOUD_ENDPOINT_STS", env.get("ALIBABA_CLOUD_ENDPOINT_STS")),
+        (
+            "config alicloud:endpoints",
+            _endpoint_from_config(config.get("alicloud:endpoints"), "sts"),
+        ),
+    )
+    if found is None:
+        region = _str(env.get("ALIBABA_CLOUD_STS_REGION"))
+        return StsEndpoint(f"sts.{region}.aliyuncs.com" if region else "sts.aliyuncs.com")
+    protocol, host = _checked_endpoint(found, config, env)
+    return StsEndpoint(host, protocol)
+
+
+def _checked_endpoint(
+    found: tuple[str, str], config: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[str, str]:
+    """``(protocol, host[:port])`` of a configured endpoint, or :class:`ConfigurationError`.
+
+    Plain http only to this machine unless the insecure-endpoint opt-in is set.
+    """
+    source, text = found
+    reason = _validation.validate_endpoint(text, allow_insecure=True)
+    if reason is None and text.lower().startswith("http://"):
+        # Read only when it matters: a malformed opt-in is an error only here.
+        allow = allow_insecure_endpoint(config, env)
+        reason = _validation.validate_endpoint(text, allow_insecure=allow)
+    if reason:
+        raise ConfigurationError(f"{reason} (from {source})")
+    protocol = "https"
+    if "://" in text:
+        protocol, text = text.split("://", 1)
+    return protocol, text.rstrip("/")
+
+
+def _access_key(
     config: Mapping[str, Any], env: Mapping[str, str]
 ) -> StaticCredentials | ChainCredentials:
     pairs = (
@@ -225,17 +433,7 @@ def resolve(
     endpoint: str | None = None
     protocol = "https"
     if endpoint_value is not None:
-        source, text = endpoint_value
-        reason = _validation.validate_endpoint(text, allow_insecure=True)
-        if reason is None and text.lower().startswith("http://"):
-            # Read only when it matters: a malformed opt-in is an error only here.
-            allow = allow_insecure_endpoint(config, env)
-            reason = _validation.validate_endpoint(text, allow_insecure=allow)
-        if reason:
-            raise ConfigurationError(f"{reason} (from {source})")
-        if "://" in text:
-            protocol, text = text.split("://", 1)
-        endpoint = text.rstrip("/")
+        protocol, endpoint = _checked_endpoint(endpoint_value, config, env)
     ca = _first(
         ("config", config.get("polardbReset:caBundle")),
         ("env", env.get("POLARDB_RESET_CA_BUNDLE")),
