@@ -309,6 +309,17 @@ async def rotate_secret(request: web.Request) -> web.Response:
     )
 
 
+# --- STS sessions ------------------------------------------------------------------
+
+
+@routes.post(f"{ADMIN_PREFIX}/sts/expire")
+async def expire_sts_sessions(request: web.Request) -> web.Response:
+    """End every STS session now, as if their time had passed: their next request is refused
+    with ``InvalidSecurityToken.Expired``."""
+    emulator = _emulator(request)
+    return web.json_response({"expired": emulator.sts.sessions.expire_all()})
+
+
 # --- clusters and accounts ---------------------------------------------------------
 
 

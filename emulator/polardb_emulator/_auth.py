@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from ._exceptions import api_error, auth_error
 from ._seed import AccessKey
+from .sts.models import Sessions
 
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
 MAX_SKEW_SECONDS = 15 * 60
@@ -242,8 +243,11 @@ class Verifier:
         clock: Callable[[], float] = time.time,
         nonces: NonceCache | None = None,
         max_skew: float = MAX_SKEW_SECONDS,
+        sessions: Sessions | None = None,
     ) -> None:
         self._keys = {k.id: k for k in keys}
+        #: Credentials STS issued: valid until they expire.
+        self._sessions = sessions
         self._clock = clock
         self.nonces = nonces if nonces is not None else NonceCache()
         self._max_skew = max_skew
@@ -353,9 +357,14 @@ class Verifier:
 
     def _key(self, key_id: str) -> AccessKey:
         key = self._keys.get(key_id)
-        if key is None:
+        if key is not None:
+            return key
+        session = self._sessions.get(key_id) if self._sessions is not None else None
+        if session is None:
             raise auth_error("InvalidAccessKeyId.NotFound")
-        return key
+        if self._sessions is not None and self._sessions.expired(session):
+            raise auth_error("InvalidSecurityToken.Expired")
+        return AccessKey(session.access_key_id, session.secret, session.security_token)
 
     @staticmethod
     def _check_token(key: AccessKey, token: str | None) -> None:

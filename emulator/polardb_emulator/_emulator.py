@@ -21,7 +21,7 @@ from aiohttp import web
 
 from ._auth import Verifier
 from ._faults import Fault, Faults
-from ._ram import Policy, action_name, forbidden
+from ._ram import Policy, Statement, action_name, forbidden
 from ._requestlog import RequestLog
 from ._seed import Seed, SeedCluster
 from ._state import load_state, save_state
@@ -33,12 +33,16 @@ from .polardb.models import Model
 from .polardb.service import Prehashed
 from .polardb.tasks import Clock
 from .polardb.views import state_view
+from .sts import responses as sts_responses
+from .sts.models import Sessions, StsService
 
 log = logging.getLogger("polardb_emulator")
 _T = TypeVar("_T")
 
 #: Where the admin API lives.
 ADMIN_PREFIX = "/_emulator"
+#: The permissions of a role without a permission policy: none.
+NO_PERMISSIONS = Policy((Statement("Deny", ("*",), False, ("*",), False),), {})
 #: Threads hashing passwords side by side (hashlib releases the GIL).
 HASH_WORKERS = min(4, os.cpu_count() or 2)
 
@@ -82,7 +86,14 @@ class Emulator:
             account_id=seed.settings.account_id,
             clock=clock,
         )
-        self.verifier = Verifier(seed.access_keys, clock=clock)
+        #: STS: the seed's roles and OIDC providers, and the sessions issued.
+        self.sts = StsService(
+            seed.settings.account_id,
+            dict(seed.roles),
+            dict(seed.oidc_providers),
+            Sessions(clock),
+        )
+        self.verifier = Verifier(seed.access_keys, clock=clock, sessions=self.sts.sessions)
         self.requests = RequestLog(clock)
         self.faults = Faults()
         #: Each AccessKey's RAM policy (None: full access); the admin API swaps them.
@@ -147,12 +158,17 @@ class Emulator:
     ) -> None:
         """Raise ``403 Forbidden.RAM`` unless ``key_id``'s policy allows ``service:action`` on
         the resource it names (see ``_ram``); a key without a policy may do anything."""
-        policy = self.policies.get(key_id)
+        session = self.sts.sessions.get(key_id) if key_id not in self.policies else None
+        # A role's session may do what the role's permission policy allows (without one,
+        # nothing); a seed key without a policy, anything.
+        policy = (session.role.policy or NO_PERMISSIONS) if session else self.policies.get(key_id)
         if policy is None:
             return
         account_id = self.seed.settings.account_id
         if service == kms_responses.SERVICE:
             resource = kms_responses.resource_arn(self.secrets, params)
+        elif service == sts_responses.SERVICE:
+            resource = params.get("RoleArn", "")
         else:
             resource = polardb_responses.resource_arn(
                 action, params, account_id=account_id, region_of=self._region_of
@@ -217,6 +233,7 @@ class Emulator:
         self.requests.clear()
         self.faults.clear()
         self.verifier.nonces.clear()
+        self.sts.sessions.clear()
         self.policies = self.seed_policies()
 
     def close(self) -> None:

@@ -66,6 +66,7 @@ CATALOG: Final[dict[str, tuple[int, str]]] = {
     "InvalidTimeStamp.Expired": (400, "Specified time stamp or date value is expired."),
     "SignatureNonceUsed": (400, "Specified signature nonce was used already."),
     "InvalidSecurityToken.Malformed": (400, "The specified SecurityToken is malformed."),
+    "InvalidSecurityToken.Expired": (400, "Specified SecurityToken is expired."),
     "InvalidSecurityToken.MismatchWithAccessKey": (
         400,
         "The specified SecurityToken mismatch with the AccessKey.",

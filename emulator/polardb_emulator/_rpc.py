@@ -30,6 +30,8 @@ from .polardb import exceptions as polardb_exceptions
 from .polardb import responses
 from .polardb.rules import password_problem
 from .polardb.service import Prehashed
+from .sts import exceptions as sts_exceptions
+from .sts import responses as sts
 
 log = logging.getLogger("polardb_emulator")
 #: Most parameters a request may carry (query and form body together); the
@@ -114,14 +116,26 @@ class Route:
     """Where a request goes: the service (RAM code) and its action's handler."""
 
     service: str
-    handler: responses.Handler | kms.Handler
+    handler: responses.Handler | kms.Handler | sts.Handler
+
+    @property
+    def anonymous(self) -> bool:
+        """Whether the action takes no signature (its parameters carry the credential)."""
+        return self.service == sts.SERVICE and self.action in sts.ANONYMOUS_ACTIONS
+
+    action: str = ""
 
 
 #: The API versions the endpoint serves, and which service each one is.
-SERVICES = {responses.API_VERSION: responses.SERVICE, kms.API_VERSION: kms.SERVICE}
-_ACTIONS: dict[str, Mapping[str, responses.Handler | kms.Handler]] = {
+SERVICES = {
+    responses.API_VERSION: responses.SERVICE,
+    kms.API_VERSION: kms.SERVICE,
+    sts.API_VERSION: sts.SERVICE,
+}
+_ACTIONS: dict[str, Mapping[str, responses.Handler | kms.Handler | sts.Handler]] = {
     responses.SERVICE: responses.ACTIONS,
     kms.SERVICE: kms.ACTIONS,
+    sts.SERVICE: sts.ACTIONS,
 }
 
 
@@ -137,7 +151,8 @@ def find_handler(call: ApiCall) -> Route:
         raise api_error(
             "InvalidVersion",
             f"Specified parameter Version is not valid: this endpoint serves "
-            f"{responses.API_VERSION} (PolarDB) and {kms.API_VERSION} (KMS).",
+            f"{responses.API_VERSION} (PolarDB), {kms.API_VERSION} (KMS) and "
+            f"{sts.API_VERSION} (STS).",
         )
     handler = _ACTIONS[service].get(call.action)
     if handler is None:
@@ -146,7 +161,7 @@ def find_handler(call: ApiCall) -> Route:
             f"Specified api is not found, please check your url and method: {call.action}.",
             status=404,
         )
-    return Route(service, handler)
+    return Route(service, handler, call.action)
 
 
 class _DroppedError(Exception):
@@ -164,7 +179,10 @@ async def apply_fault(fault: Fault, request: web.Request, service: str) -> None:
             transport.abort()  # close without sending a single byte
         raise _DroppedError
     assert fault.code is not None
-    build = kms_exceptions.api_error if service == kms.SERVICE else polardb_exceptions.api_error
+    build = {
+        kms.SERVICE: kms_exceptions.api_error,
+        sts.SERVICE: sts_exceptions.api_error,
+    }.get(service, polardb_exceptions.api_error)
     error = build(fault.code, fault.message, fault.status)
     error.retry_after_ms = fault.retry_after_ms
     raise error
@@ -188,6 +206,9 @@ def _call_action(
     if route.service == kms.SERVICE:
         kms_handler = cast(kms.Handler, route.handler)
         return kms_handler(emulator.secrets, call.params, call.request_id)
+    if route.service == sts.SERVICE:
+        sts_handler = cast(sts.Handler, route.handler)
+        return sts_handler(emulator.sts, call.access_key_id, call.params, call.request_id)
     handler = cast(responses.Handler, route.handler)
     document = handler(emulator.model.service, call.params, call.request_id, prehashed)
     if call.action in responses.WRITE_ACTIONS:
@@ -216,10 +237,13 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     verified = False
     try:
         route = find_handler(call)
-        identity = emulator.verifier.verify(call.signed)
-        verified = True
-        # RAM, as the gateway does: after the signature, before the service (and its faults).
-        emulator.authorize(identity.access_key_id, call.action or "", call.params, route.service)
+        if not route.anonymous:
+            identity = emulator.verifier.verify(call.signed)
+            verified = True
+            # RAM, as the gateway does: after the signature, before the service (and its faults).
+            emulator.authorize(
+                identity.access_key_id, call.action or "", call.params, route.service
+            )
         fault = emulator.faults.take(call.action or "")
         if fault is not None:
             await apply_fault(fault, request, route.service)

@@ -12,13 +12,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
 from ._logs import escape
 from ._ram import DEFAULT_ACCOUNT_ID, Policy, PolicyError, parse_policy
 from .polardb import rules
+from .sts import seed as sts_seed
+from .sts.models import OidcProvider, Role
 
 #: Longest message a seed error prints (keys and values in it are cut shorter still).
 _MAX_MESSAGE = 500
@@ -110,6 +112,9 @@ class Seed:
     settings: Settings = Settings()
     clusters: tuple[SeedCluster, ...] = ()
     secrets: tuple[SeedSecret, ...] = ()
+    #: STS: RAM roles by ARN (lower case) and OIDC identity providers by ARN.
+    roles: Mapping[str, Role] = field(default_factory=dict)
+    oidc_providers: Mapping[str, OidcProvider] = field(default_factory=dict)
 
 
 _DEFAULT_DB_VERSION = {"MySQL": "8.0", "PostgreSQL": "14", "Oracle": "2.0"}
@@ -145,7 +150,10 @@ def load_seed(path: str | Path) -> Seed:
 def parse_seed(data: object) -> Seed:
     """Validate an already-parsed seed document."""
     top = _mapping(
-        data, "", required=("access_keys",), optional=("settings", "clusters", "secrets")
+        data,
+        "",
+        required=("access_keys",),
+        optional=("settings", "clusters", "secrets", "roles", "oidc_providers"),
     )
     keys = [
         _access_key(item, f"access_keys[{i}]")
@@ -165,7 +173,13 @@ def parse_seed(data: object) -> Seed:
         for i, item in enumerate(_list(top, "secrets", "", default=[]))
     ]
     _unique([s.name for s in secrets], "secrets", "name")
-    return Seed(tuple(keys), settings, tuple(clusters), tuple(secrets))
+    roles = sts_seed.parse_roles(top.get("roles"), settings.account_id, _fail)
+    providers = sts_seed.parse_oidc_providers(top.get("oidc_providers"), settings.account_id, _fail)
+    return Seed(tuple(keys), settings, tuple(clusters), tuple(secrets), roles, providers)
+
+
+def _fail(path: str, problem: str) -> NoReturn:
+    raise SeedError(path, problem)
 
 
 #: A secret's name and version ID as KMS takes them (see kms/models.py).

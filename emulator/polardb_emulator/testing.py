@@ -40,10 +40,13 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 import yaml
+
+if TYPE_CHECKING:
+    from .sts.issuer import OidcIssuer
 
 #: What the launchers take as a seed: a file path or a seed document.
 SeedLike = str | os.PathLike[str] | Mapping[str, Any]
@@ -242,6 +245,12 @@ class EmulatorAdmin:
             body["version_id"] = version_id
         new_id: str = self.admin("POST", "/secrets/rotate", body)["version_id"]
         return new_id
+
+    def expire_sts_sessions(self) -> int:
+        """End every session STS issued (AssumeRole, AssumeRoleWithOIDC) now, as if their
+        time had passed; return how many were live."""
+        expired: int = self.admin("POST", "/sts/expire")["expired"]
+        return expired
 
     def reset(self) -> None:
         """Back to the seed (state, request log, faults, nonce cache; databases too)."""
@@ -510,11 +519,21 @@ class EmulatorThread(EmulatorAdmin):
         self.start()
 
 
+def __getattr__(name: str) -> Any:
+    # OidcIssuer needs PyJWT and cryptography (the emulator extra): imported on first use.
+    if name == "OidcIssuer":
+        from .sts.issuer import OidcIssuer
+
+        return OidcIssuer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "EmulatorAdmin",
     "EmulatorError",
     "EmulatorProcess",
     "EmulatorThread",
+    "OidcIssuer",
     "SeedLike",
     "write_seed",
 ]

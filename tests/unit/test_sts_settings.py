@@ -7,6 +7,7 @@ reads in docs/credentials.md and the one-line errors of an incomplete setup.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pytest
 
@@ -23,7 +24,7 @@ OIDC_ENV = {
 }
 
 
-def resolve(config: dict[str, object], env: dict[str, str]) -> _settings.ConnectionSettings:
+def resolve(config: Mapping[str, object], env: dict[str, str]) -> _settings.ConnectionSettings:
     return _settings.resolve({}, {**REGION, **config}, env)
 
 

@@ -27,7 +27,9 @@ class OidcIssuer:
 
     def jwks(self) -> dict[str, Any]:
         """The public key set, as the issuer publishes it (for the seed)."""
-        public: dict[str, Any] = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key()))
+        public: dict[str, Any] = json.loads(
+            jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key())
+        )
         public.update(kid=self.kid, use="sig", alg="RS256")
         return {"keys": [public]}
 

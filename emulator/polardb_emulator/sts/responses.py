@@ -32,8 +32,11 @@ Handler = Callable[[StsService, str | None, Mapping[str, str], str], dict[str, A
 def _role(service: StsService, params: Mapping[str, str]) -> Role:
     arn = params.get("RoleArn", "")
     if not arn:
-        raise api_error("MissingParameter", 'The input parameter "RoleArn" that is mandatory '
-                        "for processing this request is not supplied.")
+        raise api_error(
+            "MissingParameter",
+            'The input parameter "RoleArn" that is mandatory '
+            "for processing this request is not supplied.",
+        )
     if not arn.startswith("acs:ram::") or ":role/" not in arn:
         raise api_error("InvalidParameter.RoleArn")
     role = service.role(arn)

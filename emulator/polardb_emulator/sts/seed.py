@@ -45,9 +45,7 @@ def _strings(value: object, path: str, fail: Fail) -> tuple[str, ...]:
     return tuple(items)
 
 
-def parse_oidc_providers(
-    raw: object, account_id: str, base: Path, fail: Fail
-) -> dict[str, OidcProvider]:
+def parse_oidc_providers(raw: object, account_id: str, fail: Fail) -> dict[str, OidcProvider]:
     """The ``oidc_providers`` list, by ARN."""
     if raw is None:
         return {}
@@ -68,7 +66,7 @@ def parse_oidc_providers(
         jwks: Any = item.get("jwks")
         if "jwks_file" in item:
             try:
-                jwks = json.loads((base / str(item["jwks_file"])).read_text())
+                jwks = json.loads(Path(str(item["jwks_file"])).read_text())
             except (OSError, ValueError) as exc:
                 fail(f"{path}.jwks_file", f"cannot read a JWKS document: {type(exc).__name__}")
         if not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list):

@@ -1,0 +1,216 @@
+"""Short-lived credentials end to end in one process: the provider's settings resolver and STS
+credentials provider, the real STS and PolarDB SDKs over HTTP, the emulator playing STS.
+
+What a keyless pipeline relies on: an OIDC token file and three environment variables are
+enough; the issued credentials are what RAM checks (the role's policy, not the caller's);
+expired sessions are renewed in the middle of a run; a bad token is refused in one line
+naming why; neither the token nor the issued secret reaches the emulator's output or the
+request log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, DEFAULT_SEED, write_seed
+
+from polardb_emulator.testing import EmulatorProcess, OidcIssuer
+from pulumi_polardb_reset.cloud import _settings
+from pulumi_polardb_reset.cloud._client import PolarDBClient
+from pulumi_polardb_reset.core._errors import ApiError, ConfigurationError
+
+ACCOUNT = "1234567890123456"
+CLUSTER = "pc-mysql00000001"
+ROLE = f"acs:ram::{ACCOUNT}:role/polardb-reset-ci"
+PROVIDER = f"acs:ram::{ACCOUNT}:oidc-provider/github"
+SUBJECT = "repo:acme/infra:environment:production"
+ASSUMER_ID, ASSUMER_SECRET = "LTAI5tRoleAssumer01", "role-assumer-secret"
+ISSUER = OidcIssuer()
+READ_ONLY = {
+    "Version": "1",
+    "Statement": [{"Effect": "Allow", "Action": "polardb:Describe*", "Resource": "*"}],
+}
+SEED: dict[str, Any] = {
+    **DEFAULT_SEED,
+    "access_keys": [
+        *DEFAULT_SEED["access_keys"],
+        {
+            "id": ASSUMER_ID,
+            "secret": ASSUMER_SECRET,
+            "policy": {
+                "Version": "1",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE}],
+            },
+        },
+    ],
+    "oidc_providers": [
+        {
+            "name": "github",
+            "issuer": ISSUER.issuer,
+            "client_ids": ["sts.aliyuncs.com"],
+            "jwks": ISSUER.jwks(),
+        }
+    ],
+    "roles": [
+        {
+            "name": "polardb-reset-ci",
+            "trust_policy": {
+                "Version": "1",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"Federated": [PROVIDER]},
+                        "Condition": {
+                            "StringEquals": {"oidc:aud": "sts.aliyuncs.com"},
+                            "StringLike": {"oidc:sub": "repo:acme/infra:environment:*"},
+                        },
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"RAM": [f"acs:ram::{ACCOUNT}:root"]},
+                    },
+                ],
+            },
+            "policy": READ_ONLY,
+        }
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def sts_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
+    seed = write_seed(tmp_path_factory.mktemp("sts") / "seed.yaml", SEED)
+    with EmulatorProcess(seed) as process:
+        yield process
+
+
+@pytest.fixture
+def emu(sts_emulator: EmulatorProcess) -> EmulatorProcess:
+    sts_emulator.reset()
+    return sts_emulator
+
+
+def token_file(tmp_path: Path, token: str) -> Path:
+    path = tmp_path / "oidc-token"
+    path.write_text(token)
+    return path
+
+
+def oidc_client(emu: EmulatorProcess, token_path: Path) -> PolarDBClient:
+    """A client configured as a keyless pipeline is: nothing but the OIDC variables (and the
+    emulator's endpoints, where Alibaba's chain would go to the internet)."""
+    env = {
+        "ALIBABA_CLOUD_REGION": "cn-hangzhou",
+        "ALIBABA_CLOUD_ROLE_ARN": ROLE,
+        "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": PROVIDER,
+        "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(token_path),
+        "ALIBABA_CLOUD_ENDPOINT_POLARDB": f"{emu.protocol}://{emu.endpoint}",
+        "ALIBABA_CLOUD_ENDPOINT_STS": f"{emu.protocol}://{emu.endpoint}",
+    }
+    return PolarDBClient(_settings.resolve({}, {}, env))
+
+
+def test_an_oidc_token_alone_reads_the_cluster_with_the_roles_credentials(
+    emu: EmulatorProcess, tmp_path: Path
+) -> None:
+    token = ISSUER.token(sub=SUBJECT)
+    client = oidc_client(emu, token_file(tmp_path, token))
+    accounts = client.describe_accounts(CLUSTER)
+    assert {a.name for a in accounts} == {"dbadmin", "app_rw"}
+    (assumed,) = emu.requests("AssumeRoleWithOIDC")
+    assert assumed["status"] == 200
+    assert assumed["params"]["OIDCToken"] == "***REDACTED***"
+    (described,) = emu.requests("DescribeAccounts")
+    assert described["access_key_id"].startswith("STS.")
+    output = emu.stderr_text() + str(emu.requests())
+    assert token not in output
+
+
+def test_the_role_policy_is_what_ram_enforces(emu: EmulatorProcess, tmp_path: Path) -> None:
+    client = oidc_client(emu, token_file(tmp_path, ISSUER.token(sub=SUBJECT)))
+    with pytest.raises(ApiError) as caught:
+        client.reset_account(CLUSTER, "dbadmin", None)
+    assert caught.value.failure.code == "Forbidden.RAM"
+    assert "polardb:ResetAccount" in caught.value.failure.message
+
+
+def test_expired_sessions_are_renewed_in_the_middle_of_a_run(
+    emu: EmulatorProcess, tmp_path: Path
+) -> None:
+    client = oidc_client(emu, token_file(tmp_path, ISSUER.token(sub=SUBJECT)))
+    client.describe_cluster(CLUSTER)
+    assert emu.expire_sts_sessions() == 1
+    assert client.describe_cluster(CLUSTER).cluster_id == CLUSTER
+    statuses = [(r["action"], r["status"], r.get("code")) for r in emu.requests()]
+    assert statuses == [
+        ("AssumeRoleWithOIDC", 200, None),
+        ("DescribeDBClusterAttribute", 200, None),
+        ("DescribeDBClusterAttribute", 400, "InvalidSecurityToken.Expired"),
+        ("AssumeRoleWithOIDC", 200, None),
+        ("DescribeDBClusterAttribute", 200, None),
+    ]
+
+
+OTHER_ISSUER = OidcIssuer()
+
+
+@pytest.mark.parametrize(
+    ("token", "why"),
+    [
+        (ISSUER.token(sub=SUBJECT, expires_in=-120), "AuthenticationFail.OIDCToken.Expired"),
+        (ISSUER.token(sub=SUBJECT, aud="someone-else"), "AudienceNotMatch"),
+        (OTHER_ISSUER.token(sub=SUBJECT), "InvalidSignature"),
+        (ISSUER.token(sub=SUBJECT, issuer="https://evil.example"), "IssuerNotMatch"),
+        (ISSUER.token(sub="repo:acme/other:ref:refs/heads/main"), "does not admit this token"),
+    ],
+    ids=["expired", "audience", "other-key", "issuer", "subject"],
+)
+def test_a_bad_token_is_refused_in_one_line_naming_why(
+    emu: EmulatorProcess, tmp_path: Path, token: str, why: str
+) -> None:
+    client = oidc_client(emu, token_file(tmp_path, token))
+    with pytest.raises(ConfigurationError) as caught:
+        client.describe_cluster(CLUSTER)
+    message = str(caught.value)
+    assert why in message
+    assert f"STS refused AssumeRoleWithOIDC for {ROLE}" in message
+    assert "\n" not in message
+    assert token not in message
+    assert [r["action"] for r in emu.requests()] == ["AssumeRoleWithOIDC"]
+
+
+def test_an_access_key_assumes_a_role_on_top(emu: EmulatorProcess) -> None:
+    env = {
+        "ALIBABA_CLOUD_REGION": "cn-hangzhou",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": ASSUMER_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ASSUMER_SECRET,
+        "ALIBABA_CLOUD_ROLE_ARN": ROLE,
+        "ALIBABA_CLOUD_ENDPOINT_POLARDB": f"{emu.protocol}://{emu.endpoint}",
+        "ALIBABA_CLOUD_ENDPOINT_STS": f"{emu.protocol}://{emu.endpoint}",
+    }
+    client = PolarDBClient(_settings.resolve({}, {}, env))
+    # The assumer's own key may do nothing but assume the role; the role may describe.
+    assert client.describe_cluster(CLUSTER).cluster_id == CLUSTER
+    (assumed,) = emu.requests("AssumeRole")
+    assert (assumed["access_key_id"], assumed["status"]) == (ASSUMER_ID, 200)
+    (described,) = emu.requests("DescribeDBClusterAttribute")
+    assert described["access_key_id"].startswith("STS.")
+
+
+def test_a_caller_without_sts_permission_is_refused(emu: EmulatorProcess) -> None:
+    env = {
+        "ALIBABA_CLOUD_REGION": "cn-hangzhou",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+        "ALIBABA_CLOUD_ROLE_ARN": f"acs:ram::{ACCOUNT}:role/no-such-role",
+        "ALIBABA_CLOUD_ENDPOINT_POLARDB": f"{emu.protocol}://{emu.endpoint}",
+        "ALIBABA_CLOUD_ENDPOINT_STS": f"{emu.protocol}://{emu.endpoint}",
+    }
+    client = PolarDBClient(_settings.resolve({}, {}, env))
+    with pytest.raises(ConfigurationError, match="EntityNotExist.Role"):
+        client.describe_cluster(CLUSTER)
