@@ -212,5 +212,5 @@ def test_a_caller_without_sts_permission_is_refused(emu: EmulatorProcess) -> Non
         "ALIBABA_CLOUD_ENDPOINT_STS": f"{emu.protocol}://{emu.endpoint}",
     }
     client = PolarDBClient(_settings.resolve({}, {}, env))
-    with pytest.raises(ConfigurationError, match="EntityNotExist.Role"):
+    with pytest.raises(ConfigurationError, match=r"EntityNotExist\.Role"):
         client.describe_cluster(CLUSTER)
