@@ -77,6 +77,39 @@ KEYS: Final = (
         "polardbReset:caBundle",
     ),
     ConfigKey(
+        "roleArn",
+        "string",
+        "RAM role to assume: with an AccessKey by `AssumeRole`, with `oidcProviderArn` and "
+        "`oidcTokenFile` by `AssumeRoleWithOIDC` (else `ALIBABA_CLOUD_ROLE_ARN`).",
+        "polardbReset:roleArn",
+    ),
+    ConfigKey(
+        "roleSessionName",
+        "string",
+        "Session name of the assumed role (else `ALIBABA_CLOUD_ROLE_SESSION_NAME`).",
+        "polardbReset:roleSessionName",
+    ),
+    ConfigKey(
+        "oidcProviderArn",
+        "string",
+        "ARN of the RAM OIDC identity provider (else `ALIBABA_CLOUD_OIDC_PROVIDER_ARN`).",
+        "polardbReset:oidcProviderArn",
+    ),
+    ConfigKey(
+        "oidcTokenFile",
+        "string",
+        "File holding the CI's OIDC token, read at each renewal (else "
+        "`ALIBABA_CLOUD_OIDC_TOKEN_FILE`).",
+        "polardbReset:oidcTokenFile",
+    ),
+    ConfigKey(
+        "stsEndpoint",
+        "string",
+        "STS endpoint, `[http(s)://]host[:port]` (else `ALIBABA_CLOUD_ENDPOINT_STS`, "
+        "`sts.aliyuncs.com`).",
+        "polardbReset:stsEndpoint",
+    ),
+    ConfigKey(
         "sqlCaBundle",
         "string",
         "CA bundle (PEM file) that verifies the clusters' SQL endpoints.",
@@ -136,7 +169,7 @@ def problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
         reason: str | None = None
         if key.name == "region":
             reason = _validation.validate_region(value)
-        elif key.name == "endpoint":
+        elif key.name in ("endpoint", "stsEndpoint"):
             reason = _validation.validate_endpoint(value, allow_insecure=True)
         elif key.type == "boolean" and not isinstance(value, bool):
             if str(value).strip().lower() not in ("true", "false"):
