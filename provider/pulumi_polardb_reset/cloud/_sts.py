@@ -28,7 +28,7 @@ from alibabacloud_credentials.provider.refreshable import (
 )
 from alibabacloud_credentials_api import ICredentialsProvider
 
-from ..core import _scrub
+from ..core import _scrub, _time
 from ..core._errors import ConfigurationError
 from ._settings import RoleCredentials
 
@@ -82,7 +82,7 @@ class RoleCredentialsProvider(ICredentialsProvider):  # type: ignore[misc]  # un
         # Registered before the call: the SDK's debug log may quote the token in the query.
         _scrub.register(self, (token,))
         answer = self._assume(token)
-        expiration = calendar.timegm(time.strptime(answer.expiration, "%Y-%m-%dT%H:%M:%SZ"))
+        expiration = calendar.timegm(time.strptime(answer.expiration, _time.TIMESTAMP_FORMAT))
         _scrub.register(self, (token, answer.access_key_secret, answer.security_token))
         life = max(expiration - int(time.time()), 0)
         log.debug("%s: STS credentials valid for %d s", self._role.source, life)
