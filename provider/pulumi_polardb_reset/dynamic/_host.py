@@ -12,13 +12,17 @@ after checking that the host has exactly the shape the swap relies on. When it
 has not, nothing is patched (errors keep their traceback) and a warning is
 logged once. Everything else (bugs) keeps its full traceback either way.
 
-Warnings and debug messages: the engine starts every provider plugin with its own address
+Warnings and messages: the engine starts every provider plugin with its own address
 as the first argument (the plugin protocol's ``Engine.Log`` service, which the dynamic
 provider host leaves unused). :func:`warn` sends a warning there, so it shows as a real
-``warning:`` in the engine's output; the provider's DEBUG records go there as debug
-messages (:class:`EngineDebugHandler`), which the CLI shows only with ``--debug``, so a
-normal run prints only what users act on. Anywhere else (tests, another host) both go to
-the provider's log.
+``warning:`` in the engine's output; the provider's INFO records go there as messages and
+its DEBUG records as debug messages (:class:`EngineLogHandler`), which the CLI shows only
+with ``--debug``, so a normal run prints only what users act on. Each carries the URN of
+the resource whose operation the host is serving on this thread (:func:`current_urn`, read
+from the request of the host's servicer method running on this thread), so the CLI shows
+it with that resource, once, and not on the stack (which is where the host's stderr and a
+log call without a URN land, and where the CLI repeated them with every status line of the
+stack). Anywhere else (tests, another host) they go to the provider's log.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ HOST_MODULE: Final = "pulumi.dynamic.__main__"
 WRAPPED_METHODS: Final = ("Check", "Diff", "Create", "Read", "Update", "Delete")
 
 _warned = False
+#: The code of the host's servicer wrapper, once adopted (see current_urn).
+_adopted: dict[str, types.CodeType | None] = {}
 _ENGINE_ADDRESS: Final = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):\d{1,5}$")
 _engine_lock = threading.Lock()
 _engine: dict[str, Any] = {}
@@ -116,8 +122,30 @@ def has_known_shape(host: types.ModuleType) -> bool:
     )
 
 
+def current_urn() -> str:
+    """The URN of the resource whose operation this thread serves in the host, else ``""``.
+
+    The host registers its servicer's bound methods with gRPC before the provider module
+    is imported, so they cannot be wrapped from here; instead this finds, up the current
+    thread's stack, the frame of the host's ``_abort_with_traceback`` wrapper (the shape
+    :func:`adopt` checked) and reads the URN of its ``request``.
+    """
+    code = _adopted.get("wrapper")
+    frame = sys._getframe(1) if code is not None else None
+    while frame is not None:
+        if frame.f_code is code:
+            urn = getattr(frame.f_locals.get("request"), "urn", "")
+            return urn if isinstance(urn, str) else ""
+        frame = frame.f_back
+    return ""
+
+
 def adopt(host: types.ModuleType | None) -> Adoption:
-    """Install one-line errors into ``host`` when it has the known shape; warn once if not."""
+    """Install one-line errors into ``host`` when it has the known shape; warn once if not.
+
+    With the known shape, warnings and messages also name the resource being served
+    (:func:`current_urn`).
+    """
     global _warned
     if host is None:
         return Adoption.NOT_A_HOST
@@ -132,20 +160,24 @@ def adopt(host: types.ModuleType | None) -> Adoption:
             )
         return Adoption.UNKNOWN_SHAPE
     host.traceback = UserFacingTraceback()  # type: ignore[attr-defined]
+    _adopted["wrapper"] = _reporting_code(host)
     return Adoption.PATCHED
 
 
 def setup_logging() -> None:
-    """In the host: INFO and above to stderr (shown by the engine), DEBUG to the engine's debug log."""
+    """In the host: DEBUG and INFO to the engine's log with the resource's URN, the rest (and
+    what the engine cannot take) to stderr, which the engine shows on the stack."""
     if not log.handlers:
         formatter = logging.Formatter("pulumi-polardb-reset: %(message)s")
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(formatter)
         handler.setLevel(logging.INFO)
-        debug = EngineDebugHandler(logging.DEBUG)
-        debug.setFormatter(formatter)
+        handler.addFilter(lambda record: not getattr(record, "sent_to_engine", False))
+        engine = EngineLogHandler(logging.DEBUG)
+        engine.setFormatter(formatter)
+        # The engine's handler first: it marks what it delivered, the stderr handler skips it.
+        log.addHandler(engine)
         log.addHandler(handler)
-        log.addHandler(debug)
         log.setLevel(logging.DEBUG if engine_address() is not None else logging.INFO)
 
 
@@ -180,7 +212,8 @@ def _engine_stub() -> Any | None:
 
 
 def _engine_log(severity: str, message: str) -> bool:
-    """Send ``message`` to the engine's log at ``severity``; False when it could not."""
+    """Send ``message`` to the engine's log at ``severity``, with the URN being served;
+    False when it could not."""
     stub = _engine_stub()
     if stub is None:
         return False
@@ -188,7 +221,9 @@ def _engine_log(severity: str, message: str) -> bool:
 
     try:
         stub.Log(
-            engine_pb2.LogRequest(severity=getattr(engine_pb2, severity), message=message, urn=""),
+            engine_pb2.LogRequest(
+                severity=getattr(engine_pb2, severity), message=message, urn=current_urn()
+            ),
             timeout=10,
         )
         return True
@@ -206,16 +241,21 @@ def warn(message: str) -> None:
         log.warning("warning: %s", message)
 
 
-class EngineDebugHandler(logging.Handler):
-    """Sends the provider's DEBUG records to the engine's debug log (``pulumi up --debug``).
+class EngineLogHandler(logging.Handler):
+    """Sends the provider's DEBUG and INFO records to the engine's log, with their resource.
 
-    In the host, stderr is shown to every user, so what only helps diagnose the provider
-    (how the host was adapted, retries, queue turns, SQL check details) goes here instead.
-    Records the engine cannot take are dropped: they were debug output.
+    DEBUG records are the engine's debug messages (``pulumi up --debug``): what only helps
+    diagnose the provider (how the host was adapted, retries, queue turns, SQL check
+    details); the engine cannot take them, they are dropped. INFO records are messages shown
+    with the resource being served (the reset's request ID, why a diff resets); the engine
+    cannot take them, the stderr handler prints them. Warnings and errors are left to
+    stderr (bugs, and what is not about one resource).
     """
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Forward one record below INFO to the engine."""
-        if record.levelno < logging.INFO:
-            with contextlib.suppress(Exception):
-                _engine_log("DEBUG", self.format(record))
+        """Forward one DEBUG or INFO record to the engine; mark it when delivered."""
+        if record.levelno >= logging.WARNING:
+            return
+        severity = "DEBUG" if record.levelno < logging.INFO else "INFO"
+        with contextlib.suppress(Exception):
+            record.sent_to_engine = _engine_log(severity, self.format(record))
