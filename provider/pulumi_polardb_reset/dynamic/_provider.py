@@ -34,7 +34,6 @@ from pulumi.dynamic import (
 )
 
 from .. import lifecycle
-from ..cloud import _settings
 from ..core import _convert
 from ..core._errors import ResetError
 from . import _host, _workers
@@ -91,7 +90,7 @@ class PrivilegedAccountResetProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         """Capture the stack config keys the provider reads (credentials, region, endpoints)."""
         _workers.widen_running_host()  # on a worker thread of the host, if this is one
-        values = {key: req.config.get(key) for key in _settings.CONFIG_KEYS}
+        values = {key: req.config.get(key) for key in lifecycle.CONFIG_KEYS}
         with _CONFIG_LOCK:
             _STACK_CONFIG.clear()
             _STACK_CONFIG.update({k: v for k, v in values.items() if v is not None})

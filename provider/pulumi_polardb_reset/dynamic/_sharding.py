@@ -23,10 +23,10 @@ credentials copied into provider inputs. K is stack config
 every resource on the default provider, as before sharding existed).
 
 Configuration: an explicit provider's ``configure`` receives that provider's own
-properties, not the stack config (checked with the CLI, see tests/test_e2e_sharding.py), and
+properties, not the stack config (checked with the CLI, see tests/e2e/test_e2e_sharding.py), and
 the provider process does not see the stack config in its environment either. So each
 shard provider is given, as its properties, the stack config keys the provider reads
-(:data:`~pulumi_polardb_reset.cloud._settings.CONFIG_KEYS`, under their full names, so
+(:data:`~pulumi_polardb_reset.lifecycle.CONFIG_KEYS`, under their full names, so
 ``configure`` reads them exactly as it reads the stack config on the default provider).
 Credentials and any value set with ``--secret`` are passed as secrets: encrypted in
 state like the stack config itself, ``[secret]`` in previews. Environment variables and
@@ -48,7 +48,7 @@ import pulumi
 import pulumi.runtime
 from pulumi.runtime.settings import get_monitor
 
-from ..cloud._settings import CONFIG_KEYS
+from ..lifecycle import CONFIG_KEYS
 from ..core import _placement
 from ..core._placement import in_shard, jump_hash, placement_key, shard_of, stable_hash
 

@@ -25,7 +25,7 @@ API (all names importable from this package)::
   ``state_from_props``, ``state_to_props``; ``rename`` for camelCase), which reads every
   earlier state shape (0.1.0 included). ``require_inputs(props, config)`` is ``check``
   raising :class:`~..core._errors.ResetError` (``InvalidInput``) on failures.
-* ``config.values`` holds the keys of ``cloud._settings.CONFIG_KEYS`` under their full
+* ``config.values`` holds the keys of ``CONFIG_KEYS`` (from ``cloud._settings``) under their full
   names (``alicloud:accessKey``, ``alicloud:region``, ``polardbReset:allowInsecureEndpoint``,
   ...); ``env`` is read after them, then Alibaba's default credential chain.
   ``polardb_endpoint_from_config(raw)`` is the ``polardb`` entry of ``alicloud:endpoints``
@@ -40,7 +40,7 @@ API (all names importable from this package)::
   one-line message with its code); anything else is a bug and keeps its traceback.
 """
 
-from ..cloud._settings import polardb_endpoint_from_config
+from ..cloud._settings import CONFIG_KEYS, polardb_endpoint_from_config
 from ..core._diff import DiffDecision
 from ..core._errors import OperationCancelledError, ResetError
 from ..core._state import CheckRecord, ResetInputs, ResetState
@@ -61,6 +61,7 @@ from ._crud import (
 )
 
 __all__ = [
+    "CONFIG_KEYS",
     "Call",
     "CheckOutcome",
     "CheckRecord",
