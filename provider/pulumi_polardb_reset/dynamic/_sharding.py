@@ -48,9 +48,9 @@ import pulumi
 import pulumi.runtime
 from pulumi.runtime.settings import get_monitor
 
-from ..lifecycle import CONFIG_KEYS
 from ..core import _placement
 from ..core._placement import in_shard, jump_hash, placement_key, shard_of, stable_hash
+from ..lifecycle import CONFIG_KEYS
 
 #: Config namespace and key of K, the number of shard provider processes.
 CONFIG_NAMESPACE: Final = "polardbReset"
