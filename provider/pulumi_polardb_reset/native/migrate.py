@@ -13,8 +13,8 @@ spelling ``python -m pulumi_polardb_reset.native.migrate`` runs the same code):
 2. The stack's configuration: the native provider only receives its own namespace, so each
    key the dynamic resource read (``alicloud:region``, ``alicloud:accessKey``,
    ``alicloud:secretKey``, ``alicloud:securityToken``, ``alicloud:profile``,
-   ``alicloud:endpoints``, ``polardbReset:caBundle``, ``polardbReset:sqlCaBundle``,
-   ``polardbReset:allowInsecureEndpoint``) is written as its ``polardb-account:<key>``
+   ``alicloud:endpoints``, and each ``polardbReset:<key>`` of :data:`._config.KEYS`) is
+   written as its ``polardb-account:<key>``
    (secrets as secrets). A ``polardb-account:<key>`` the stack already has takes precedence
    and is kept. The ``alicloud:*`` keys stay (pulumi-alicloud reads them).
 3. ``pulumi stack import`` of the rewritten state.
