@@ -188,14 +188,3 @@ def problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
                 )
             )
     return found
-
-
-def native_text(message: str) -> str:
-    """A message of the settings resolver with the config keys a native user sets.
-
-    The resolver names the dynamic resource's keys (``alicloud:region``,
-    ``polardbReset:allowInsecureEndpoint``); here they are ``polardb-account:<key>``.
-    """
-    for key in sorted(KEYS, key=lambda k: len(k.settings_key), reverse=True):
-        message = message.replace(key.settings_key, f"{PACKAGE}:{key.name}")
-    return message

@@ -16,6 +16,7 @@ from typing import Any
 from .. import lifecycle
 from ..core import _convert
 from ..core import _props as p
+from ._spelling import render_outputs
 
 #: ``warn(message, urn)``: a warning for the engine to show with the resource.
 Warn = Callable[[str, str], None]
@@ -63,7 +64,7 @@ class Operations:
             return "", self._preview(news)
         inputs = lifecycle.require_inputs(news, self._config)
         state = lifecycle.create(inputs, self._config, self._call(urn, timeout, "create"))
-        return state.id, _convert.state_to_props(state)
+        return state.id, render_outputs(_convert.state_to_props(state))
 
     def update(
         self,
@@ -83,7 +84,7 @@ class Operations:
             self._config,
             self._call(urn, timeout, "update"),
         )
-        return _convert.state_to_props(state)
+        return render_outputs(_convert.state_to_props(state))
 
     def _preview(self, news: Mapping[str, Any]) -> dict[str, Any]:
         # The engine previews creates and updates through the provider: what the inputs
@@ -107,7 +108,7 @@ class Operations:
             p.DB_CLUSTER_ID: state.db_cluster_id,
             p.ACCOUNT_NAME: state.account_name,
         }
-        return id_, _convert.state_to_props(state), adopted
+        return id_, render_outputs(_convert.state_to_props(state)), adopted
 
     def delete(self, id_: str) -> None:
         """No API call: a reset cannot be undone."""

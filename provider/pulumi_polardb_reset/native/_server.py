@@ -29,7 +29,7 @@ from ..core import _convert
 from ..core import _props as p
 from ..core._errors import ResetError
 from ..core._quote import shorten
-from . import _config, _schema
+from . import _config, _schema, _spelling
 from ._ops import Operations
 from ._wire import (
     WireValueError,
@@ -89,8 +89,8 @@ class Engine:
         print(message, file=sys.stderr, flush=True)
 
     def warn(self, message: str, urn: str = "") -> None:
-        """A warning the user acts on (already free of secrets)."""
-        self.log(engine_pb2.WARNING, message, urn)
+        """A warning the user acts on (already free of secrets), in the plugin's names."""
+        self.log(engine_pb2.WARNING, _spelling.render(message), urn)
 
     def debug(self, message: str, urn: str = "") -> None:
         """Detail shown with ``--debug`` / ``-v``."""
@@ -111,9 +111,7 @@ class Provider(rpc.ResourceProviderServicer):
     def _fail(self, context: grpc.ServicerContext, method: str, urn: str) -> NoReturn:
         exc = sys.exc_info()[1]
         if isinstance(exc, ResetError):
-            context.abort(
-                grpc.StatusCode.UNKNOWN, shorten(_config.native_text(_camel_text(str(exc))))
-            )
+            context.abort(grpc.StatusCode.UNKNOWN, shorten(_spelling.render(str(exc))))
         self.engine.debug(
             f"{method} failed with an unexpected error (a bug in pulumi-polardb-reset or the "
             f"Alibaba Cloud SDK; please report it with this traceback):\n{traceback.format_exc()}",
@@ -221,7 +219,9 @@ class Provider(rpc.ResourceProviderServicer):
         return provider_pb2.CheckResponse(
             inputs=to_wire(inputs),
             failures=[
-                provider_pb2.CheckFailure(property=camel(name), reason=shorten(_camel_text(reason)))
+                provider_pb2.CheckFailure(
+                    property=camel(name), reason=shorten(_spelling.render(reason))
+                )
                 for name, reason in failures
             ],
         )
@@ -234,7 +234,8 @@ class Provider(rpc.ResourceProviderServicer):
             olds, news = from_wire(request.olds), from_wire(request.news)
             decision = self.ops.diff(olds, news)
         if decision.reasons:
-            self.engine.debug(f"diff {request.id}: " + "; ".join(decision.reasons), request.urn)
+            reasons = _spelling.render("; ".join(decision.reasons))
+            self.engine.debug(f"diff {request.id}: {reasons}", request.urn)
         changed = sorted(
             {camel(k) for k in decision.replaces}
             | {
@@ -297,16 +298,6 @@ class Provider(rpc.ResourceProviderServicer):
         with self._reporting(context, "Delete", request.urn):
             self.ops.delete(request.id)
         return empty_pb2.Empty()
-
-
-_NAMES: Final = sorted({*p.INPUTS, *p.OUTPUTS}, key=len, reverse=True)
-
-
-def _camel_text(text: str) -> str:
-    """A message with the resource's snake_case property names as the schema spells them."""
-    for name in _NAMES:
-        text = text.replace(name, camel(name))
-    return text
 
 
 def _config_secrets_wrapped(news: struct_pb2.Struct) -> struct_pb2.Struct:
