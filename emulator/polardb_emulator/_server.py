@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from aiohttp import web
 
@@ -73,13 +74,57 @@ async def serve(
     listener = await start_site(
         emulator, host=host, port=port, ssl_context=ssl_context, limits=limits
     )
+    stop_listening: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if stop is None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-    on_ready(listener.endpoint)
+        stop_listening = _stopped_by_signals(stop)
+    with stop_listening:
+        on_ready(listener.endpoint)
+        try:
+            await stop.wait()
+        finally:
+            await listener.close()
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
+    """Set ``stop`` at the first SIGTERM or SIGINT; from then on both are ignored for good.
+
+    Not ``loop.add_signal_handler``: closing the loop gives its signals back their default
+    action while the servers are still being stopped, and a second SIGTERM then killed the
+    emulator, leaving its temporary directory behind. Here the handler ignores both signals
+    before anything else, and the loop is woken through the signal wakeup fd (as asyncio's
+    own handlers are), whichever thread the signal reached.
+    """
+    loop = asyncio.get_running_loop()
+    wake_read, wake_write = socket.socketpair()
+    wake_read.setblocking(False)
+    wake_write.setblocking(False)
+
+    def on_signal(signum: int, frame: object) -> None:
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        loop.call_soon_threadsafe(stop.set)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            wake_read.recv(4096)
+
+    loop.add_reader(wake_read, drain)
+    previous = signal.set_wakeup_fd(wake_write.fileno())
+    handlers = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS}
     try:
-        await stop.wait()
+        yield
     finally:
-        await listener.close()
+        # Stopped some other way (an error): the caller's handlers again, not one that
+        # would wake a closed loop. After a signal, both stay ignored.
+        for sig, handler in handlers.items():
+            if signal.getsignal(sig) is on_signal:
+                signal.signal(sig, handler)
+        signal.set_wakeup_fd(previous)
+        loop.remove_reader(wake_read)
+        wake_read.close()
+        wake_write.close()

@@ -363,6 +363,7 @@ class EmulatorProcess(EmulatorAdmin):
         self.python = python
         self.stderr_lines: list[str] = []
         self._proc: subprocess.Popen[str] | None = None
+        self._stopping = False  # a stopping signal was sent: stop() waits, no second one
         self.info: dict[str, str] = {}
         self.start()
 
@@ -396,6 +397,7 @@ class EmulatorProcess(EmulatorAdmin):
             env=env,
         )
         self._proc = proc
+        self._stopping = False
         stdout, stderr = proc.stdout, proc.stderr
         assert stdout is not None and stderr is not None
         lines: queue.Queue[str] = queue.Queue()
@@ -431,15 +433,22 @@ class EmulatorProcess(EmulatorAdmin):
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the emulator process."""
         if self._proc is not None:
+            if signum in (signal.SIGTERM, signal.SIGINT):
+                self._stopping = True
             self._proc.send_signal(signum)
 
     def stop(self, timeout: float = 60.0) -> int | None:
-        """Send SIGTERM and wait; return the exit status (None if not running)."""
+        """Send SIGTERM and wait; return the exit status (None if not running).
+
+        After :meth:`signal` sent SIGTERM or SIGINT, no second signal: the shutdown it
+        started is waited for. SIGKILL only when the shutdown outlasts ``timeout``.
+        """
         proc = self._proc
         if proc is None:
             return None
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            if not self._stopping:
+                proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

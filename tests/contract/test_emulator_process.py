@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -173,3 +174,62 @@ def test_no_plaintext_password_anywhere(
         assert "AccountPassword" in haystacks[0]  # the parameter is logged, redacted
     finally:
         process.stop()
+
+
+# --- shutdown: one signal starts it, and nothing cuts it short -------------------------------
+
+_SERVE_UNTIL_SIGNALLED = """
+import asyncio, os, signal, sys
+from polardb_emulator._runner import ServeOptions, prepare
+from polardb_emulator._server import serve
+
+prepared = prepare(ServeOptions(seed_path=sys.argv[1]))
+signum = getattr(signal, sys.argv[2])
+# Signalled by itself once it serves: the handler is the one serve() installed.
+asyncio.run(serve(
+    prepared.emulator, host="127.0.0.1", port=0, ssl_context=None,
+    on_ready=lambda _address: os.kill(os.getpid(), signum),
+))
+# The loop is closed: what would a second signal do now, before anything else runs?
+print(signal.getsignal(signal.SIGTERM) is signal.SIG_IGN, signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+prepared.close()
+"""
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_after_the_first_signal_both_are_ignored_even_once_the_loop_is_closed(
+    seed_file: Path, signum: str
+) -> None:
+    """The window a clean clone's CI hit (exit -15): closing the loop gave SIGTERM back its
+    default action while the servers were still being stopped, so a second SIGTERM killed
+    the emulator and left its temporary directory behind."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVE_UNTIL_SIGNALLED, str(seed_file), signum],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
+
+
+def test_stop_after_a_signal_waits_for_that_shutdown_and_signals_no_more(
+    seed_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[int] = []
+    real_send = subprocess.Popen.send_signal
+
+    def witness(proc: subprocess.Popen[str], signum: int) -> None:
+        sent.append(signum)
+        real_send(proc, signum)
+
+    monkeypatch.setattr(subprocess.Popen, "send_signal", witness)
+    process = EmulatorProcess(seed_file)
+    process.signal(signal.SIGTERM)
+    assert process.stop() == 0
+    assert sent == [signal.SIGTERM]  # the one the test sent; stop() only waited
+    # Without a signal first, stop() sends the one SIGTERM itself.
+    process.start()
+    assert process.stop() == 0
+    assert sent == [signal.SIGTERM, signal.SIGTERM]
