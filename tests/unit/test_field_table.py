@@ -31,6 +31,8 @@ SCHEMA_INPUTS = {
     "check_password": "checkPassword",
     "unlock": "unlock",
     "password_expiry_warning_days": "passwordExpiryWarningDays",
+    "account_password_secret": "accountPasswordSecret",
+    "account_password_secret_stage": "accountPasswordSecretStage",
 }
 
 

@@ -1,4 +1,4 @@
-"""The PolarDB API client wrapper: the only module that talks to the PolarDB API.
+"""The API client wrappers: the PolarDB API here, KMS in ``_kms``, over one :class:`ApiClient`.
 
 The Alibaba Cloud SDK is imported lazily, on the first call, so that importing
 this package (in the Pulumi program, or when the engine unpickles the
@@ -82,12 +82,17 @@ class EndpointAddress:
     port: int | None
 
 
-class PolarDBClient:
-    """Thin, typed wrapper around ``alibabacloud_polardb20170801.client.Client``.
+class ApiClient:
+    """What every typed wrapper of an Alibaba Cloud SDK client shares: the bounded call,
+    the SDK's errors turned into :class:`ApiError`, secrets scrubbed, the credentials
+    (a RAM role's renewed when they expire).
 
     ``extra_secrets`` (such as the password being set) are scrubbed from every
-    error message the wrapper produces.
+    error message the wrapper produces. Subclasses name the SDK client (``sdk_client``).
     """
+
+    #: The SDK client class, as ``module:Class`` (imported on construction).
+    sdk_client: str = ""
 
     def __init__(
         self,
@@ -102,12 +107,100 @@ class PolarDBClient:
         # Whatever the SDK stack logs while this client lives is scrubbed of its secrets.
         _scrub.register(self, self._secrets)
         self._role = sts_provider(settings, connect_timeout_ms)
-        self._sdk = _build_sdk_client(settings, connect_timeout_ms, read_timeout_ms, self._role)
+        self._sdk = _build_sdk_client(
+            settings, connect_timeout_ms, read_timeout_ms, self._role, self.sdk_client
+        )
+
+    @property
+    def region(self) -> str:
+        """The region the client works in."""
+        return self._settings.region
 
     @property
     def endpoint(self) -> str:
         """The endpoint in use: the configured one or the SDK's mapping for the region."""
         return f"{self._settings.protocol}://{self._sdk._endpoint}"
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return self._call_once(fn)
+        except ApiError as error:
+            if self._role is None or error.failure.code != STS_EXPIRED_CODE:
+                raise
+        # The role's STS credentials expired before their renewal (clock skew, a session cut
+        # short): new ones, and the same call once more.
+        self._role.expire()
+        return self._call_once(fn)
+
+    def _call_once(self, fn: Callable[[], T]) -> T:
+        from alibabacloud_tea_openapi import exceptions as sdk_errors
+
+        from . import _transport  # imports requests: only once a call is made
+
+        try:
+            return _transport.run_bounded(fn, _transport.CallBudget(self._attempt_seconds()))
+        except sdk_errors.AlibabaCloudException as exc:
+            raise ApiError(self._failure_from_sdk(exc)) from None
+        except Exception as exc:
+            failure = self._failure_without_answer(exc)
+            if failure is not None:
+                raise ApiError(failure) from None
+            bug = unwrap_sdk_exception(exc)
+        # Anything else is a bug (ours or the SDK's): never retried, never reported as a
+        # network failure. Raised outside the handler so it keeps its own traceback.
+        _scrub_exception(bug, self._scrub)
+        raise bug
+
+    @staticmethod
+    def _attempt_seconds() -> float:
+        """How long this attempt may take: what remains of the deadline, within bounds."""
+        from . import _transport
+
+        deadline = current_deadline()
+        if deadline is None:
+            return _transport.ATTEMPT_SECONDS
+        # At the deadline the policy still makes one last attempt: give it a short while.
+        remaining = max(deadline.remaining(), LAST_ATTEMPT_SECONDS)
+        return min(remaining, _transport.ATTEMPT_SECONDS)
+
+    def _failure_without_answer(self, exc: Exception) -> ApiFailure | None:
+        """An ApiFailure for a transport failure or a non-API answer; None for anything else."""
+        from . import _transport
+
+        unwrapped = unwrap_sdk_exception(exc)
+        if isinstance(unwrapped, _transport.ResponseTooLargeError):
+            return ApiFailure(code=INVALID_RESPONSE_CODE, message=str(unwrapped))
+        cause = transport_cause(exc)
+        if cause is not None:
+            text = self._scrub(f"{type(cause).__name__}: {cause}")
+            return ApiFailure(code=TRANSPORT_CODE, message=text, transport=True)
+        if is_invalid_response(exc):
+            text = self._scrub(str(unwrap_sdk_exception(exc)))
+            return ApiFailure(code=INVALID_RESPONSE_CODE, message=_shorten(text))
+        return None
+
+    def _scrub(self, text: str) -> str:
+        # Transport errors quote the request URL, whose query string carries every
+        # parameter (AccountPassword included, percent-encoded): the scrubber drops them.
+        return _scrub.scrub_text(text, self._secrets)
+
+    def _failure_from_sdk(self, exc: Any) -> ApiFailure:
+        data = exc.data if isinstance(getattr(exc, "data", None), dict) else {}
+        message = str(data.get("Message") or data.get("message") or exc.message or "")
+        retry_after = getattr(exc, "retry_after", None)
+        return ApiFailure(
+            code=str(exc.code or "Unknown"),
+            message=self._scrub(message),
+            status=getattr(exc, "status_code", None),
+            request_id=getattr(exc, "request_id", None) or None,
+            retry_after_seconds=(retry_after / 1000.0) if retry_after else None,
+        )
+
+
+class PolarDBClient(ApiClient):
+    """Thin, typed wrapper around ``alibabacloud_polardb20170801.client.Client``."""
+
+    sdk_client = "alibabacloud_polardb20170801.client:Client"
 
     def describe_cluster(self, cluster_id: str) -> ClusterInfo:
         """DescribeDBClusterAttribute."""
@@ -200,81 +293,6 @@ class PolarDBClient:
         )
         body = self._call(lambda: self._sdk.modify_account_lock_state(request)).body
         return str(body.request_id or "")
-
-    def _call(self, fn: Callable[[], T]) -> T:
-        try:
-            return self._call_once(fn)
-        except ApiError as error:
-            if self._role is None or error.failure.code != STS_EXPIRED_CODE:
-                raise
-        # The role's STS credentials expired before their renewal (clock skew, a session cut
-        # short): new ones, and the same call once more.
-        self._role.expire()
-        return self._call_once(fn)
-
-    def _call_once(self, fn: Callable[[], T]) -> T:
-        from alibabacloud_tea_openapi import exceptions as sdk_errors
-
-        from . import _transport  # imports requests: only once a call is made
-
-        try:
-            return _transport.run_bounded(fn, _transport.CallBudget(self._attempt_seconds()))
-        except sdk_errors.AlibabaCloudException as exc:
-            raise ApiError(self._failure_from_sdk(exc)) from None
-        except Exception as exc:
-            failure = self._failure_without_answer(exc)
-            if failure is not None:
-                raise ApiError(failure) from None
-            bug = unwrap_sdk_exception(exc)
-        # Anything else is a bug (ours or the SDK's): never retried, never reported as a
-        # network failure. Raised outside the handler so it keeps its own traceback.
-        _scrub_exception(bug, self._scrub)
-        raise bug
-
-    @staticmethod
-    def _attempt_seconds() -> float:
-        """How long this attempt may take: what remains of the deadline, within bounds."""
-        from . import _transport
-
-        deadline = current_deadline()
-        if deadline is None:
-            return _transport.ATTEMPT_SECONDS
-        # At the deadline the policy still makes one last attempt: give it a short while.
-        remaining = max(deadline.remaining(), LAST_ATTEMPT_SECONDS)
-        return min(remaining, _transport.ATTEMPT_SECONDS)
-
-    def _failure_without_answer(self, exc: Exception) -> ApiFailure | None:
-        """An ApiFailure for a transport failure or a non-API answer; None for anything else."""
-        from . import _transport
-
-        unwrapped = unwrap_sdk_exception(exc)
-        if isinstance(unwrapped, _transport.ResponseTooLargeError):
-            return ApiFailure(code=INVALID_RESPONSE_CODE, message=str(unwrapped))
-        cause = transport_cause(exc)
-        if cause is not None:
-            text = self._scrub(f"{type(cause).__name__}: {cause}")
-            return ApiFailure(code=TRANSPORT_CODE, message=text, transport=True)
-        if is_invalid_response(exc):
-            text = self._scrub(str(unwrap_sdk_exception(exc)))
-            return ApiFailure(code=INVALID_RESPONSE_CODE, message=_shorten(text))
-        return None
-
-    def _scrub(self, text: str) -> str:
-        # Transport errors quote the request URL, whose query string carries every
-        # parameter (AccountPassword included, percent-encoded): the scrubber drops them.
-        return _scrub.scrub_text(text, self._secrets)
-
-    def _failure_from_sdk(self, exc: Any) -> ApiFailure:
-        data = exc.data if isinstance(getattr(exc, "data", None), dict) else {}
-        message = str(data.get("Message") or data.get("message") or exc.message or "")
-        retry_after = getattr(exc, "retry_after", None)
-        return ApiFailure(
-            code=str(exc.code or "Unknown"),
-            message=self._scrub(message),
-            status=getattr(exc, "status_code", None),
-            request_id=getattr(exc, "request_id", None) or None,
-            retry_after_seconds=(retry_after / 1000.0) if retry_after else None,
-        )
 
 
 def _port(value: Any) -> int | None:
@@ -409,9 +427,14 @@ def credential_client(provider: Any) -> Any:
 
 
 def _build_sdk_client(
-    settings: ConnectionSettings, connect_timeout_ms: int, read_timeout_ms: int, role: Any
+    settings: ConnectionSettings,
+    connect_timeout_ms: int,
+    read_timeout_ms: int,
+    role: Any,
+    sdk_client: str,
 ) -> Any:
-    from alibabacloud_polardb20170801.client import Client
+    import importlib
+
     from alibabacloud_tea_openapi import models as openapi
 
     from . import _transport
@@ -443,13 +466,16 @@ def _build_sdk_client(
         config.access_key_id = creds.access_key_id
         config.access_key_secret = creds.access_key_secret
         config.security_token = creds.security_token
+    module, _, name = sdk_client.partition(":")
+    client_class = getattr(importlib.import_module(module), name)
     log.debug(
-        "PolarDB client: region=%s endpoint=%s credentials from %s",
+        "%s: region=%s endpoint=%s credentials from %s",
+        module,
         settings.region,
         settings.endpoint or "(SDK mapping)",
         creds.source,
     )
-    return Client(config)
+    return client_class(config)
 
 
 def _chain_credential(creds: ChainCredentials) -> Any:

@@ -22,6 +22,9 @@ Order, first match wins (documented in the README):
   of config ``alicloud:endpoints``; otherwise the SDK's own region mapping. Plain ``http://``
   only to this machine, unless config ``polardbReset:allowInsecureEndpoint`` or
   ``POLARDB_RESET_ALLOW_INSECURE_ENDPOINT`` is true.
+* KMS endpoint (``accountPasswordSecret``): config ``polardbReset:kmsEndpoint``;
+  ``ALIBABA_CLOUD_ENDPOINT_KMS``; the ``kms`` entry
+  of ``alicloud:endpoints``; otherwise the SDK's mapping for the region. Same credentials.
 * CA bundle of the clusters' SQL endpoints (the privilege check): config
   ``polardbReset:sqlCaBundle``; ``POLARDB_RESET_SQL_CA_BUNDLE``; otherwise none (TLS when the
   server offers it, unverified).
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from ..core import _validation
@@ -54,6 +57,7 @@ CONFIG_KEYS: Final = (
     "polardbReset:oidcProviderArn",
     "polardbReset:oidcTokenFile",
     "polardbReset:stsEndpoint",
+    "polardbReset:kmsEndpoint",
 )
 #: Alibaba's default for STS sessions (AssumeRole accepts 900 s up to the role's maximum).
 DEFAULT_SESSION_SECONDS: Final = 3600
@@ -445,6 +449,27 @@ def resolve(
         protocol=protocol,
         ca_file=ca[1] if ca else None,
     )
+
+
+def resolve_kms(
+    settings: ConnectionSettings, config: Mapping[str, Any], env: Mapping[str, str]
+) -> ConnectionSettings:
+    """``settings`` (credentials, region, CA bundle) with the KMS endpoint: config
+    ``polardbReset:kmsEndpoint``, ``ALIBABA_CLOUD_ENDPOINT_KMS``, the ``kms`` entry of
+    ``alicloud:endpoints``, else
+    the SDK's mapping for the region (``kms.<region>.aliyuncs.com``)."""
+    found = _first(
+        ("config polardbReset:kmsEndpoint", config.get("polardbReset:kmsEndpoint")),
+        ("env ALIBABA_CLOUD_ENDPOINT_KMS", env.get("ALIBABA_CLOUD_ENDPOINT_KMS")),
+        (
+            "config alicloud:endpoints",
+            _endpoint_from_config(config.get("alicloud:endpoints"), "kms"),
+        ),
+    )
+    if found is None:
+        return replace(settings, endpoint=None, protocol="https")
+    protocol, endpoint = _checked_endpoint(found, config, env)
+    return replace(settings, endpoint=endpoint, protocol=protocol)
 
 
 def sql_ca_bundle(config: Mapping[str, Any], env: Mapping[str, str]) -> str | None:

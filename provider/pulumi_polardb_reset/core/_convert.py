@@ -117,10 +117,40 @@ def validate(raw: RawInputs, *, allow_insecure_endpoint: bool = False) -> list[F
             reason = _validation.hide_secret(reason, value)
         if reason:
             failures.append(Failure(name, reason))
+    failed = {f.property for f in failures}
+    failures += [f for f in _together(raw) if f.property not in failed]
     for name in raw.unexpected:
         shown = shorten(name, 64)
         failures.append(
             Failure(shown, f"{shown} is not an input of PrivilegedAccountReset; remove it")
+        )
+    return failures
+
+
+def _together(raw: RawInputs) -> list[Failure]:
+    """The rules between inputs: one password source; a stage only with its secret (values
+    unknown at preview are checked once known)."""
+    given = {name for name, value in raw.values.items() if value is not None}
+    failures: list[Failure] = []
+    if p.ACCOUNT_PASSWORD in given and p.ACCOUNT_PASSWORD_SECRET in given:
+        failures.append(
+            Failure(
+                p.ACCOUNT_PASSWORD_SECRET,
+                "account_password and account_password_secret are mutually exclusive: set the "
+                "password itself or the KMS secret that holds it, not both",
+            )
+        )
+    if (
+        p.ACCOUNT_PASSWORD_SECRET_STAGE in given
+        and p.ACCOUNT_PASSWORD_SECRET not in given
+        and p.ACCOUNT_PASSWORD_SECRET not in raw.unknown
+    ):
+        failures.append(
+            Failure(
+                p.ACCOUNT_PASSWORD_SECRET_STAGE,
+                "account_password_secret_stage needs account_password_secret: set the secret's "
+                "name too, or remove the stage",
+            )
         )
     return failures
 

@@ -2,9 +2,10 @@
 
 The engine hands ``diff`` the *old outputs* (a :class:`~._state.ResetState`) and the *new
 inputs* (:class:`~._state.ResetInputs`). A reset is an action, not a state, so only three
-things may trigger one: a new or changed password, a changed reset nonce, and drift that
-the last check recorded (``privileges_ok`` false, or ``password_ok`` false while the
-resource still sets a password). Moving to another cluster or account is a replacement (a
+things may trigger one: a new or changed password (or KMS secret, or its stage), a changed
+reset nonce, and drift that the last refresh recorded (``privileges_ok`` false,
+``password_ok`` false while the resource still sets a password, or the secret's stage on
+another version than the one applied: rotated in KMS). Moving to another cluster or account is a replacement (a
 new reset of that account). Anything else, notably a new ``__provider`` blob after a package
 upgrade or a state written before the check existed, must never cause a reset.
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 
 from . import _fingerprint
 from . import _props as p
-from ._state import ResetInputs, ResetState
+from ._state import ROTATION_DRIFT, ResetInputs, ResetState
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def decide(state: ResetState, inputs: ResetInputs) -> DiffDecision:
     elif password is not None and not _fingerprint.matches(password, state.password_fingerprint):
         reasons.append("account_password set or changed")
 
+    reasons += secret_reasons(state, inputs)
     reasons += drift_reasons(state, inputs)
     locked = lock_reasons(state, inputs)
     settings = setting_reasons(state, inputs)
@@ -77,6 +79,27 @@ def decide(state: ResetState, inputs: ResetInputs) -> DiffDecision:
     )
 
 
+def _stage(stage: str | None) -> str:
+    return stage or p.DEFAULT_SECRET_STAGE
+
+
+def secret_reasons(state: ResetState, inputs: ResetInputs) -> list[str]:
+    """A reset for a KMS secret newly named, renamed or read at another stage (pure);
+    rotation in KMS is drift (:func:`drift_reasons`)."""
+    if not inputs.known(p.ACCOUNT_PASSWORD_SECRET):
+        return ["account_password_secret is not known yet"]
+    secret = inputs.account_password_secret
+    if secret is None:
+        return []  # removing it keeps the account's password, like removing account_password
+    if secret != state.account_password_secret:
+        return ["account_password_secret set or changed"]
+    if not inputs.known(p.ACCOUNT_PASSWORD_SECRET_STAGE) or _stage(
+        inputs.account_password_secret_stage
+    ) != _stage(state.account_password_secret_stage):
+        return ["account_password_secret_stage changed"]
+    return []
+
+
 def lock_reasons(state: ResetState, inputs: ResetInputs) -> list[str]:
     """A locked account, when the inputs ask to unlock it (pure)."""
     if state.locked and (inputs.unlock or not inputs.known(p.UNLOCK)):
@@ -85,8 +108,13 @@ def lock_reasons(state: ResetState, inputs: ResetInputs) -> list[str]:
 
 
 def _sets_password(inputs: ResetInputs) -> bool:
-    # An unknown password is one the update will set.
-    return inputs.account_password is not None or not inputs.known(p.ACCOUNT_PASSWORD)
+    # An unknown password (or secret) is one the update will set.
+    return (
+        inputs.account_password is not None
+        or not inputs.known(p.ACCOUNT_PASSWORD)
+        or inputs.account_password_secret is not None
+        or not inputs.known(p.ACCOUNT_PASSWORD_SECRET)
+    )
 
 
 def drift_reasons(state: ResetState, inputs: ResetInputs) -> list[str]:
@@ -97,6 +125,8 @@ def drift_reasons(state: ResetState, inputs: ResetInputs) -> list[str]:
     restore it. An unknown result (null, or no such output in an old state) is never drift.
     """
     reasons: list[str] = []
+    if state.rotated and inputs.account_password_secret == state.account_password_secret:
+        reasons.append(ROTATION_DRIFT)
     if inputs.check_privileges or not inputs.known(p.CHECK_PRIVILEGES):
         if state.check.privileges_ok is False:
             named = ", ".join(state.check.missing_privileges or ()) or "documented privileges"
@@ -124,6 +154,12 @@ def setting_reasons(state: ResetState, inputs: ResetInputs) -> list[str]:
         reasons.append("password_expiry_warning_days changed (no reset)")
     if not inputs.known(p.SQL_ENDPOINT) or inputs.sql_endpoint != state.sql_endpoint:
         reasons.append("sql_endpoint changed (no reset)")
+    if (
+        inputs.known(p.ACCOUNT_PASSWORD_SECRET)
+        and inputs.account_password_secret is None
+        and state.account_password_secret
+    ):
+        reasons.append("account_password_secret removed (no reset)")
     if not _sets_password(inputs):
         # Without account_password, check_password is the login: record a new one, and
         # forget a stored one that the user removed (one that this resource did not set).

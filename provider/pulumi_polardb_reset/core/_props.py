@@ -155,6 +155,8 @@ SQL_ENDPOINT: Final = "sql_endpoint"
 CHECK_PASSWORD: Final = "check_password"  # noqa: S105 - a property name, not a secret
 UNLOCK: Final = "unlock"
 PASSWORD_EXPIRY_WARNING_DAYS: Final = "password_expiry_warning_days"  # noqa: S105 - a name
+ACCOUNT_PASSWORD_SECRET: Final = "account_password_secret"  # noqa: S105 - a name
+ACCOUNT_PASSWORD_SECRET_STAGE: Final = "account_password_secret_stage"  # noqa: S105 - a name
 
 # Outputs (besides the inputs above, minus the plaintext password).
 PASSWORD_FINGERPRINT: Final = "account_password_fingerprint"  # noqa: S105
@@ -180,6 +182,11 @@ SQL_CHECK_PASSWORD: Final = "sql_check_password"  # noqa: S105
 # which readers take as "not known" (None), never as a locked account.
 ACCOUNT_LOCKED: Final = "account_locked"
 PASSWORD_EXPIRES_AT: Final = "password_expires_at"  # noqa: S105 - an output name
+# The KMS secret's versions: the one the last reset applied, and the one its stage pointed
+# to at the last refresh (a difference is rotation drift). IDs only, never the value.
+SECRET_VERSION: Final = "account_password_secret_version"  # noqa: S105 - an output name
+SECRET_LATEST_VERSION: Final = "account_password_secret_latest_version"  # noqa: S105
+DEFAULT_SECRET_STAGE: Final = "ACSCurrent"  # noqa: S105 - KMS's stage name
 
 DEFAULT_TIMEOUT_SECONDS: Final = 900
 DEFAULT_CHECK_PRIVILEGES: Final = True
@@ -317,6 +324,28 @@ INPUT_FIELDS: Final = (
         default=DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS,
         validate=v.validate_password_expiry_warning_days,
         read=whole(DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS),
+    ),
+    Field(
+        ACCOUNT_PASSWORD_SECRET,
+        "accountPasswordSecret",
+        "string",
+        "str",
+        "Name of the KMS Secrets Manager secret holding the password to set (instead of "
+        "``account_password``: set one of them). The value is read with GetSecretValue at "
+        "each reset and refresh and never stored; a new version at the stage (a rotation) "
+        "is drift, applied by the next ``pulumi up --refresh``. Needs "
+        "``kms:GetSecretValue`` on the secret.",
+        validate=v.validate_account_password_secret,
+        read=text,
+    ),
+    Field(
+        ACCOUNT_PASSWORD_SECRET_STAGE,
+        "accountPasswordSecretStage",
+        "string",
+        "str",
+        "The version stage of ``account_password_secret`` to use (default ``ACSCurrent``).",
+        validate=v.validate_account_password_secret_stage,
+        read=text,
     ),
 )
 
@@ -522,6 +551,39 @@ OUTPUT_FIELDS: Final = (
         "str | None",
         "When the account's password expires, UTC ISO-8601 (AccountPasswordValidTime; "
         "None: it does not expire).",
+        only_text,
+    ),
+    _out(
+        ACCOUNT_PASSWORD_SECRET,
+        "accountPasswordSecret",
+        "string",
+        "str | None",
+        "The KMS secret the password comes from, as given.",
+        only_text,
+    ),
+    _out(
+        ACCOUNT_PASSWORD_SECRET_STAGE,
+        "accountPasswordSecretStage",
+        "string",
+        "str | None",
+        "The secret's version stage, as given (None: ACSCurrent).",
+        only_text,
+    ),
+    _out(
+        SECRET_VERSION,
+        "accountPasswordSecretVersion",
+        "string",
+        "str | None",
+        "The secret's version ID the last reset set (never its value).",
+        only_text,
+    ),
+    _out(
+        SECRET_LATEST_VERSION,
+        "accountPasswordSecretLatestVersion",
+        "string",
+        "str | None",
+        "The version ID the secret's stage pointed to at the last refresh; differing from "
+        "``account_password_secret_version``: rotated in KMS, not yet applied.",
         only_text,
     ),
     _out(

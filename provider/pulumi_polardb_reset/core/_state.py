@@ -16,6 +16,9 @@ from typing import Any
 
 from . import _props as p
 
+#: How rotation drift is said everywhere (diff reason, refresh warning, verdict).
+ROTATION_DRIFT = "password rotated in KMS, not yet applied"
+
 
 @dataclass(frozen=True)
 class RawInputs:
@@ -52,6 +55,8 @@ class ResetInputs:
     check_password: str | None = field(default=None, repr=False)
     unlock: bool = p.DEFAULT_UNLOCK
     password_expiry_warning_days: int = p.DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS
+    account_password_secret: str | None = None
+    account_password_secret_stage: str | None = None
     unknown: frozenset[str] = frozenset()
 
     def known(self, name: str) -> bool:
@@ -111,12 +116,26 @@ class ResetState:
     password_expiry_warning_days: int = p.DEFAULT_PASSWORD_EXPIRY_WARNING_DAYS
     account_locked: bool | None = None
     password_expires_at: str | None = None
+    account_password_secret: str | None = None
+    account_password_secret_stage: str | None = None
+    account_password_secret_version: str | None = None
+    account_password_secret_latest_version: str | None = None
     written_before_check: bool = False
 
     @property
     def id(self) -> str:
         """The resource ID, ``<db_cluster_id>:<account_name>``."""
         return p.resource_id(self.db_cluster_id, self.account_name)
+
+    @property
+    def rotated(self) -> bool:
+        """Whether the last refresh found the secret's stage on another version than the one
+        the last reset applied (rotated in KMS, not yet applied)."""
+        latest, applied = (
+            self.account_password_secret_latest_version,
+            self.account_password_secret_version,
+        )
+        return bool(self.account_password_secret and latest and applied and latest != applied)
 
     @property
     def locked(self) -> bool:
@@ -127,4 +146,4 @@ class ResetState:
         return self.account_lock_state == "Lock"
 
 
-__all__ = ["CheckRecord", "RawInputs", "ResetInputs", "ResetState"]
+__all__ = ["ROTATION_DRIFT", "CheckRecord", "RawInputs", "ResetInputs", "ResetState"]

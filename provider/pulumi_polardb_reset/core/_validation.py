@@ -253,6 +253,36 @@ def validate_check_password(value: Any) -> str | None:
     return None
 
 
+#: KMS's rules: a secret name is 1-192 letters, digits and ``_/+=.@-``; a stage 1-64
+#: printable ASCII characters.
+SECRET_NAME_PATTERN = re.compile(r"[A-Za-z0-9_/+=.@-]{1,192}")
+SECRET_STAGE_PATTERN = re.compile(r"[\x21-\x7e]{1,64}")
+
+
+def validate_account_password_secret(value: Any) -> str | None:
+    """Return a reason when ``value`` is not a KMS secret name, else ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not SECRET_NAME_PATTERN.fullmatch(value):
+        return (
+            f"account_password_secret {quote(value)} is not a KMS secret name (1 to 192 "
+            "letters, digits and _/+=.@- characters)"
+        )
+    return None
+
+
+def validate_account_password_secret_stage(value: Any) -> str | None:
+    """Return a reason when ``value`` is not a KMS version stage, else ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not SECRET_STAGE_PATTERN.fullmatch(value):
+        return (
+            f"account_password_secret_stage {quote(value)} is not a KMS version stage such as "
+            "'ACSCurrent' (1 to 64 printable characters, no spaces)"
+        )
+    return None
+
+
 def validate_unlock(value: Any) -> str | None:
     """Return a reason when ``value`` is not a boolean, else ``None``."""
     if value is None or isinstance(value, bool):

@@ -5,7 +5,7 @@ word their own summaries) classifies them here, so "drift" means one thing every
 
 * ``ok`` - the account is usable and holds every documented privilege;
 * ``drift`` - something a reset (or a human) must fix: privileges missing, the managed
-  password refused, the account locked, deleted (``gone``), not a Super account, not
+  password refused, the KMS secret rotated but not yet applied, the account locked, deleted (``gone``), not a Super account, not
   Available, or its password expired;
 * ``unknown`` - the check could not tell (SQL endpoint unreachable, no login, the
   refresh failed): neither healthy nor drift.
@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from . import _props as p
+from ._convert import state_from_props
 from ._health import days_left as _days_left
+from ._state import ROTATION_DRIFT
 
 OK: Final = "ok"
 DRIFT: Final = "drift"
@@ -94,6 +96,8 @@ def classify(outputs: Mapping[str, Any] | None, *, now: dt.datetime) -> Verdict:
         findings.append(f"missing: {', '.join(missing)}" if missing else "missing privileges")
     if outputs.get(p.PASSWORD_OK) is False:
         findings.append("password refused")
+    if state_from_props(outputs).rotated:
+        findings.append(ROTATION_DRIFT)
     days = _days_left(outputs.get(PASSWORD_EXPIRES_AT), now)
     if days is not None:
         if days <= 0:

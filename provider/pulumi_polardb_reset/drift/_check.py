@@ -9,7 +9,9 @@ layer's job, which owns both.
 
 The login password: the managed ``account_password`` when the resource sets one, else the
 user's ``check_password``. Either is kept in state as the secret output
-``sql_check_password``, because refresh (``read``) is given only the outputs. "Managed" is
+``sql_check_password``, because refresh (``read``) is given only the outputs. A password
+from a KMS secret is never kept: create, update and refresh read it (GetSecretValue) and
+hand it to the plan. "Managed" is
 decided by the password fingerprint: a stored login password that matches
 ``account_password_fingerprint`` is the one this resource set, so its refusal is password
 drift; a refused ``check_password`` only means the check cannot log in.
@@ -76,12 +78,20 @@ _SKIPPED_NOT_STORED: Final = (
 )
 
 
-def plan_from_state(state: ResetState) -> CheckPlan:
-    """The check a refresh makes, from the resource's recorded state alone (pure)."""
+_SKIPPED_SECRET_UNREAD: Final = "the password's KMS secret was not read"  # noqa: S105
+
+
+def plan_from_state(state: ResetState, secret_value: str | None = None) -> CheckPlan:
+    """The check a refresh makes, from the resource's recorded state (pure); with a KMS
+    secret, ``secret_value`` is the value read at the applied version (the managed login)."""
     if not state.check_privileges:
         return CheckPlan(enabled=False)
-    password = state.sql_check_password
     endpoint = _endpoint(state.sql_endpoint)
+    if state.account_password_secret:
+        if secret_value is None:
+            return CheckPlan(True, sql_endpoint=endpoint, skip_reason=_SKIPPED_SECRET_UNREAD)
+        return CheckPlan(True, secret_value, True, endpoint)
+    password = state.sql_check_password
     if not password:
         # A fingerprint without a stored login: a state from before the check.
         legacy = state.written_before_check and state.password_fingerprint
@@ -91,15 +101,20 @@ def plan_from_state(state: ResetState) -> CheckPlan:
     return CheckPlan(True, password, managed, endpoint)
 
 
-def login_password(inputs: ResetInputs, previous: ResetState | None) -> tuple[str | None, bool]:
-    """The password to keep as ``sql_check_password`` after create/update, and whether it is managed.
+def login_password(
+    inputs: ResetInputs, previous: ResetState | None, secret_value: str | None = None
+) -> tuple[str | None, bool]:
+    """The password the check after create/update logs in with, and whether it is managed.
 
-    ``account_password`` when set (managed); else ``check_password``; else the password
-    stored before, if it is the one this resource set (removing ``account_password`` keeps
-    the account's password, so it still logs in); else none.
+    ``account_password`` when set (managed); the KMS secret's value (``secret_value``, read
+    by the caller; managed, never stored); else ``check_password``; else the password stored
+    before, if it is the one this resource set (removing ``account_password`` keeps the
+    account's password, so it still logs in); else none.
     """
     if inputs.account_password:
         return inputs.account_password, True
+    if inputs.account_password_secret:
+        return secret_value, secret_value is not None
     if inputs.check_password:
         return inputs.check_password, False
     stored = previous.sql_check_password if previous is not None else None
@@ -112,14 +127,21 @@ def login_password(inputs: ResetInputs, previous: ResetState | None) -> tuple[st
     return None, False
 
 
-def plan_for_inputs(inputs: ResetInputs, previous: ResetState | None = None) -> CheckPlan:
+def plan_for_inputs(
+    inputs: ResetInputs, previous: ResetState | None = None, secret_value: str | None = None
+) -> CheckPlan:
     """The check create/update makes, from the new inputs (and the state before) (pure)."""
     if not inputs.check_privileges:
         return CheckPlan(enabled=False)
     endpoint = _endpoint(inputs.sql_endpoint)
-    password, managed = login_password(inputs, previous)
+    password, managed = login_password(inputs, previous, secret_value)
     if password is None:
-        return CheckPlan(enabled=True, sql_endpoint=endpoint, skip_reason=_SKIPPED_WITHOUT_LOGIN)
+        reason = _SKIPPED_SECRET_UNREAD if inputs.account_password_secret else None
+        return CheckPlan(
+            enabled=True,
+            sql_endpoint=endpoint,
+            skip_reason=reason or _SKIPPED_WITHOUT_LOGIN,
+        )
     return CheckPlan(True, password, managed, endpoint)
 
 

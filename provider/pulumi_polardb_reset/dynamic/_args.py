@@ -42,6 +42,13 @@ class PrivilegedAccountResetArgs:
         it a locked account is reported, never changed.
     :param password_expiry_warning_days: Warn when the account's password expires within this many
         days (default 14; 0: only once it has expired).
+    :param account_password_secret: Name of the KMS Secrets Manager secret holding the password to
+        set (instead of ``account_password``: set one of them). The value is read with
+        GetSecretValue at each reset and refresh and never stored; a new version at the stage (a
+        rotation) is drift, applied by the next ``pulumi up --refresh``. Needs
+        ``kms:GetSecretValue`` on the secret.
+    :param account_password_secret_stage: The version stage of ``account_password_secret`` to use
+        (default ``ACSCurrent``).
     """
 
     db_cluster_id: pulumi.Input[str]
@@ -56,6 +63,8 @@ class PrivilegedAccountResetArgs:
     check_password: pulumi.Input[str] | None = None
     unlock: pulumi.Input[bool] | None = None
     password_expiry_warning_days: pulumi.Input[int] | None = None
+    account_password_secret: pulumi.Input[str] | None = None
+    account_password_secret_stage: pulumi.Input[str] | None = None
 
 
 class PrivilegedAccountResetBase(pulumi.dynamic.Resource):
@@ -115,6 +124,15 @@ class PrivilegedAccountResetBase(pulumi.dynamic.Resource):
     password_expires_at: pulumi.Output[str | None]
     """When the account's password expires, UTC ISO-8601 (AccountPasswordValidTime; None: it does
         not expire)."""
+    account_password_secret: pulumi.Output[str | None]
+    """The KMS secret the password comes from, as given."""
+    account_password_secret_stage: pulumi.Output[str | None]
+    """The secret's version stage, as given (None: ACSCurrent)."""
+    account_password_secret_version: pulumi.Output[str | None]
+    """The secret's version ID the last reset set (never its value)."""
+    account_password_secret_latest_version: pulumi.Output[str | None]
+    """The version ID the secret's stage pointed to at the last refresh; differing from
+        ``account_password_secret_version``: rotated in KMS, not yet applied."""
 
     def __init__(
         self,
@@ -134,6 +152,8 @@ class PrivilegedAccountResetBase(pulumi.dynamic.Resource):
         check_password: pulumi.Input[str] | None = None,
         unlock: pulumi.Input[bool] | None = None,
         password_expiry_warning_days: pulumi.Input[int] | None = None,
+        account_password_secret: pulumi.Input[str] | None = None,
+        account_password_secret_stage: pulumi.Input[str] | None = None,
     ) -> None:
         """Declare a reset of ``account_name`` on ``db_cluster_id``.
 
@@ -153,6 +173,8 @@ class PrivilegedAccountResetBase(pulumi.dynamic.Resource):
             "check_password": check_password,
             "unlock": unlock,
             "password_expiry_warning_days": password_expiry_warning_days,
+            "account_password_secret": account_password_secret,
+            "account_password_secret_stage": account_password_secret_stage,
         }
         self._register(resource_name, args, opts, keywords)
 
@@ -181,3 +203,5 @@ class TargetValues:
     sql_endpoint: str | None = None
     unlock: bool | None = None
     password_expiry_warning_days: int | None = None
+    account_password_secret: str | None = None
+    account_password_secret_stage: str | None = None

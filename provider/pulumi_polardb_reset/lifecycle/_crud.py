@@ -19,13 +19,14 @@ from typing import Any
 
 from ..cloud import _settings
 from ..cloud._client import AccountInfo, PolarDBClient
+from ..cloud._kms import KmsClient, SecretValue, read_secret
 from ..cloud._operations import TIMEOUT_SECONDS_SETTING, Resetter, Target
 from ..cloud._retry import LAST_ATTEMPT_SECONDS, Deadline
 from ..core import _convert, _diff, _fingerprint, _health
 from ..core import _props as p
 from ..core._diff import DiffDecision
 from ..core._errors import GONE_CODES, ErrorCode, OperationCancelledError, ResetError
-from ..core._state import CheckRecord, ResetInputs, ResetState
+from ..core._state import ROTATION_DRIFT, CheckRecord, ResetInputs, ResetState
 from ..core._time import utc_now
 from ..core._validation import Failure
 from ..drift import _check
@@ -104,10 +105,19 @@ class Call:
             timeout_setting=self.timeout_setting if custom else TIMEOUT_SECONDS_SETTING,
         )
 
-    def resetter(self, client: PolarDBClient, target: Target) -> Resetter:
-        """A resetter on ``target`` whose deadline (``target.timeout_seconds``) heeds ``cancel``."""
+    def deadline(self, inputs_timeout: float) -> Deadline:
+        """The operation's deadline (:meth:`seconds` from now), heeding ``cancel``."""
+        return Deadline(self.seconds(inputs_timeout), cancel=self.cancel)
+
+    def resetter(
+        self, client: PolarDBClient, target: Target, deadline: Deadline | None = None
+    ) -> Resetter:
+        """A resetter on ``target`` whose deadline (``target.timeout_seconds``, or the
+        operation's ``deadline`` already running) heeds ``cancel``."""
         return Resetter(
-            client, target, deadline=Deadline(target.timeout_seconds, cancel=self.cancel)
+            client,
+            target,
+            deadline=deadline or Deadline(target.timeout_seconds, cancel=self.cancel),
         )
 
 
@@ -211,10 +221,77 @@ def read(
     unusable = _health_warnings(refreshed, call)
     if unusable:
         return replace(refreshed, check=_check.record(None, managed=False, checked_at=utc_now()))
+    secret: SecretValue | None = None
+    if state.account_password_secret:
+        secret = _secret(
+            state.account_password_secret,
+            state.account_password_secret_stage,
+            config,
+            settings,
+            resetter.deadline,
+        )
+        refreshed = replace(refreshed, account_password_secret_latest_version=secret.version_id)
+        if refreshed.rotated:
+            # The account still has the applied version's password: no check with the new
+            # one (it would only say "refused"); the next update resets with it.
+            call.warn(_rotation_warning(refreshed))
+            record = _check.record(None, managed=True, checked_at=utc_now(), cause=ROTATION_DRIFT)
+            return replace(refreshed, check=record)
     # Unreachable or unreadable is not drift: the check records null and warns.
-    plan = _check.plan_from_state(state)
+    plan = _check.plan_from_state(state, secret.value if secret is not None else None)
     _, check = _run_check(resetter, plan, config, call)
     return replace(refreshed, check=check)
+
+
+def _rotation_warning(state: ResetState) -> str:
+    who = f"account {state.account_name} of cluster {state.db_cluster_id}"
+    return (
+        f"{who}: {ROTATION_DRIFT} (KMS secret '{state.account_password_secret}' is at version "
+        f"{state.account_password_secret_latest_version}, the account has version "
+        f"{state.account_password_secret_version}); `pulumi up --refresh` or "
+        "`polardb-reset remediate` resets it with the new value"
+    )
+
+
+def _secret(
+    name: str,
+    stage: str | None,
+    config: ProviderConfig,
+    settings: _settings.ConnectionSettings,
+    deadline: Deadline,
+) -> SecretValue:
+    """The value of the password's KMS secret (GetSecretValue), within ``deadline``."""
+    kms = _settings.resolve_kms(settings, config.values, config.env)
+    return read_secret(KmsClient(kms), name, stage, deadline)
+
+
+def _inputs_secret(
+    inputs: ResetInputs,
+    config: ProviderConfig,
+    settings: _settings.ConnectionSettings,
+    deadline: Deadline,
+) -> SecretValue | None:
+    """The inputs' KMS secret, read, or None when the password does not come from KMS."""
+    if not inputs.account_password_secret:
+        return None
+    return _secret(
+        inputs.account_password_secret,
+        inputs.account_password_secret_stage,
+        config,
+        settings,
+        deadline,
+    )
+
+
+def _secret_outputs(inputs: ResetInputs, secret: SecretValue | None) -> dict[str, Any]:
+    """The secret's name, stage and the version applied (IDs only, never the value)."""
+    version = secret.version_id if secret is not None else None
+    return {
+        "account_password_secret": inputs.account_password_secret,
+        "account_password_secret_stage": inputs.account_password_secret_stage,
+        "account_password_secret_version": version,
+        "account_password_secret_latest_version": version,
+    }
 
 
 def delete(resource_id: str) -> None:
@@ -275,12 +352,14 @@ def _unlock(
     """An update that unlocks the account, then checks it; drift found then is repaired
     by a reset in the same update (nothing else asked for one)."""
     settings = config.settings(inputs)
-    plan = _check.plan_for_inputs(inputs, state)
+    deadline = call.deadline(inputs.timeout_seconds)
+    secret = _inputs_secret(inputs, config, settings, deadline) if inputs.check_privileges else None
+    plan = _check.plan_for_inputs(inputs, state, secret.value if secret is not None else None)
     client = PolarDBClient(settings, extra_secrets=_secrets(inputs.account_password, plan.password))
     target = call.target(
         inputs.db_cluster_id, inputs.account_name, settings.region, inputs.timeout_seconds
     )
-    resetter = call.resetter(client, target)
+    resetter = call.resetter(client, target, deadline)
     unlocked = resetter.unlock()
     recorded = replace(
         state,
@@ -323,26 +402,29 @@ def _reset(
     unlock: bool = False,
     resetter: Resetter | None = None,
 ) -> ResetState:
-    password = inputs.account_password
-    plan = _check.plan_for_inputs(inputs, previous)
+    settings = config.settings(inputs)
+    # One deadline: the secret's read, the reset and the check after it share it.
+    deadline = resetter.deadline if resetter is not None else call.deadline(inputs.timeout_seconds)
+    secret = _inputs_secret(inputs, config, settings, deadline)
+    password = secret.value if secret is not None else inputs.account_password
+    plan = _check.plan_for_inputs(inputs, previous, secret.value if secret is not None else None)
     if resetter is None:
-        settings = config.settings(inputs)
         client = PolarDBClient(settings, extra_secrets=_secrets(password, plan.password))
         target = call.target(
             inputs.db_cluster_id, inputs.account_name, settings.region, inputs.timeout_seconds
         )
-        # One resetter, so one deadline: the check after the reset uses what remains of it.
-        resetter = call.resetter(client, target)
+        resetter = call.resetter(client, target, deadline)
     else:
         client, target = resetter.client, resetter.target
-        settings = config.settings(inputs)
     if unlock:
         # A reset never unlocks: with unlock set, a locked account is unlocked first.
         resetter.unlock()
     outcome = resetter.run(password)
 
     fingerprint: str | None
-    if password is not None:
+    if secret is not None:
+        fingerprint = None  # the secret's version ID stands for it: nothing of the value kept
+    elif password is not None:
         fingerprint = _fingerprint.fingerprint(password)
     else:
         # No password this time: the account keeps the one set last, if any.
@@ -363,6 +445,7 @@ def _reset(
         **_observed(outcome.account),
         **_check_settings(inputs, plan),
         **_health_settings(inputs),
+        **_secret_outputs(inputs, secret),
     )
     if previous is None or previous.password_expires_at != state.password_expires_at:
         # Said once: refresh says it again while it holds, a reset only when it is news.
@@ -387,7 +470,10 @@ def _check_settings(inputs: ResetInputs, plan: _check.CheckPlan) -> dict[str, An
     return {
         "check_privileges": plan.enabled,
         "sql_endpoint": inputs.sql_endpoint,
-        "sql_check_password": plan.password if plan.enabled else None,
+        # A KMS secret's value is read again when needed, never kept.
+        "sql_check_password": (
+            plan.password if plan.enabled and not inputs.account_password_secret else None
+        ),
         "written_before_check": False,
     }
 
@@ -397,7 +483,9 @@ def _record_settings(
 ) -> ResetState:
     """An update without a reset: keep the state, record new check settings, check once."""
     settings = config.settings(inputs)
-    plan = _check.plan_for_inputs(inputs, state)
+    deadline = call.deadline(inputs.timeout_seconds)
+    secret = _inputs_secret(inputs, config, settings, deadline) if inputs.check_privileges else None
+    plan = _check.plan_for_inputs(inputs, state, secret.value if secret is not None else None)
     client = PolarDBClient(settings, extra_secrets=_secrets(plan.password))
     target = call.target(
         inputs.db_cluster_id, inputs.account_name, settings.region, inputs.timeout_seconds
@@ -405,7 +493,10 @@ def _record_settings(
     # Only the settings change; region, endpoint and timeout stay as recorded, as when
     # they change without a reset being due.
     recorded = replace(state, **_check_settings(inputs, plan), **_health_settings(inputs))
-    resetter = call.resetter(client, target)
+    if not inputs.account_password_secret:
+        # The secret was removed: forget it (the account keeps the password it set).
+        recorded = replace(recorded, **_secret_outputs(inputs, None))
+    resetter = call.resetter(client, target, deadline)
     _, check = _run_check(resetter, plan, config, call)
     return replace(recorded, check=check)
 

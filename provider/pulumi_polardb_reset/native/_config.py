@@ -103,6 +103,13 @@ KEYS: Final = (
         "polardbReset:oidcTokenFile",
     ),
     ConfigKey(
+        "kmsEndpoint",
+        "string",
+        "KMS endpoint for `accountPasswordSecret`, `[http(s)://]host[:port]` (else "
+        "`ALIBABA_CLOUD_ENDPOINT_KMS`, the SDK's mapping for the region).",
+        "polardbReset:kmsEndpoint",
+    ),
+    ConfigKey(
         "stsEndpoint",
         "string",
         "STS endpoint, `[http(s)://]host[:port]` (else `ALIBABA_CLOUD_ENDPOINT_STS`, "
@@ -169,7 +176,7 @@ def problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
         reason: str | None = None
         if key.name == "region":
             reason = _validation.validate_region(value)
-        elif key.name in ("endpoint", "stsEndpoint"):
+        elif key.name in ("endpoint", "stsEndpoint", "kmsEndpoint"):
             reason = _validation.validate_endpoint(value, allow_insecure=True)
         elif key.type == "boolean" and not isinstance(value, bool):
             if str(value).strip().lower() not in ("true", "false"):
