@@ -15,7 +15,8 @@ Stack config (``Pulumi.<stack>.yaml``)::
         main: {secure: ...}                      # pulumi config set --secret --path passwords.main
 
 Target keys: name, dbClusterId, accountName, resetNonce, timeoutSeconds, region, endpoint,
-checkPrivileges, sqlEndpoint, unlock, passwordExpiryWarningDays.
+checkPrivileges, sqlEndpoint, unlock, passwordExpiryWarningDays, accountPasswordSecret,
+accountPasswordSecretStage.
 """
 
 from __future__ import annotations

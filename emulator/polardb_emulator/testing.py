@@ -156,8 +156,9 @@ class EmulatorAdmin:
         return self.requests(action="ResetAccount")
 
     def writes(self) -> list[dict[str, Any]]:
-        """Calls of every action that may change state (all but Describe*)."""
-        return [r for r in self.requests() if not r["action"].startswith("Describe")]
+        """Calls of every action that may change state (all but Describe* and Get*, such as
+        KMS's GetSecretValue)."""
+        return [r for r in self.requests() if not r["action"].startswith(("Describe", "Get"))]
 
     def clear_requests(self) -> None:
         """Empty the request log."""
