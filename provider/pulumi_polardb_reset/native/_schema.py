@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -23,6 +24,13 @@ PLUGIN_DOWNLOAD_URL: Final = "github://api.github.com/pulumi-polardb-reset/pulum
 # `sdk/go/v<version>`); its one package is `polardbaccount`.
 GO_MODULE: Final = "github.com/pulumi-polardb-reset/pulumi-polardb-reset/sdk/go"
 GO_IMPORT_PATH: Final = f"{GO_MODULE}/polardbaccount"
+# The logo the registry shows (an SVG in this repository, served raw from the main branch).
+LOGO_PATH: Final = "docs/registry/logo.svg"
+LOGO_URL: Final = (
+    "https://raw.githubusercontent.com/pulumi-polardb-reset/pulumi-polardb-reset/main/" + LOGO_PATH
+)
+PUBLISHER: Final = "pulumi-polardb-reset"
+KEYWORDS: Final = ("alicloud", "polardb", "mysql", "kind/native", "category/database")
 
 _DESCRIPTION: Final = (
     "Restores the permissions of a PolarDB for MySQL cluster's privileged account. Create and "
@@ -34,6 +42,25 @@ _DESCRIPTION: Final = (
 )
 
 
+_CODE = re.compile(r"``(.+?)``")
+_NONE = re.compile(r"\bNone\b")
+
+
+def markdown(text: str) -> str:
+    """A field table description as the SDKs and the registry show it.
+
+    The table speaks reStructuredText with the Python names (``account_password``) and the
+    dynamic resource's config keys; the schema speaks Markdown with the names users write in
+    every language: camelCase properties, ``polardb-account:*`` keys, null.
+    """
+
+    def code(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return f"`{p.CAMEL.get(name, name)}`"
+
+    return _config.native_text(_NONE.sub("null", _CODE.sub(code, text)))
+
+
 def _type(kind: str) -> dict[str, Any]:
     # The table's only array is a list of privilege names.
     if kind == "array":
@@ -42,7 +69,7 @@ def _type(kind: str) -> dict[str, Any]:
 
 
 def _property(type_: str, description: str, secret: bool, default: Any = None) -> dict[str, Any]:
-    prop = {**_type(type_), "description": description}
+    prop = {**_type(type_), "description": markdown(description)}
     if secret:
         prop["secret"] = True
     if default is not None:
@@ -79,9 +106,16 @@ def schema(
         "displayName": "PolarDB privileged account reset",
         "version": version,
         "description": "Reset the privileged account of Alibaba Cloud PolarDB for MySQL clusters.",
-        "keywords": ["pulumi", "alicloud", "polardb", "category/database"],
+        "keywords": list(KEYWORDS),
         "license": "Apache-2.0",
-        "publisher": "pulumi-polardb-reset",
+        "publisher": PUBLISHER,
+        "repository": REPOSITORY,
+        "homepage": REPOSITORY,
+        "logoUrl": LOGO_URL,
+        "pluginDownloadURL": PLUGIN_DOWNLOAD_URL,
+        # Versions written into every SDK, and the Go SDK as a module of its own (go.mod in
+        # sdk/go, module path GO_MODULE): Pulumi's layout for packages built to be packed.
+        "meta": {"supportPack": True},
         "config": {"variables": _config_properties()},
         "provider": {
             "description": "The polardb-account provider: credentials, region and endpoint.",
@@ -101,6 +135,7 @@ def schema(
             "nodejs": {"packageName": NODEJS_PACKAGE, "respectSchemaVersion": True},
             "go": {
                 "importBasePath": GO_IMPORT_PATH,
+                "modulePath": GO_MODULE,
                 "generateResourceContainerTypes": False,
                 "respectSchemaVersion": True,
             },
