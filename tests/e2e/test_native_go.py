@@ -24,12 +24,11 @@ from native_harness import (
     AMBIENT_WARNING,
     CLUSTER,
     MANAGED_PASSWORD,
+    SEED,
     TOKEN,
     configure,
     converge_then_drift,
     install_plugin,
-    maria,
-    maria_emulator,
     sdk_dir,
     state_outputs,
 )
@@ -38,7 +37,8 @@ from pulumi_harness import REPO, PulumiProject, pulumi_bin
 from pulumi_polardb_reset.native import _schema
 
 pytestmark = pytest.mark.e2e
-__all__ = ["maria", "maria_emulator", "sdk_dir"]  # fixtures
+__all__ = ["sdk_dir"]  # fixtures
+MARIADB_SEED = SEED  # the maria fixtures' (tests/conftest.py)
 EXAMPLE = REPO / "examples" / "native-go"
 
 

@@ -19,17 +19,16 @@ from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
 from native_harness import (
     MANAGED_PASSWORD,
     PACKAGE,
+    SEED,
     TOKEN,
     install_plugin,
-    maria,
-    maria_emulator,
 )
 from pulumi_harness import REPO, PulumiProject, pulumi_bin
 
 from pulumi_polardb_reset.native._server import plugin_version
 
 pytestmark = pytest.mark.e2e
-__all__ = ["maria", "maria_emulator"]  # fixtures
+MARIADB_SEED = SEED  # the maria fixtures' (tests/conftest.py)
 FIXTURE = REPO / "tests" / "fixtures" / "native-upgrade"
 RECORDINGS = sorted(FIXTURE.glob("state-*.json"))
 PROVIDER = f"pulumi:providers:{PACKAGE}"
