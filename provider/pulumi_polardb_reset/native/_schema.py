@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from ..core import _props as p
-from . import _config
+from . import _config, _spelling
 
 RESOURCE: Final = "PrivilegedAccountReset"
 TOKEN: Final = f"{_config.PACKAGE}:index:{RESOURCE}"
@@ -51,14 +51,10 @@ def markdown(text: str) -> str:
 
     The table speaks reStructuredText with the Python names (``account_password``) and the
     dynamic resource's config keys; the schema speaks Markdown with the names users write in
-    every language: camelCase properties, ``polardb-account:*`` keys, null.
+    every language (camelCase properties, ``polardb-account:*`` keys: the plugin's one
+    spelling, :mod:`._spelling`) and null.
     """
-
-    def code(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return f"`{p.CAMEL.get(name, name)}`"
-
-    return _config.native_text(_NONE.sub("null", _CODE.sub(code, text)))
+    return _spelling.render(_NONE.sub("null", _CODE.sub(r"`\1`", text)))
 
 
 def _type(kind: str) -> dict[str, Any]:
