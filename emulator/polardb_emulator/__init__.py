@@ -8,9 +8,11 @@ tests with :mod:`polardb_emulator.testing`; see docs/emulator.md.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    __version__: str
     from ._emulator import Emulator
     from ._exceptions import ApiError
     from ._seed import Seed, SeedError, load_seed, parse_seed
@@ -18,7 +20,8 @@ if TYPE_CHECKING:
     from .polardb.backend import AccountBackend
     from .polardb.models import Model
 
-__version__ = "0.1.0"
+#: The emulator ships in the pulumi-polardb-reset distribution: its version is that one's.
+DISTRIBUTION = "pulumi-polardb-reset"
 
 # Loaded on first use, so that ``polardb_emulator.testing`` (standard library
 # and PyYAML only) does not pull in aiohttp.
@@ -36,6 +39,11 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # one version source: the installed distribution's metadata
+        try:
+            return importlib.metadata.version(DISTRIBUTION)
+        except importlib.metadata.PackageNotFoundError:  # a source tree, not installed
+            return "0+unknown"
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'polardb_emulator' has no attribute {name!r}")

@@ -253,10 +253,6 @@ class Emulator:
         """Register a fault from its JSON spec."""
         return self.faults.add(spec)
 
-    def take_fault(self, action: str) -> Fault | None:
-        """Consume one use of the first fault matching ``action``."""
-        return self.faults.take(action)
-
     def record(self, **entry: Any) -> None:
         """Append to the request log (params must already be redacted)."""
         self.requests.record(**entry)

@@ -158,8 +158,9 @@ def targets_in_state(stack: auto.Stack) -> dict[str, Target]:
         urn = str(resource.get("urn", ""))
         outputs = _snake(resource.get("outputs"))
         cluster, account = outputs.get(p.DB_CLUSTER_ID), outputs.get(p.ACCOUNT_NAME)
-        if (not cluster or not account) and ":" in str(resource.get("id", "")):
-            cluster, account = str(resource["id"]).split(":", 1)
+        from_id = p.parse_resource_id(str(resource.get("id", "")))
+        if (not cluster or not account) and from_id is not None:
+            cluster, account = from_id
         name = name_of(urn)
         found[name] = Target(name, urn, str(cluster or ""), str(account or ""), outputs)
     return found

@@ -198,11 +198,11 @@ def read(
     """
     state = state if state is not None else _convert.state_from_props({})
     cluster, account = state.db_cluster_id, state.account_name
-    if (not cluster or not account) and ":" in resource_id:
-        cluster, account = resource_id.split(":", 1)
+    from_id = p.parse_resource_id(resource_id)
+    if (not cluster or not account) and from_id is not None:  # an import: the ID says which
+        cluster, account = from_id
     settings = config.settings(state)
-    target = call.target(cluster, account, settings.region, state.timeout_seconds)
-    resetter = call.resetter(PolarDBClient(settings), target)
+    resetter = _resetter(state, config, call, cluster=cluster, account=account, settings=settings)
     try:
         match = resetter.find_account()
     except ResetError as exc:
@@ -302,6 +302,31 @@ def delete(resource_id: str) -> None:
 # -- the steps ---------------------------------------------------------------------------
 
 
+def _resetter(
+    values: ResetInputs | ResetState,
+    config: ProviderConfig,
+    call: Call,
+    *secrets: str | None,
+    cluster: str | None = None,
+    account: str | None = None,
+    settings: _settings.ConnectionSettings | None = None,
+    deadline: Deadline | None = None,
+) -> Resetter:
+    """The one setup of a resetter: on the account ``values`` name (or ``cluster`` and
+    ``account``), with their region and endpoint resolved (unless ``settings`` are), the
+    ``secrets`` kept out of the client's logs and errors, and the operation's deadline (or
+    ``deadline``, already running: one deadline for a whole operation)."""
+    settings = settings or config.settings(values)
+    client = PolarDBClient(settings, extra_secrets=_secrets(*secrets))
+    target = call.target(
+        cluster or values.db_cluster_id,
+        account or values.account_name,
+        settings.region,
+        values.timeout_seconds,
+    )
+    return call.resetter(client, target, deadline)
+
+
 def _secrets(*values: str | None) -> tuple[str, ...]:
     return tuple(v for v in values if v)
 
@@ -355,11 +380,16 @@ def _unlock(
     deadline = call.deadline(inputs.timeout_seconds)
     secret = _inputs_secret(inputs, config, settings, deadline) if inputs.check_privileges else None
     plan = _check.plan_for_inputs(inputs, state, secret.value if secret is not None else None)
-    client = PolarDBClient(settings, extra_secrets=_secrets(inputs.account_password, plan.password))
-    target = call.target(
-        inputs.db_cluster_id, inputs.account_name, settings.region, inputs.timeout_seconds
+    resetter = _resetter(
+        inputs,
+        config,
+        call,
+        inputs.account_password,
+        plan.password,
+        settings=settings,
+        deadline=deadline,
     )
-    resetter = call.resetter(client, target, deadline)
+    target = resetter.target
     unlocked = resetter.unlock()
     recorded = replace(
         state,
@@ -409,13 +439,10 @@ def _reset(
     password = secret.value if secret is not None else inputs.account_password
     plan = _check.plan_for_inputs(inputs, previous, secret.value if secret is not None else None)
     if resetter is None:
-        client = PolarDBClient(settings, extra_secrets=_secrets(password, plan.password))
-        target = call.target(
-            inputs.db_cluster_id, inputs.account_name, settings.region, inputs.timeout_seconds
+        resetter = _resetter(
+            inputs, config, call, password, plan.password, settings=settings, deadline=deadline
         )
-        resetter = call.resetter(client, target, deadline)
-    else:
-        client, target = resetter.client, resetter.target
+    client, target = resetter.client, resetter.target
     if unlock:
         # A reset never unlocks: with unlock set, a locked account is unlocked first.
         resetter.unlock()
@@ -440,7 +467,7 @@ def _reset(
         last_reset_at=utc_now(),
         last_reset_request_id=outcome.request_id,
         reset_count=(previous.reset_count if previous is not None else 0) + 1,
-        effective_region=settings.region,
+        effective_region=target.region,
         effective_endpoint=client.endpoint,
         **_observed(outcome.account),
         **_check_settings(inputs, plan),
@@ -486,17 +513,13 @@ def _record_settings(
     deadline = call.deadline(inputs.timeout_seconds)
     secret = _inputs_secret(inputs, config, settings, deadline) if inputs.check_privileges else None
     plan = _check.plan_for_inputs(inputs, state, secret.value if secret is not None else None)
-    client = PolarDBClient(settings, extra_secrets=_secrets(plan.password))
-    target = call.target(
-        inputs.db_cluster_id, inputs.account_name, settings.region, inputs.timeout_seconds
-    )
     # Only the settings change; region, endpoint and timeout stay as recorded, as when
     # they change without a reset being due.
     recorded = replace(state, **_check_settings(inputs, plan), **_health_settings(inputs))
     if not inputs.account_password_secret:
         # The secret was removed: forget it (the account keeps the password it set).
         recorded = replace(recorded, **_secret_outputs(inputs, None))
-    resetter = call.resetter(client, target, deadline)
+    resetter = _resetter(inputs, config, call, plan.password, settings=settings, deadline=deadline)
     _, check = _run_check(resetter, plan, config, call)
     return replace(recorded, check=check)
 
