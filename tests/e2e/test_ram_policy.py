@@ -37,6 +37,9 @@ POLICY: dict[str, Any] = json.loads(POLICY_FILE.read_text())
 #: The second documented policy: the minimal one plus what ``unlock: true`` needs.
 UNLOCK_FILE = REPO / "docs" / "ram-policy-unlock.json"
 UNLOCK_POLICY: dict[str, Any] = json.loads(UNLOCK_FILE.read_text())
+#: The third: the minimal one plus kms:GetSecretValue on the password's secrets (proven by
+#: tests/contract/test_ram_policy_kms.py).
+KMS_POLICY: dict[str, Any] = json.loads((REPO / "docs" / "ram-policy-kms.json").read_text())
 ACTIONS = [a.split(":", 1)[1] for a in POLICY["Statement"][0]["Action"]]
 ACCOUNT_ID = "5550001112223334"
 KEY_ID, KEY_SECRET = "LTAI5tLeastPriv0001", "least-privilege-secret"
@@ -145,7 +148,7 @@ def test_the_credentials_page_shows_the_file() -> None:
     page = (REPO / "docs" / "credentials.md").read_text()
     section = page.split("\n## Least-privilege RAM policy\n", 1)[1].split("\n## ", 1)[0]
     shown = re.findall(r"```json\n(.*?)```", section, re.S)
-    assert [json.loads(s) for s in shown] == [POLICY, UNLOCK_POLICY]
+    assert [json.loads(s) for s in shown] == [POLICY, KMS_POLICY, UNLOCK_POLICY]
 
 
 def test_the_unlock_policy_is_the_minimal_one_plus_modify_account_lock_state() -> None:
