@@ -150,3 +150,42 @@ def test_installation_page_documents_every_config_key_and_the_packages() -> None
         assert f"`{name}`" in body
     assert f"--server {_schema.PLUGIN_DOWNLOAD_URL}" in body
     assert "`sdk/go/v<version>`" in body
+
+
+def code_blocks(body: str) -> dict[str, str]:
+    """The fenced code blocks of a page by language (the last one of each)."""
+    return {m.group(1): m.group(2) for m in re.finditer(r"```(\w+)\n(.*?)```", body, re.DOTALL)}
+
+
+def test_overview_examples_set_only_inputs_and_read_only_outputs_of_the_schema() -> None:
+    _, body = front_matter(REGISTRY / "_index.md")
+    blocks = code_blocks(body)
+    inputs, outputs = set(RESOURCE["inputProperties"]), set(RESOURCE["properties"])
+    required = set(RESOURCE["requiredInputs"])
+
+    program = yaml.safe_load(blocks["yaml"])
+    (resource,) = program["resources"].values()
+    assert resource["type"] == _schema.TOKEN
+    assert required <= set(resource["properties"]) <= inputs
+    for value in program["outputs"].values():
+        assert re.fullmatch(r"\$\{admin\.(\w+)\}", value).group(1) in outputs  # type: ignore[union-attr]
+
+    def args(code: str, pattern: str) -> set[str]:
+        call = code[code.index("PrivilegedAccountReset") :]
+        call = call[: call.index("})") if "})" in call else call.index(")\n")]
+        return set(re.findall(pattern, call))
+
+    typescript = args(blocks["typescript"], r"\n\s+(\w+):")
+    assert required <= typescript <= inputs
+    python = args(blocks["python"], r"\n\s+(\w+)=")
+    assert {p.CAMEL.get(name, name) for name in python} == typescript
+    go = args(blocks["go"], r"\n\s+(\w+):")
+    assert {name[0].lower() + name[1:] for name in go} == typescript
+    for code, read in (
+        (blocks["typescript"], r"admin\.(\w+)"),
+        (blocks["go"], r"admin\.(\w+)"),
+        (blocks["python"], r"admin\.(\w+)"),
+    ):
+        for name in re.findall(read, code):
+            camel = p.CAMEL.get(name, name[0].lower() + name[1:])
+            assert camel in outputs, name
