@@ -59,6 +59,12 @@ def test_typescript_program_with_the_generated_sdk(
         timeout=600,
     )
     converge_then_drift(proj, maria, bump=lambda: proj.set_config("resetNonce", "2"))
+    # Outputs without a value are null, never undefined (issue 24, item 14): no warning
+    # about an exported undefined value, and an unchanged stack's preview knows them all.
+    assert "Undefined value" not in proj.output_text(), proj.output_text()
+    assert proj.up() == {"same": 1, "update": 1}  # repairs the drift the refresh found
+    text = proj.preview_text()
+    assert "[unknown]" not in text and "Undefined value" not in proj.output_text(), text
 
 
 def test_python_program_with_the_generated_sdk(

@@ -263,7 +263,7 @@ class Provider(rpc.ResourceProviderServicer):
             id_, outs = self.ops.create(
                 request.urn, from_wire(request.properties), request.timeout, request.preview
             )
-        return provider_pb2.CreateResponse(id=id_, properties=to_wire(outs))
+        return provider_pb2.CreateResponse(id=id_, properties=to_wire(outs, outputs=True))
 
     def Update(
         self, request: provider_pb2.UpdateRequest, context: grpc.ServicerContext
@@ -277,7 +277,7 @@ class Provider(rpc.ResourceProviderServicer):
                 request.timeout,
                 request.preview,
             )
-        return provider_pb2.UpdateResponse(properties=to_wire(outs))
+        return provider_pb2.UpdateResponse(properties=to_wire(outs, outputs=True))
 
     def Read(
         self, request: provider_pb2.ReadRequest, context: grpc.ServicerContext
@@ -289,7 +289,9 @@ class Provider(rpc.ResourceProviderServicer):
             )
         if not id_:
             return provider_pb2.ReadResponse(id="")
-        return provider_pb2.ReadResponse(id=id_, properties=to_wire(outs), inputs=to_wire(inputs))
+        return provider_pb2.ReadResponse(
+            id=id_, properties=to_wire(outs, outputs=True), inputs=to_wire(inputs)
+        )
 
     def Delete(
         self, request: provider_pb2.DeleteRequest, context: grpc.ServicerContext

@@ -88,10 +88,11 @@ def _value(value: struct_pb2.Value, depth: int) -> Any:
     return None  # null_value, or no kind at all
 
 
-def to_struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
-    """A dict as a ``Struct``; ``None`` values are dropped (absent, as the engine expects)."""
+def to_struct(values: Mapping[str, Any], *, nulls: bool = False) -> struct_pb2.Struct:
+    """A dict as a ``Struct``; ``None`` values are dropped (absent: an input not set), or
+    with ``nulls`` sent as ``null`` (an output known to have no value)."""
     struct = struct_pb2.Struct()
-    struct.update({k: v for k, v in values.items() if v is not None})
+    struct.update({k: v for k, v in values.items() if nulls or v is not None})
     return struct
 
 
@@ -114,14 +115,19 @@ def from_wire_lenient(message: struct_pb2.Struct | None) -> tuple[dict[str, Any]
     return _convert.rename(values, "snake"), refused
 
 
-def to_wire(values: Mapping[str, Any]) -> struct_pb2.Struct:
+def to_wire(values: Mapping[str, Any], *, outputs: bool = False) -> struct_pb2.Struct:
     """A snake_case property map as the engine's camelCase ``Struct``.
 
     Every secret property (:data:`~..core._props.SECRET_OUTPUTS`) goes out wrapped as a
     secret, also when the engine sent it in clear (a YAML program's plain string): what the
     plugin answers is stored in state, where a password is never plaintext.
+
+    With ``outputs`` (the properties of Create, Update and Read), an output without a value
+    goes out as ``null``, not left out: Pulumi's SDKs read a property left out as undefined
+    (TypeScript warns "Undefined value (privilegesOk)" when it is exported) and, in a
+    preview, as unknown (``+ missingPrivileges: [unknown]`` on an unchanged stack).
     """
-    return to_struct(_convert.rename(_secrets_wrapped(values), "camel"))
+    return to_struct(_convert.rename(_secrets_wrapped(values), "camel"), nulls=outputs)
 
 
 def _secrets_wrapped(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,11 @@
-"""The native plugin's timeout message names the limit that applied (issue 24, item 11).
+"""The native plugin's operations over gRPC against the emulator (issue 24, items 11 and 14).
 
-Under the engine's custom timeouts (``customTimeouts.create``/``update``, the request's
-``timeout``), the resource's ``timeoutSeconds`` does not apply, so "raise timeoutSeconds"
-would change nothing: the message names the custom timeout of the operation. Without one,
-it names ``timeoutSeconds``. Driven over gRPC against the emulator: the cluster stays
-``Maintaining``, so only the deadline ends the wait.
+* The timeout message names the limit that applied. Under the engine's custom timeouts
+  (``customTimeouts.create``/``update``, the request's ``timeout``), the resource's
+  ``timeoutSeconds`` does not apply, so "raise timeoutSeconds" would change nothing: the
+  message names the custom timeout of the operation; without one it names
+  ``timeoutSeconds``. The cluster stays ``Maintaining``, so only the deadline ends the wait.
+* Outputs without a value are ``null`` in the answers, never left out.
 """
 
 from __future__ import annotations
@@ -81,3 +82,29 @@ def test_without_custom_timeouts_the_message_names_timeoutseconds(stub: Any) -> 
     assert "timed out after timeoutSeconds=2 " in details, details
     assert "Raise timeoutSeconds or check the cluster" in details, details
     assert "customTimeouts" not in details
+
+
+def test_outputs_without_a_value_are_null_not_left_out(stub: Any) -> None:
+    """Issue 24, item 14: the SDKs read a left-out output as undefined (TypeScript warns
+    "Undefined value (privilegesOk)") and, in a preview, as unknown; null is neither."""
+    props = _wire.to_struct(
+        {"dbClusterId": "pc-mysql00000001", "accountName": "dbadmin", "checkPrivileges": False}
+    )
+    created = stub.Create(provider_pb2.CreateRequest(urn=URN, properties=props))
+    fields = created.properties.fields
+    for name in ("privilegesOk", "missingPrivileges", "passwordOk", "passwordExpiresAt"):
+        assert fields[name].WhichOneof("kind") == "null_value", (name, fields[name])
+    assert fields["resetCount"].number_value == 1
+    read = stub.Read(
+        provider_pb2.ReadRequest(
+            urn=URN, id=created.id, properties=created.properties, inputs=props
+        )
+    )
+    assert read.properties.fields["privilegesOk"].WhichOneof("kind") == "null_value"
+    # A preview of an update keeps them: null, known.
+    updated = stub.Update(
+        provider_pb2.UpdateRequest(
+            urn=URN, id=created.id, olds=read.properties, news=props, preview=True
+        )
+    )
+    assert updated.properties.fields["missingPrivileges"].WhichOneof("kind") == "null_value"
