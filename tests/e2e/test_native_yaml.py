@@ -120,6 +120,24 @@ def test_custom_timeouts_are_the_deadline_of_create(
     assert len(maria.resets()) == 1
 
 
+def test_the_native_page_yaml_program_runs_as_written(
+    maria: EmulatorProcess, project: MakeProject
+) -> None:
+    """docs/native-provider.md's YAML program, its cluster ID the emulator's (issue 24 #14):
+    it declares the accountPassword it uses, and an output without a value is null."""
+    page = (REPO / "docs" / "native-provider.md").read_text()
+    marker = "<!-- docs-snippet: native-yaml -->\n```yaml\n"
+    assert marker in page, "the page lost its YAML program"
+    program = page.split(marker, 1)[1].split("```", 1)[0]
+    assert program.count("pc-bp1example") == 1
+    proj = project(program.replace("pc-bp1example", CLUSTER))
+    proj.set_secret("accountPassword", MANAGED_PASSWORD)
+    assert proj.up() == {"create": 2}
+    assert len(maria.resets()) == 1
+    assert proj.outputs()["privilegesOk"] is True
+    assert "Undefined value" not in proj.output_text()
+
+
 TWO_REGIONS = f"""name: native-yaml
 runtime: yaml
 config:

@@ -186,3 +186,54 @@ def test_make_demo_script_runs_and_its_witness_holds(tmp_path: Path) -> None:
         skip_or_fail("mariadbd not found: the demo's drift part was not run")
     assert "permission drift: missing RELOAD" in output
     assert "4 in all (expected 2 and 4)" in output
+
+
+def _sources(work: Path) -> Path:
+    """A copy of what the package is built from (the build writes nothing into the checkout)."""
+    from package_harness import SOURCES
+
+    src = work / "pulumi-polardb-reset"
+    src.mkdir(parents=True)
+    for name in SOURCES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, src / name)
+    return src
+
+
+@pytest.mark.e2e
+def test_readme_install_block_runs_as_written(tmp_path: Path) -> None:
+    """README's Install block, in a project directory outside the repository (issue 24 #14):
+    the wheel, then the wheel with [emulator] (not glued to a glob)."""
+    script = block((REPO / "README.md").read_text(), "readme-shell: install")
+    src = _sources(tmp_path)
+    assert script.count("/path/to/pulumi-polardb-reset") == 1
+    project = tmp_path / "my-project"
+    project.mkdir()
+    subprocess.run(["python3", "-m", "venv", "venv"], cwd=project, check=True, timeout=300)
+    run_bash(
+        script.replace("/path/to/pulumi-polardb-reset", str(src)), project, shell_env(tmp_path)
+    )
+    for command in ("polardb-reset", "polardb-emulator"):
+        assert (project / "venv" / "bin" / command).is_file(), command
+
+
+@pytest.mark.e2e
+def test_own_project_block_runs_outside_the_repository(tmp_path: Path) -> None:
+    """docs/getting-started.md's "A project of your own": wheel, virtualenv, Pulumi.yaml, the
+    program and a seed written as shown, in an empty directory, then two resets."""
+    script = block((DOCS / "getting-started.md").read_text(), "docs-shell: own-project")
+    src = _sources(tmp_path / "checkout")
+    assert script.count("/path/to/pulumi-polardb-reset") == 1
+    assert script.count(DOC_PORT) == 3  # serve --port, the readiness probe, the endpoint
+    script = script.replace("/path/to/pulumi-polardb-reset", str(src))
+    script = script.replace(DOC_PORT, free_port())
+    env = shell_env(tmp_path)
+    env["PATH"] = os.pathsep.join([pulumi_bin(), env["PATH"]])
+    work = tmp_path / "work"
+    work.mkdir()
+    output = run_bash(script, work, env)
+    assert output.strip().splitlines()[-1].strip() == "2", output  # reset_count
+    assert "error:" not in output and "Traceback" not in output, output

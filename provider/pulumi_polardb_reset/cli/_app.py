@@ -408,7 +408,8 @@ def _scope(
             f"stack {options.stack!r} has no PrivilegedAccountReset in its state and no "
             f"{namespace}:targets config: run `pulumi up` first, or check --stack and --cwd"
         )
-    chosen = {n: t for n, t in {**deployed, **planned}.items() if in_shard(n, shard)}
+    # By name: the state's order is the order the last update finished them in.
+    chosen = {n: t for n, t in sorted({**deployed, **planned}.items()) if in_shard(n, shard)}
     return deployed, chosen
 
 

@@ -1,0 +1,31 @@
+"""The documentation's pointers hold (issue 24, item 14): every test file it cites exists,
+and examples/README.md lists every example directory."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PAGES = sorted(
+    [REPO / "README.md", *(REPO / "docs").rglob("*.md"), *(REPO / "examples").rglob("README.md")]
+)
+TEST_PATH = re.compile(r"\btests/[\w/]+\.py\b")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_cited_test_file_exists(page: Path) -> None:
+    cited = sorted(set(TEST_PATH.findall(page.read_text())))
+    missing = [path for path in cited if not (REPO / path).is_file()]
+    assert missing == [], f"{page.relative_to(REPO)} cites {missing}"
+
+
+def test_examples_readme_lists_every_example() -> None:
+    text = (REPO / "examples" / "README.md").read_text()
+    examples = sorted(
+        p.name for p in (REPO / "examples").iterdir() if (p / "Pulumi.yaml").is_file()
+    )
+    assert examples, "no example found"
+    assert [name for name in examples if f"]({name}/)" not in text] == []
