@@ -107,7 +107,7 @@ def test_the_pickled_provider_paths_still_resolve() -> None:
 def test_the_plugin_stubs_are_the_sdks_own_classes() -> None:
     from pulumi.runtime.proto import provider_pb2 as sdk
 
-    from pulumi_polardb_reset.native._proto import provider_pb2 as ours
+    from pulumi_polardb_reset._proto import provider_pb2 as ours
 
     assert ours.__file__ == sdk.__file__
     assert ours.CheckRequest is sdk.CheckRequest

@@ -21,6 +21,7 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from pulumi_polardb_reset import PrivilegedAccountResetProvider, ResetError
+from pulumi_polardb_reset._engine_log import EngineLog
 from pulumi_polardb_reset.cloud import _settings
 from pulumi_polardb_reset.cloud._client import AccountInfo, EndpointAddress
 from pulumi_polardb_reset.cloud._operations import ResetOutcome, Resetter, choose_sql_address
@@ -617,7 +618,9 @@ def test_warn_goes_to_the_engine_in_the_provider_host(
         host = types.ModuleType(_host.HOST_MODULE)
         monkeypatch.setattr(_host, "running_host", lambda: host)
         monkeypatch.setattr(sys, "argv", ["__main__.py", f"127.0.0.1:{port}"])
-        monkeypatch.setattr(_host, "_engine", {})
+        # A fresh client, so that this test's engine address is the one looked up.
+        monkeypatch.setattr(_host, "_engine", EngineLog())
+        monkeypatch.setattr(_host, "_engine_connected", [])
         assert _host.engine_address() == f"127.0.0.1:{port}"
         _host.warn("privileges of account 'dbadmin' not checked")
     finally:
@@ -631,7 +634,8 @@ def test_warn_goes_to_the_engine_in_the_provider_host(
 def test_warn_outside_the_host_logs(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(_host, "_engine", {})
+    monkeypatch.setattr(_host, "_engine", EngineLog())
+    monkeypatch.setattr(_host, "_engine_connected", [])
     monkeypatch.setattr(sys, "argv", ["pytest", "127.0.0.1:1"])
     assert _host.engine_address() is None  # not the provider host: argv means nothing
     _host.warn("something to know")

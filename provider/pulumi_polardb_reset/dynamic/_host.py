@@ -37,6 +37,7 @@ import traceback
 import types
 from typing import Any, Final
 
+from .._engine_log import EngineLog, Severity
 from ..core._errors import ResetError
 
 log = logging.getLogger("pulumi_polardb_reset")
@@ -50,7 +51,9 @@ _warned = False
 _adopted: dict[str, types.CodeType | None] = {}
 _ENGINE_ADDRESS: Final = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):\d{1,5}$")
 _engine_lock = threading.Lock()
-_engine: dict[str, Any] = {}
+_engine = EngineLog()
+#: Whether the engine's address was looked up (once: it is the host's first argument).
+_engine_connected: list[bool] = []
 
 
 class Adoption(enum.Enum):
@@ -197,38 +200,14 @@ def engine_address(host: types.ModuleType | None = None) -> str | None:
     return arg if _ENGINE_ADDRESS.match(arg) else None
 
 
-def _engine_stub() -> Any | None:
-    with _engine_lock:
-        if "stub" not in _engine:
-            address = engine_address()
-            stub = None
-            if address is not None:
-                import grpc  # type: ignore[import-untyped]
-                from pulumi.runtime.proto import engine_pb2_grpc
-
-                stub = engine_pb2_grpc.EngineStub(grpc.insecure_channel(address))
-            _engine["stub"] = stub
-        return _engine["stub"]
-
-
-def _engine_log(severity: str, message: str) -> bool:
+def _engine_log(severity: Severity, message: str) -> bool:
     """Send ``message`` to the engine's log at ``severity``, with the URN being served;
     False when it could not."""
-    stub = _engine_stub()
-    if stub is None:
-        return False
-    from pulumi.runtime.proto import engine_pb2
-
-    try:
-        stub.Log(
-            engine_pb2.LogRequest(
-                severity=getattr(engine_pb2, severity), message=message, urn=current_urn()
-            ),
-            timeout=10,
-        )
-        return True
-    except Exception:  # grpc.RpcError and friends: never fail an operation for a log line
-        return False
+    with _engine_lock:
+        if not _engine_connected:
+            _engine.connect(engine_address())
+            _engine_connected.append(True)
+    return _engine.send(severity, message, current_urn())
 
 
 def warn(message: str) -> None:
@@ -256,6 +235,6 @@ class EngineLogHandler(logging.Handler):
         """Forward one DEBUG or INFO record to the engine; mark it when delivered."""
         if record.levelno >= logging.WARNING:
             return
-        severity = "DEBUG" if record.levelno < logging.INFO else "INFO"
+        severity: Severity = "DEBUG" if record.levelno < logging.INFO else "INFO"
         with contextlib.suppress(Exception):
             record.sent_to_engine = _engine_log(severity, self.format(record))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent import futures
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 import grpc  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
 
+from .._engine_log import EngineLog, Severity
 from .._version import package_version
 from ..core import _convert
 from ..core import _props as p
@@ -42,11 +42,11 @@ from ._wire import (
 )
 
 if TYPE_CHECKING:  # the SDK's stubs, typed; at run time the same files without pulumi's root
-    from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2
+    from pulumi.runtime.proto import plugin_pb2, provider_pb2
     from pulumi.runtime.proto import provider_pb2_grpc as rpc
 else:
-    from ._proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2
-    from ._proto import provider_pb2_grpc as rpc
+    from .._proto import plugin_pb2, provider_pb2
+    from .._proto import provider_pb2_grpc as rpc
 
 log = logging.getLogger("pulumi_polardb_reset.native")
 
@@ -64,37 +64,24 @@ class Engine:
     """The engine's Log service: warnings (and debug detail) shown with the resource's URN."""
 
     def __init__(self) -> None:
-        self._stub: engine_pb2_grpc.EngineStub | None = None
-        self._lock = threading.Lock()
+        self._log = EngineLog()
 
     def connect(self, address: str) -> None:
         """Use the engine at ``address`` (host:port) from now on."""
-        if not address:
-            return
-        with self._lock:
-            self._stub = engine_pb2_grpc.EngineStub(grpc.insecure_channel(address))
+        self._log.connect(address)
 
-    def log(self, severity: engine_pb2.LogSeverity.ValueType, message: str, urn: str = "") -> None:
+    def log(self, severity: Severity, message: str, urn: str = "") -> None:
         """Send one message; fall back to stderr when there is no engine to tell."""
-        with self._lock:
-            stub = self._stub
-        if stub is not None:
-            try:
-                stub.Log(
-                    engine_pb2.LogRequest(severity=severity, message=message, urn=urn), timeout=10
-                )
-                return
-            except grpc.RpcError as exc:  # never fail an operation for a log line
-                log.debug("engine log not delivered (%s)", exc.code())
-        print(message, file=sys.stderr, flush=True)
+        if not self._log.send(severity, message, urn):
+            print(message, file=sys.stderr, flush=True)
 
     def warn(self, message: str, urn: str = "") -> None:
         """A warning the user acts on (already free of secrets), in the plugin's names."""
-        self.log(engine_pb2.WARNING, _spelling.render(message), urn)
+        self.log("WARNING", _spelling.render(message), urn)
 
     def debug(self, message: str, urn: str = "") -> None:
         """Detail shown with ``--debug`` / ``-v``."""
-        self.log(engine_pb2.DEBUG, message, urn)
+        self.log("DEBUG", message, urn)
 
 
 class Provider(rpc.ResourceProviderServicer):
