@@ -23,7 +23,14 @@ import pymysql  # type: ignore[import-untyped]
 import pytest
 from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
 from native_harness import PACKAGE, install_plugin, state_outputs
-from pulumi_harness import REPO, PulumiProject, emulator_config, pulumi_bin, set_secret_key
+from pulumi_harness import (
+    REPO,
+    PulumiProject,
+    assert_one_line_failure,
+    emulator_config,
+    pulumi_bin,
+    set_secret_key,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -117,9 +124,8 @@ def state_like(proj: PulumiProject, version_key: str) -> list[dict[str, Any]]:
     return found
 
 
-def test_dynamic_resource_reads_the_secret_and_applies_a_rotation(
-    maria: EmulatorProcess, tmp_path: Path
-) -> None:
+def root_stack(maria: EmulatorProcess, tmp_path: Path, secret: str = SECRET) -> PulumiProject:
+    """The root stack with one target whose password comes from the KMS secret."""
     proj = PulumiProject(REPO, tmp_path, bin_dir=pulumi_bin(), only=["Pulumi.yaml", "__main__.py"])
     targets = [
         {
@@ -127,13 +133,20 @@ def test_dynamic_resource_reads_the_secret_and_applies_a_rotation(
             "dbClusterId": CLUSTER,
             "accountName": ACCOUNT,
             "resetNonce": 1,
-            "accountPasswordSecret": SECRET,
+            "accountPasswordSecret": secret,
         }
     ]
     config = emulator_config(maria, targets, namespace=NAMESPACE)
     config["alicloud:endpoints"] = json.dumps([{"polardb": maria.base_url, "kms": maria.base_url}])
     proj.write_config(config)
     set_secret_key(proj)
+    return proj
+
+
+def test_dynamic_resource_reads_the_secret_and_applies_a_rotation(
+    maria: EmulatorProcess, tmp_path: Path
+) -> None:
+    proj = root_stack(maria, tmp_path)
     assert proj.up() == {"create": 2}
     [outputs] = state_like(proj, "account_password_secret_version")
     assert outputs["account_password_secret"] == SECRET
@@ -182,3 +195,13 @@ def test_yaml_program_on_the_native_plugin_does_the_same(
     assert outputs["privilegesOk"] is True
     assert proj.outputs()["secretVersion"] == "v1"
     converge_then_rotate(proj, maria, "accountPasswordSecretVersion")
+
+
+def test_a_missing_secret_fails_the_up_in_one_line(maria: EmulatorProcess, tmp_path: Path) -> None:
+    proj = root_stack(maria, tmp_path, secret="polardb/missing")
+    done = proj.run("up", "--yes", "--non-interactive", "--skip-preview", check=False)
+    assert done.returncode != 0
+    output = proj.output_text()
+    assert_one_line_failure(output, "KMS secret 'polardb/missing' (stage ACSCurrent)")
+    assert "kms:GetSecretValue on acs:kms:cn-hangzhou:*:secret/polardb/missing" in output
+    assert maria.resets() == []
