@@ -284,6 +284,22 @@ def run_cli(
     Uses the project's backend and PULUMI_HOME, the CLI of :attr:`PulumiProject.bin_dir` on
     PATH, no CI variables unless ``env`` sets them; stdout and stderr are kept apart.
     """
+    environ = cli_environ(proj, env)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "polardb-reset"), *args],
+        cwd=proj.dir,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    proj.log.append(f"$ polardb-reset {' '.join(args)}\n{done.stdout}{done.stderr}")
+    return done
+
+
+def cli_environ(proj: PulumiProject, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment :func:`run_cli` runs ``polardb-reset`` in."""
     environ = {
         k: v
         for k, v in os.environ.items()
@@ -302,14 +318,4 @@ def run_cli(
     environ["PATH"] = os.pathsep.join(
         [proj.bin_dir, str(Path(sys.executable).parent), environ["PATH"]]
     )
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "polardb-reset"), *args],
-        cwd=proj.dir,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    proj.log.append(f"$ polardb-reset {' '.join(args)}\n{done.stdout}{done.stderr}")
-    return done
+    return environ

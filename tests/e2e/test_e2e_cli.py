@@ -153,7 +153,7 @@ def test_detect_revoke_remediate_detect(
         "dingtalk",
         env={"POLARDB_RESET_DINGTALK_SECRET": DINGTALK_SECRET, "GITHUB_STEP_SUMMARY": str(summary)},
     )
-    assert drift.returncode == 3, proj.log[-1]
+    assert drift.returncode == 7, proj.log[-1]
     assert "Traceback" not in drift.stderr
     # One line per target: the account, its cluster and the verdict naming the privilege.
     lines = drift.stderr.splitlines()
@@ -303,15 +303,17 @@ def test_usage_and_configuration_errors_are_exit_2(tmp_path: Path, bin_dir: str)
     proj = PulumiProject(REPO / "examples" / "drift-remediation", tmp_path, bin_dir=bin_dir)
     proj.run("stack", "init", proj.stack_name, "--non-interactive")
     proj._initialised = True
-    for args, needle in [
-        (["detect"], "Missing option '--stack'"),
-        (["detect", "--stack", proj.stack_name, "--shard", "4/4"], "--shard"),
-        (["detect", "--stack", "nope"], "cannot select stack 'nope'"),
-        (["detect", "--stack", proj.stack_name, "--cwd", str(tmp_path)], "Pulumi.yaml"),
-        (["detect", "--stack", proj.stack_name], "no PrivilegedAccountReset"),
-        (["remediate", "--stack", proj.stack_name, "--json"], "no PrivilegedAccountReset"),
+    for args, needle, code in [
+        (["detect"], "Missing option '--stack'", 2),
+        (["detect", "--stack", proj.stack_name, "--shard", "4/4"], "--shard", 2),
+        (["detect", "--stack", "nope"], "cannot select stack 'nope'", 6),  # Pulumi's 6
+        (["remediate", "--stack", "nope"], "cannot select stack 'nope'", 6),
+        (["detect", "--stack", proj.stack_name, "--cwd", str(tmp_path)], "Pulumi.yaml", 2),
+        (["detect", "--stack", proj.stack_name], "no PrivilegedAccountReset", 2),
+        (["remediate", "--stack", proj.stack_name, "--json"], "no PrivilegedAccountReset", 2),
+        (["detect", "--stack", proj.stack_name, "--timeout", "0"], "--timeout", 2),
     ]:
         done = run_cli(proj, *args)
-        assert done.returncode == 2, proj.log[-1]
+        assert done.returncode == code, proj.log[-1]
         assert needle in done.stderr, proj.log[-1]
         assert "Traceback" not in done.stderr

@@ -184,11 +184,11 @@ def test_locked_account_is_drift_and_fails_remediation_clearly(
 ) -> None:
     emu.patch_account(CLUSTER, "dbadmin", lock_state="Lock")
     found = run_cli(drift, "detect", "--stack", drift.stack_name, "--json")
-    assert found.returncode == 3, drift.log[-1]
+    assert found.returncode == 7, drift.log[-1]
     assert by_target(found)["main"]["verdict"] == "locked"
     assert emu.writes() == []
     done = run_cli(drift, "remediate", "--stack", drift.stack_name, "--json")
-    assert done.returncode == 1, drift.log[-1]
+    assert done.returncode == 4, drift.log[-1]
     assert "Traceback" not in done.stderr
     targets = by_target(done)
     assert targets["main"]["before"] == "locked" and targets["main"]["action"] == "failed"
@@ -200,7 +200,7 @@ def test_locked_account_is_drift_and_fails_remediation_clearly(
 def test_gone_account_reported(emu: EmulatorProcess, drift: PulumiProject) -> None:
     emu.delete_account(OTHER, "polar_super")
     found = run_cli(drift, "detect", "--stack", drift.stack_name)
-    assert found.returncode == 3, drift.log[-1]
+    assert found.returncode == 7, drift.log[-1]
     (line,) = [x for x in found.stdout.splitlines() if x.startswith("other ")]
     assert line.split()[1:] == ["polar_super", OTHER, "gone"]
     assert sorted(r["outputs"]["account_name"] for r in drift.resources()) == [
@@ -208,7 +208,7 @@ def test_gone_account_reported(emu: EmulatorProcess, drift: PulumiProject) -> No
         "polar_super",
     ]
     done = run_cli(drift, "remediate", "--stack", drift.stack_name, "--json")
-    assert done.returncode == 1, drift.log[-1]
+    assert done.returncode == 4, drift.log[-1]
     targets = by_target(done)
     assert targets["other"]["verdict"] == "gone" and targets["other"]["action"] == "failed"
     assert "does not exist" in targets["other"]["error"]

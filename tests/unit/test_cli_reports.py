@@ -24,7 +24,7 @@ from pulumi_polardb_reset.cli import _report as r
 from pulumi_polardb_reset.core import _verdicts as v
 
 
-def report(command: str = "detect", exit_code: int = 3) -> r.RunReport:
+def report(command: str = "detect", exit_code: int = r.EXIT_DRIFT) -> r.RunReport:
     targets = [
         r.TargetReport.of("orders", "dbadmin", "pc-1", v.Verdict("ok", ("ok",))),
         r.TargetReport.of(
@@ -52,7 +52,7 @@ def test_lines_one_per_target_then_warnings_and_headline() -> None:
 
 def test_json_document() -> None:
     document = json.loads(r.to_json(report()))
-    assert document["exit_code"] == 3 and document["shard"] == "1/4"
+    assert document["exit_code"] == 7 and document["shard"] == "1/4"
     billing = document["targets"][1]
     assert billing["status"] == "drift" and billing["missing_privileges"] == ["PROCESS", "RELOAD"]
 

@@ -1,24 +1,28 @@
 """``polardb-reset``: detect and remediate privileged-account drift of a Pulumi stack.
 
-Exit status, like ``terraform plan -detailed-exitcode``:
+Exit status: Pulumi's codes (``pkg/cmd/pulumi/cmd/exit_codes.go``), decided in
+:mod:`._decide`:
 
-* ``detect``: 0 no drift, 3 drift found, 1 the check itself failed (a target the check
-  could not tell about, the API or SQL unreachable, a Pulumi error), 2 usage or
-  configuration error;
-* ``remediate``: 0 every target healthy afterwards, 1 otherwise, 2 usage or
-  configuration error.
+* ``detect``: 0 no drift, 7 drift found, 1 the check itself failed (a target the check
+  could not tell about, the SQL endpoint unreachable, a Pulumi error), 9 ``--timeout``
+  passed;
+* ``remediate``: 0 every target healthy afterwards, 4 a reset failed or left drift, 1 a
+  target the check could not tell about or a Pulumi error;
+* both: 2 usage or configuration error, 3 the API refused the command's own cloud
+  credentials, 6 the stack does not exist, 8 cancelled (Ctrl-C, SIGTERM), 255 a bug.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import click
 from rich.console import Console
@@ -30,14 +34,14 @@ from .._version import __version__
 from ..core import _time
 from ..core import _verdicts as v
 from ..core._placement import PlacementError, in_shard, parse_shard, shard_of
+from . import _decide as d
 from . import _engine as e
 from . import _notify as n
 from . import _report as r
+from ._pulumi import Deadline, DeadlineExceeded, PulumiUnavailable, command
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
-
-    from ._pulumi import Deadline
 else:
     from ._engine import auto  # pulumi.automation, imported on first use
 
@@ -160,18 +164,33 @@ def cli() -> None:
     """
 
 
+#: detect's deadline by default: a read-only check of a stack; raise it for a large fleet.
+DEFAULT_CHECK_TIMEOUT_SECONDS: Final = 600
+
+
 @cli.command()
 @common
-def detect(**kwargs: Any) -> None:
+@click.option(
+    "--timeout",
+    "timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_CHECK_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop the check after this long and exit 9, naming the targets that did not answer.",
+)
+def detect(timeout: float, **kwargs: Any) -> None:
     """Check every target without writing anything (a refresh preview).
 
-    Exit 0 no drift, 3 drift found, 1 the check failed, 2 usage or configuration error.
+    Exit 0 no drift, 7 drift found, 1 the check failed, 9 --timeout passed; 2 usage or
+    configuration error, 3 credentials refused, 6 stack not found, 8 cancelled.
     """
     options = _options(**kwargs)
     shard = _shard(options.shard)
     started = time.monotonic()
-    with _failures(options, "detect") as out:
-        stack = _open(options)
+    deadline = Deadline(timeout)
+    with _failures(options, "detect", stopped_by=deadline) as out:
+        stack = _open(options, deadline=deadline, read_only=True)
         _, targets = _scope(stack, options, shard)
         with _progress(out, len(targets), "checking") as advance:
             result = e.check(stack, targets, on_resource=advance)
@@ -179,18 +198,26 @@ def detect(**kwargs: Any) -> None:
             r.TargetReport.of(t.name, t.account, t.cluster, result.verdicts[t.name])
             for t in targets.values()
         ]
-        status = v.worst([result.verdicts[name].status for name in targets])
-        if status == v.UNKNOWN or result.errors:
-            code = r.EXIT_FAILED
-        else:
-            code = r.EXIT_DRIFT if status == v.DRIFT else r.EXIT_OK
+        code = d.detect_status(
+            [result.verdicts[name].status for name in targets],
+            errors=result.errors,
+            refused=bool(result.refused),
+            timed_out=result.timed_out is not None,
+        )
+        errors = list(result.errors)
+        if result.timed_out is not None:
+            silent = [t.name for t in reports if t.verdict.startswith("unknown: no answer")]
+            errors.append(
+                f"timeout: {result.timed_out} (--timeout {timeout:g}); no answer for: "
+                + (", ".join(silent) or "the refresh")
+            )
         report = r.RunReport(
             command="detect",
             stack=options.stack,
             shard=_shard_text(shard),
             exit_code=code,
             targets=reports,
-            errors=result.errors,
+            errors=errors,
             warnings=_other_warnings(result.warnings, reports),
             duration_seconds=time.monotonic() - started,
         )
@@ -272,44 +299,33 @@ def remediate(only_drifted: bool, run_id: str | None, **kwargs: Any) -> None:
         reports = []
         for name in dict.fromkeys(names):
             known = before.get(name) or again.get(name) or everything.get(name)
-            account, cluster = (known.account, known.cluster) if known else ("", "")
-            if name in second.verdicts:
-                verdict = second.verdicts[name]
-            elif name in everything and (name in failed or first.verdicts.get(name) == v.gone()):
-                verdict = v.gone()
-            elif name in failed:
-                verdict = v.Verdict(v.DRIFT, ("not created",))
-            else:
-                # Dropped by the update: no longer declared (or moved to another shard).
-                moved = _moved(name, shard)
-                verdict = v.Verdict(v.OK, (f"removed{moved}",))
-            target = r.TargetReport.of(name, account, cluster, verdict)
-            target.before = first.verdicts[name].text if name in first.verdicts else "new"
-            if name in failed:
-                target.action, target.error = "failed", failed[name]
-            elif name in reset:
-                target.action, target.request_id = "reset", reset[name]
-            elif name in chosen and verdict.status == v.OK:
-                target.action = "updated"  # fixed without a reset (an unlock, say)
-            elif name in chosen:
-                target.action, target.error = "failed", _not_reset(first.verdicts[name])
-            elif name in everything and name not in after:
-                target.action = "removed"
-            else:
-                target.action = "unchanged"
-            reports.append(target)
+            moved = shard is not None and not in_shard(name, shard)
+            seen = d.Seen(
+                name=name,
+                account=known.account if known else "",
+                cluster=known.cluster if known else "",
+                before=first.verdicts.get(name),
+                after=second.verdicts.get(name),
+                chosen=name in chosen,
+                deployed_before=name in everything,
+                deployed_after=name in after,
+                request_id=reset.get(name),
+                error=failed.get(name),
+                moved_to=f"{shard_of(name, shard[1])}/{shard[1]}" if shard and moved else None,
+            )
+            reports.append(d.remediated(seen))
         errors = [*first.errors, *done.errors, *second.errors]
-        healthy = all(t.status == v.OK for t in reports) and not errors
-        healthy = healthy and not any(t.action == "failed" for t in reports)
+        refused = [*first.refused, *done.refused, *second.refused]
+        code = d.remediate_status(reports, errors=errors, refused=bool(refused))
         warnings = list(dict.fromkeys([*first.warnings, *done.warnings, *second.warnings]))
         report = r.RunReport(
             command="remediate",
             stack=options.stack,
             shard=_shard_text(shard),
-            exit_code=r.EXIT_OK if healthy else r.EXIT_FAILED,
+            exit_code=code,
             targets=reports,
             errors=errors,
-            warnings=_other_warnings(second.warnings if healthy else warnings, reports),
+            warnings=_other_warnings(second.warnings if code == r.EXIT_OK else warnings, reports),
             duration_seconds=time.monotonic() - started,
         )
         _emit(report, options, out)
@@ -353,22 +369,6 @@ def migrate(stack: str | None, cwd: str, dry_run: bool, pulumi_bin: str | None) 
     sys.exit(r.EXIT_OK)
 
 
-def _not_reset(verdict: v.Verdict) -> str:
-    """Why `pulumi up` left a drifted target as it was, and what to do."""
-    if "locked" in verdict.findings:
-        return (
-            "not reset: the account is locked, and a reset does not unlock it; unlock it "
-            "(ModifyAccountLockState or the console), then run again"
-        )
-    return f"not reset: `pulumi up` found nothing to change ({verdict.text}); fix it by hand"
-
-
-def _moved(name: str, shard: tuple[int, int] | None) -> str:
-    if shard is None or in_shard(name, shard):
-        return ""
-    return f": belongs to shard {shard_of(name, shard[1])}/{shard[1]} now"
-
-
 def _default_run_id() -> str:
     for variable in ("GITHUB_RUN_ID", "CI_PIPELINE_ID"):
         if os.environ.get(variable):
@@ -381,19 +381,19 @@ def _shard_text(shard: tuple[int, int] | None) -> str | None:
 
 
 def _open(
-    options: Options, *, create: bool = False, deadline: Deadline | None = None
+    options: Options,
+    *,
+    create: bool = False,
+    deadline: Deadline | None = None,
+    read_only: bool = False,
 ) -> auto.Stack:
-    # Imported here: _pulumi extends pulumi.automation, which loads the whole SDK (see
-    # cli/_engine.py's auto); --help, --version and usage errors never need it.
-    from ._pulumi import PulumiCLI, PulumiUnavailable, find
-
     work_dir = Path(options.cwd).resolve()
     e.project_name(work_dir)
     try:
-        command = PulumiCLI(find(options.pulumi_bin), deadline)
+        pulumi = command(options.pulumi_bin, deadline, read_only=read_only)
     except PulumiUnavailable as exc:
         raise e.UsageError(str(exc)) from None
-    return e.open_stack(work_dir, options.stack, command, create=create)
+    return e.open_stack(work_dir, options.stack, pulumi, create=create)
 
 
 def _scope(
@@ -420,26 +420,43 @@ def _other_warnings(warnings: list[str], reports: list[r.TargetReport]) -> list[
 
 
 @contextmanager
-def _failures(options: Options, command: str) -> Iterator[TextIO]:
-    """Yield the stream for report lines; turn expected failures into one line and a status."""
+def _failures(
+    options: Options, command: str, *, stopped_by: Deadline | None = None
+) -> Iterator[TextIO]:
+    """Yield the stream for report lines; turn failures into one line and Pulumi's status."""
     out = sys.stderr if options.json else sys.stdout
     try:
         yield out
+    except e.StackNotFound as exc:
+        _fail(options, command, r.EXIT_STACK_NOT_FOUND, str(exc))
     except e.UsageError as exc:
         _fail(options, command, r.EXIT_USAGE, str(exc))
     except e.PulumiError as exc:
         _fail(options, command, r.EXIT_FAILED, f"the pulumi CLI failed: {exc}")
     except auto.CommandError as exc:  # backend unreachable, wrong passphrase, ...
         _fail(options, command, r.EXIT_FAILED, "; ".join(e.command_errors(exc)))
+    except DeadlineExceeded as exc:  # before the check: selecting or exporting the stack
+        limit = f" (--timeout {stopped_by.seconds:g})" if stopped_by else ""
+        _fail(options, command, r.EXIT_TIMEOUT, f"timeout: {exc}{limit}")
+    except KeyboardInterrupt:
+        _fail(options, command, r.EXIT_CANCELLED, "cancelled (interrupted)")
+    except Exception as exc:  # a bug: said in one line, with what to report
+        _fail(
+            options,
+            command,
+            r.EXIT_INTERNAL,
+            f"internal error ({type(exc).__name__}: {e.one_line(str(exc))}); this is a bug "
+            "in polardb-reset, please report it",
+        )
 
 
 def _fail(options: Options, command: str, code: int, message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {r.plain(message)}", err=True)
     report = r.RunReport(command, options.stack, options.shard, code, [], errors=[message])
     if options.json:
         click.echo(r.to_json(report))
     _write_files(report, options)
-    if code != r.EXIT_USAGE:
+    if code not in (r.EXIT_USAGE, r.EXIT_CANCELLED):
         _notify(report, options)
     sys.exit(code)
 
@@ -513,6 +530,12 @@ def _notify(report: r.RunReport, options: Options) -> None:
             click.echo(f"warning: {warning}", err=True)
 
 
+def _interrupted(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """The console script's entry point."""
+    # A CI's cancel (SIGTERM) is a Ctrl-C: pulumi is stopped as one stops it, exit 8.
+    signal.signal(signal.SIGTERM, _interrupted)
     cli(prog_name="polardb-reset")

@@ -22,7 +22,8 @@ import yaml
 from ..core import _convert
 from ..core import _props as p
 from ..core import _verdicts as v
-from ..core._errors import WHERE_PATTERN
+from ..core._errors import AUTH_CODES, WHERE_PATTERN, codes_in
+from ._pulumi import DeadlineExceeded
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
@@ -81,6 +82,10 @@ class CheckResult:
     verdicts: dict[str, v.Verdict]
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Errors saying the API refused the command's own credentials (exit status 3).
+    refused: list[str] = field(default_factory=list)
+    #: Set when the run's deadline stopped the refresh (exit status 9): what did not finish.
+    timed_out: str | None = None
 
 
 @dataclass
@@ -91,6 +96,8 @@ class UpResult:
     errors_by_urn: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Errors saying the API refused the command's own credentials (exit status 3).
+    refused: list[str] = field(default_factory=list)
 
 
 def one_line(text: str, limit: int = 500) -> str:
@@ -180,6 +187,7 @@ class _Events:
         self.errors_by_urn: dict[str, list[str]] = {}
         self.errors: list[str] = []
         self.warnings: list[str] = []
+        self.refused: list[str] = []
         self.on_resource = on_resource
 
     def __call__(self, event: auto.EngineEvent) -> None:
@@ -205,7 +213,10 @@ class _Events:
         if diag.severity == "warning":
             if text not in self.warnings:
                 self.warnings.append(text)
-        elif diag.urn:
+            return
+        if codes_in(diag.message) & AUTH_CODES and text not in self.refused:
+            self.refused.append(text)
+        if diag.urn:
             self.errors_by_urn.setdefault(diag.urn, []).append(text)
         elif not _is_echo(text) and text not in self.errors:
             self.errors.append(text)
@@ -239,6 +250,7 @@ def check(
     deployed = [t.urn for t in targets.values() if t.deployed]
     events = _Events(on_resource)
     failure: list[str] = []
+    timed_out: DeadlineExceeded | None = None
     try:
         if deployed:
             stack.preview_refresh(
@@ -250,12 +262,16 @@ def check(
             )
     except auto.CommandError as exc:
         failure = command_errors(exc)
+    except DeadlineExceeded as exc:
+        timed_out = exc
     verdicts: dict[str, v.Verdict] = {}
     for name, target in targets.items():
         if not target.deployed:
             verdicts[name] = v.not_deployed()
         elif target.urn in events.errors_by_urn:
             verdicts[name] = v.unknown(" ".join(events.errors_by_urn[target.urn]))
+        elif timed_out is not None and target.urn not in events.outputs:
+            verdicts[name] = v.unknown(f"no answer within the check's {timed_out.seconds:g} s")
         elif target.urn not in events.outputs:
             reason = "; ".join(events.errors or failure) or "the refresh did not read it"
             verdicts[name] = v.unknown(f"refresh failed: {reason}")
@@ -264,7 +280,8 @@ def check(
     errors = list(events.errors)
     if failure and not errors and not events.errors_by_urn:
         errors = [f"pulumi refresh failed: {line}" for line in failure]
-    return CheckResult(verdicts, events.warnings, errors)
+    stopped = None if timed_out is None else str(timed_out)
+    return CheckResult(verdicts, events.warnings, errors, events.refused, stopped)
 
 
 def up(
@@ -305,7 +322,7 @@ def up(
     errors = list(events.errors)
     if failure and not errors and not errors_by_urn:
         errors = [f"pulumi up failed: {line}" for line in failure]
-    return UpResult(request_ids, errors_by_urn, errors, events.warnings)
+    return UpResult(request_ids, errors_by_urn, errors, events.warnings, events.refused)
 
 
 def configured_targets(stack: auto.Stack, namespace: str) -> list[dict[str, Any]]:

@@ -20,10 +20,17 @@ from typing import Any, Final
 
 from ..core import _verdicts as v
 
+# Pulumi's exit codes (pkg/cmd/pulumi/cmd/exit_codes.go); cli/_decide says when each applies.
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
-EXIT_DRIFT: Final = 3
+EXIT_AUTH: Final = 3
+EXIT_RESOURCE: Final = 4
+EXIT_STACK_NOT_FOUND: Final = 6
+EXIT_DRIFT: Final = 7
+EXIT_CANCELLED: Final = 8
+EXIT_TIMEOUT: Final = 9
+EXIT_INTERNAL: Final = 255
 
 #: Characters no report shows raw: C0 and C1 controls (line breaks, ESC, NUL, ...), DEL,
 #: Unicode line and paragraph separators, bidirectional overrides, lone surrogates and
@@ -116,6 +123,11 @@ class RunReport:
             EXIT_OK: "healthy",
             EXIT_DRIFT: "drift found",
             EXIT_FAILED: "check failed" if self.command == "detect" else "not healthy",
+            EXIT_AUTH: "credentials refused",
+            EXIT_RESOURCE: "not healthy",
+            EXIT_STACK_NOT_FOUND: "stack not found",
+            EXIT_CANCELLED: "cancelled",
+            EXIT_TIMEOUT: "timed out",
         }.get(self.exit_code, "error")
         return f"polardb-reset {self.command}: {where}: {outcome}: {total} target(s), " + ", ".join(
             parts

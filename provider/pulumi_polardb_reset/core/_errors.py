@@ -56,6 +56,9 @@ class ErrorCode(enum.StrEnum):
 
 #: Codes meaning "the cluster or the account does not exist" (refresh drops the resource).
 GONE_CODES: Final = frozenset({ErrorCode.CLUSTER_NOT_FOUND, ErrorCode.ACCOUNT_NOT_FOUND})
+#: Codes meaning "the API refused the caller's own credentials" (not a verdict on the
+#: account: ``polardb-reset`` exits 3 for them, as Pulumi does for a failed authentication).
+AUTH_CODES: Final = frozenset({ErrorCode.INVALID_CREDENTIALS, ErrorCode.PERMISSION_DENIED})
 
 
 class ResetError(Exception):
@@ -87,6 +90,18 @@ class ResetError(Exception):
         if self.request_id:
             detail += f", request id {self.request_id}"
         return f"{self.message} [{detail}]"
+
+
+#: Finds the ``[code...]`` trailer of :meth:`ResetError.__str__` in an engine's message (the
+#: only channel from a provider's failure to its caller); group 1 is the code.
+CODE_PATTERN: Final = re.compile(
+    r"\[(" + "|".join(sorted(ErrorCode, key=len, reverse=True)) + r")(?=[:,\]])"
+)
+
+
+def codes_in(message: str) -> set[str]:
+    """The :class:`ErrorCode` values of the reset errors a message carries."""
+    return {found[1] for found in CODE_PATTERN.finditer(message)}
 
 
 class ConfigurationError(ResetError):
