@@ -6,6 +6,8 @@ two checks and the update saw; the exit codes are Pulumi's (exit_codes.go).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pulumi_polardb_reset.cli import _decide as d
@@ -177,3 +179,61 @@ def test_the_headline_names_each_outcome() -> None:
         (r.EXIT_TIMEOUT, "timed out"),
     ]:
         assert f": {word}: " in r.RunReport("detect", "prod", None, code, []).headline
+
+
+# -- the pulumi CLI under a deadline, with a stand-in executable ------------------------------
+
+
+def _stand_in(tmp_path: Path, body: str) -> str:
+    """A ``pulumi`` that answers ``version`` and runs ``body`` for anything else."""
+    script = tmp_path / "pulumi"
+    script.write_text(f'#!/bin/sh\nif [ "$1" = version ]; then echo v3.260.0; exit 0; fi\n{body}\n')
+    script.chmod(0o755)
+    return str(tmp_path)
+
+
+def test_a_pulumi_that_ignores_ctrl_c_is_killed_at_the_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulumi_polardb_reset.cli import _pulumi, _runner
+
+    monkeypatch.setattr(_runner, "STOP_GRACE_SECONDS", (0.2, 0.2))
+    started = tmp_path / "started"
+    bin_dir = _stand_in(tmp_path, f"trap '' INT\ntouch {started}\nwhile :; do sleep 1; done")
+    pulumi = _pulumi.command(bin_dir, _pulumi.Deadline(0.5))
+    assert str(pulumi.version) == "3.260.0"
+    with pytest.raises(_pulumi.DeadlineExceeded) as raised:
+        pulumi.run(["refresh", "--preview-only"], str(tmp_path), {})
+    assert started.exists()  # it ran, ignored both interrupts, and was killed
+    assert str(raised.value) == "`pulumi refresh` did not finish within 0.5 s"
+
+
+def test_a_failing_pulumi_is_a_command_error(tmp_path: Path) -> None:
+    from pulumi import automation as auto
+
+    from pulumi_polardb_reset.cli import _pulumi
+
+    bin_dir = _stand_in(tmp_path, "echo 'error: no stack named nope found' >&2; exit 6")
+    pulumi = _pulumi.command(bin_dir)
+    with pytest.raises(auto.StackNotFoundError):
+        pulumi.run(["stack", "select", "nope"], str(tmp_path), {})
+
+
+def test_an_unexpected_exception_is_exit_255_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from pulumi_polardb_reset.cli import _app
+    from pulumi_polardb_reset.cli import _engine as e
+
+    def broken(_work_dir: Path) -> str:
+        raise RuntimeError("something nobody expected")
+
+    monkeypatch.setattr(e, "project_name", broken)
+    done = CliRunner().invoke(_app.cli, ["detect", "--stack", "s", "--cwd", str(tmp_path)])
+    assert done.exit_code == 255, done.output
+    assert done.output == (
+        "error: internal error (RuntimeError: something nobody expected); this is a bug in "
+        "polardb-reset, please report it\n"
+    )
