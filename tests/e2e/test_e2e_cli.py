@@ -185,7 +185,7 @@ def test_detect_revoke_remediate_detect(
     assert post["path"] == "/robot/send"
     assert post["json"]["msgtype"] == "markdown"
     assert set(post["json"]["markdown"]) == {"title", "text"}
-    assert "polar_super" in post["json"]["markdown"]["text"]
+    assert "polar\\_super" in post["json"]["markdown"]["text"]  # Markdown-escaped
     assert "RELOAD" in post["json"]["markdown"]["text"]
     # Signed as DingTalk documents it; the secret itself never travels.
     query = post["query"]
