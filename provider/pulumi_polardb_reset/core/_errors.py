@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
@@ -184,50 +185,241 @@ TRANSPORT_CODE: Final = "Transport"
 #: Pseudo API code of an answer that is not a PolarDB API response (a proxy's error page).
 INVALID_RESPONSE_CODE: Final = "InvalidResponse"
 
-RETRYABLE_CODES: Final = frozenset(
-    {
-        "ConcurrentTaskExceeded",
-        "OperationDenied.DBClusterStatus",
-        "OperationDenied.DBStatus",
-        "OperationDenied.DBInstanceStatus",
-        "IncorrectDBInstanceState",
-        "LockTimeout",
-        "InstanceConnectTimeoutFault",
-        "Database.ConnectError",
-        "Connect.Timeout",
-        "InternalError",
-        "ServiceUnavailable",
-        INVALID_RESPONSE_CODE,
-    }
-)
-TERMINAL_CODE_PREFIXES: Final = (
-    "InvalidDBCluster",
-    "InvalidAccount",
-    "Forbidden",
-    "SignatureDoesNotMatch",
-    "IncompleteSignature",
-    "InvalidAccessKeyId",
-    "InvalidSecurityToken",
-    "InvalidTimeStamp",
-    "MissingParameter",
-    "InvalidParameter",
-    "InvalidAction",
-)
+
+@dataclass(frozen=True)
+class _Context:
+    """What a hint may name: the account, its cluster and region, the failed action."""
+
+    who: str
+    cluster: str
+    region: str | None
+    action: str | None
+
+
+def _not_found_cluster(c: _Context) -> str:
+    in_region = f" in region '{c.region}'" if c.region else ""
+    return (
+        f"PolarDB cluster '{c.cluster}' does not exist{in_region}. Check db_cluster_id and the "
+        "region (resource 'region', config 'alicloud:region' or ALIBABA_CLOUD_REGION)."
+    )
+
+
+def _forbidden(c: _Context) -> str:
+    needed = f"polardb:{c.action}" if c.action else "the polardb actions"
+    # Only `unlock: true` needs ModifyAccountLockState: its policy is a second file.
+    listed = (
+        "docs/ram-policy-unlock.json lists every action the provider needs with unlock: true"
+        if c.action == "ModifyAccountLockState"
+        else "docs/ram-policy.json lists every action the provider needs"
+    )
+    return (
+        f"the credentials may not call {c.action or 'this action'} for {c.who}. Add "
+        f'"{needed}" to the Action list of your RAM policy\'s statement for '
+        f"acs:polardb:*:*:dbcluster/{c.cluster} ({listed})."
+    )
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """What one kind of PolarDB error code means, for retries and for the user.
+
+    A code matches by ``codes`` (exact), ``prefixes`` or ``contains``. ``retry``: waiting
+    and trying again may succeed (None: only when the HTTP status is 5xx). ``error`` and
+    ``hint``: the stable code and the sentence saying what to do (None: the status decides,
+    as for a code no rule names).
+    """
+
+    retry: bool | None
+    error: ErrorCode | None = None
+    hint: Callable[[_Context], str] | None = None
+    codes: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    contains: str | None = None
+
+    def matches(self, code: str) -> bool:
+        """Tell whether ``code`` is of this kind."""
+        return (
+            code in self.codes
+            or (bool(self.prefixes) and code.startswith(self.prefixes))
+            or (self.contains is not None and self.contains in code)
+        )
+
+
 #: PolarDB's codes for "this cluster does not exist" and "this account does not exist".
 CLUSTER_NOT_FOUND_API_CODES: Final = frozenset(
     {"InvalidDBCluster.NotFound", "InvalidDBClusterId.NotFound"}
 )
 ACCOUNT_NOT_FOUND_API_CODES: Final = frozenset({"InvalidAccountName.NotFound"})
 
+#: Every API error code the provider tells apart, once: the first rule that matches decides
+#: both whether to retry and what to tell the user.
+_RULES: Final = (
+    _Rule(False, ErrorCode.CLUSTER_NOT_FOUND, _not_found_cluster, CLUSTER_NOT_FOUND_API_CODES),
+    _Rule(
+        False,
+        ErrorCode.INVALID_CLUSTER_ID,
+        lambda c: (
+            f"'{c.cluster}' is not a valid PolarDB cluster ID; it looks like 'pc-' plus letters "
+            "and digits."
+        ),
+        frozenset({"InvalidDBClusterId.Malformed"}),
+    ),
+    _Rule(
+        False,
+        ErrorCode.ACCOUNT_NOT_FOUND,
+        lambda c: f"{c.who} does not exist. Set account_name to the cluster's privileged account.",
+        ACCOUNT_NOT_FOUND_API_CODES,
+    ),
+    _Rule(
+        False,
+        ErrorCode.INVALID_ACCOUNT_NAME,
+        lambda c: (
+            f"PolarDB refused the account name for {c.who}: it must be the cluster's privileged "
+            "(Super) account, 2-16 lowercase letters, digits or underscores."
+        ),
+        frozenset({"InvalidAccountName.Malformed"}),
+    ),
+    _Rule(
+        False,
+        ErrorCode.INVALID_PASSWORD,
+        lambda c: (
+            f"PolarDB refused the new password for {c.who}: use 8-32 characters with three of "
+            "uppercase, lowercase, digits and !@#$%^&*()_+-=."
+        ),
+        frozenset({"InvalidAccountPassword.Malformed"}),
+    ),
+    _Rule(
+        True,
+        ErrorCode.CLUSTER_BUSY,
+        lambda c: (
+            f"cluster '{c.cluster}' is busy with another task, so {c.who} cannot be reset now. "
+            "Wait for the running task to finish (console: Task Center) or raise "
+            "timeout_seconds."
+        ),
+        frozenset({"ConcurrentTaskExceeded"}),
+    ),
+    # The cluster's status refuses account changes: the states it passes through, retried;
+    # any other OperationDenied only on a 5xx.
+    *(
+        _Rule(
+            retry,
+            ErrorCode.CLUSTER_NOT_READY,
+            lambda c: (
+                f"cluster '{c.cluster}' is not in a state that allows account changes (it must "
+                "be Running). Wait for maintenance to finish or raise timeout_seconds."
+            ),
+            codes,
+            prefixes,
+        )
+        for retry, codes, prefixes in (
+            (
+                True,
+                frozenset(
+                    {
+                        "OperationDenied.DBClusterStatus",
+                        "OperationDenied.DBStatus",
+                        "OperationDenied.DBInstanceStatus",
+                        "IncorrectDBInstanceState",
+                    }
+                ),
+                (),
+            ),
+            (None, frozenset(), ("OperationDenied",)),
+        )
+    ),
+    _Rule(False, ErrorCode.PERMISSION_DENIED, _forbidden, prefixes=("Forbidden",)),
+    _Rule(
+        False,
+        ErrorCode.INVALID_CREDENTIALS,
+        lambda c: (
+            "the AccessKey secret does not match the AccessKey ID. Check 'alicloud:secretKey' "
+            "or ALIBABA_CLOUD_ACCESS_KEY_SECRET."
+        ),
+        frozenset({"SignatureDoesNotMatch", "IncompleteSignature"}),
+    ),
+    _Rule(
+        False,
+        ErrorCode.INVALID_CREDENTIALS,
+        lambda c: (
+            "the AccessKey ID is unknown or disabled. Check 'alicloud:accessKey' or "
+            "ALIBABA_CLOUD_ACCESS_KEY_ID."
+        ),
+        prefixes=("InvalidAccessKeyId",),
+    ),
+    _Rule(
+        False,
+        ErrorCode.INVALID_CREDENTIALS,
+        lambda c: "the STS security token is invalid or expired. Obtain fresh STS credentials.",
+        prefixes=("InvalidSecurityToken",),
+    ),
+    _Rule(
+        False,
+        ErrorCode.CLOCK_SKEW,
+        lambda c: "the request time was refused. Check that this machine's clock is correct (NTP).",
+        prefixes=("InvalidTimeStamp",),
+    ),
+    # The rest of the request's own mistakes: retrying cannot help.
+    _Rule(
+        False,
+        prefixes=(
+            "InvalidDBCluster",
+            "InvalidAccount",
+            "MissingParameter",
+            "InvalidParameter",
+            "InvalidAction",
+        ),
+    ),
+    _Rule(
+        True,
+        ErrorCode.THROTTLED,
+        lambda c: (
+            f"the PolarDB API throttled the requests for {c.who}. Retry later or raise "
+            "timeout_seconds."
+        ),
+        contains="Throttling",
+    ),
+    _Rule(
+        True,
+        ErrorCode.INVALID_RESPONSE,
+        lambda c: (
+            "the endpoint answered with something that is not a PolarDB API response while "
+            f"working on {c.who} (a proxy or gateway error page?). Check the endpoint and proxy "
+            "settings."
+        ),
+        frozenset({INVALID_RESPONSE_CODE}),
+    ),
+    _Rule(
+        True,
+        ErrorCode.SERVICE_ERROR,
+        lambda c: f"the PolarDB service failed while working on {c.who}. Retry later.",
+        frozenset({"InternalError", "ServiceUnavailable"}),
+    ),
+    # Busy or flaky back ends: worth another try, said like any refused request.
+    _Rule(
+        True,
+        codes=frozenset(
+            {
+                "LockTimeout",
+                "InstanceConnectTimeoutFault",
+                "Database.ConnectError",
+                "Connect.Timeout",
+            }
+        ),
+    ),
+)
+
+
+def _rule(code: str) -> _Rule | None:
+    return next((rule for rule in _RULES if rule.matches(code)), None)
+
 
 def is_retryable(code: str, status: int | None, *, transport: bool = False) -> bool:
     """Classify an API error: busy/throttled/5xx/transport errors are retryable, the rest terminal."""
     if transport:
         return True
-    if code.startswith(TERMINAL_CODE_PREFIXES):
-        return False
-    if code in RETRYABLE_CODES or "Throttling" in code:
-        return True
+    rule = _rule(code)
+    if rule is not None and rule.retry is not None:
+        return rule.retry
     return status is not None and status >= 500
 
 
@@ -255,95 +447,20 @@ def classify(
 
     ``action`` is the API action that failed (it names the RAM permission to grant).
     """
-    who = where(cluster, account)
-    code = failure.code
-    in_region = f" in region '{region}'" if region else ""
-    if code in CLUSTER_NOT_FOUND_API_CODES:
-        return ErrorCode.CLUSTER_NOT_FOUND, (
-            f"PolarDB cluster '{cluster}' does not exist{in_region}. Check db_cluster_id and the "
-            "region (resource 'region', config 'alicloud:region' or ALIBABA_CLOUD_REGION)."
-        )
-    if code == "InvalidDBClusterId.Malformed":
-        return ErrorCode.INVALID_CLUSTER_ID, (
-            f"'{cluster}' is not a valid PolarDB cluster ID; it looks like 'pc-' plus letters and digits."
-        )
-    if code in ACCOUNT_NOT_FOUND_API_CODES:
-        return ErrorCode.ACCOUNT_NOT_FOUND, (
-            f"{who} does not exist. Set account_name to the cluster's privileged account."
-        )
-    if code == "InvalidAccountName.Malformed":
-        return ErrorCode.INVALID_ACCOUNT_NAME, (
-            f"PolarDB refused the account name for {who}: it must be the cluster's privileged "
-            "(Super) account, 2-16 lowercase letters, digits or underscores."
-        )
-    if code == "InvalidAccountPassword.Malformed":
-        return ErrorCode.INVALID_PASSWORD, (
-            f"PolarDB refused the new password for {who}: use 8-32 characters with three of "
-            "uppercase, lowercase, digits and !@#$%^&*()_+-=."
-        )
-    if code == "ConcurrentTaskExceeded":
-        return ErrorCode.CLUSTER_BUSY, (
-            f"cluster '{cluster}' is busy with another task, so {who} cannot be reset now. Wait "
-            "for the running task to finish (console: Task Center) or raise timeout_seconds."
-        )
-    if code.startswith("OperationDenied") or code == "IncorrectDBInstanceState":
-        return ErrorCode.CLUSTER_NOT_READY, (
-            f"cluster '{cluster}' is not in a state that allows account changes (it must be "
-            "Running). Wait for maintenance to finish or raise timeout_seconds."
-        )
-    if code.startswith("Forbidden"):
-        needed = f"polardb:{action}" if action else "the polardb actions"
-        # Only `unlock: true` needs ModifyAccountLockState: its policy is a second file.
-        listed = (
-            "docs/ram-policy-unlock.json lists every action the provider needs with unlock: true"
-            if action == "ModifyAccountLockState"
-            else "docs/ram-policy.json lists every action the provider needs"
-        )
-        return ErrorCode.PERMISSION_DENIED, (
-            f"the credentials may not call {action or 'this action'} for {who}. Add "
-            f'"{needed}" to the Action list of your RAM policy\'s statement for '
-            f"acs:polardb:*:*:dbcluster/{cluster} ({listed})."
-        )
-    if code in ("SignatureDoesNotMatch", "IncompleteSignature"):
-        return ErrorCode.INVALID_CREDENTIALS, (
-            "the AccessKey secret does not match the AccessKey ID. Check 'alicloud:secretKey' "
-            "or ALIBABA_CLOUD_ACCESS_KEY_SECRET."
-        )
-    if code.startswith("InvalidAccessKeyId"):
-        return ErrorCode.INVALID_CREDENTIALS, (
-            "the AccessKey ID is unknown or disabled. Check 'alicloud:accessKey' or "
-            "ALIBABA_CLOUD_ACCESS_KEY_ID."
-        )
-    if code.startswith("InvalidSecurityToken"):
-        return ErrorCode.INVALID_CREDENTIALS, (
-            "the STS security token is invalid or expired. Obtain fresh STS credentials."
-        )
-    if code.startswith("InvalidTimeStamp"):
-        return ErrorCode.CLOCK_SKEW, (
-            "the request time was refused. Check that this machine's clock is correct (NTP)."
-        )
-    if "Throttling" in code:
-        return ErrorCode.THROTTLED, (
-            f"the PolarDB API throttled the requests for {who}. Retry later or raise timeout_seconds."
-        )
+    context = _Context(where(cluster, account), cluster, region, action)
+    rule = _rule(failure.code)
+    if rule is not None and rule.error is not None and rule.hint is not None:
+        return rule.error, rule.hint(context)
     if failure.transport:
         return ErrorCode.ENDPOINT_UNREACHABLE, (
-            f"the PolarDB endpoint could not be reached while working on {who}. Check the "
-            "endpoint, network access and proxy settings."
+            f"the PolarDB endpoint could not be reached while working on {context.who}. Check "
+            "the endpoint, network access and proxy settings."
         )
-    if code == INVALID_RESPONSE_CODE:
-        return ErrorCode.INVALID_RESPONSE, (
-            f"the endpoint answered with something that is not a PolarDB API response while "
-            f"working on {who} (a proxy or gateway error page?). Check the endpoint and proxy "
-            "settings."
-        )
-    if code in ("InternalError", "ServiceUnavailable") or (
-        failure.status is not None and failure.status >= 500
-    ):
+    if failure.status is not None and failure.status >= 500:
         return ErrorCode.SERVICE_ERROR, (
-            f"the PolarDB service failed while working on {who}. Retry later."
+            f"the PolarDB service failed while working on {context.who}. Retry later."
         )
-    return ErrorCode.API_REQUEST_FAILED, f"PolarDB refused the request for {who}."
+    return ErrorCode.API_REQUEST_FAILED, f"PolarDB refused the request for {context.who}."
 
 
 def describe_failure(
