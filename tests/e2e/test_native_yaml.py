@@ -138,6 +138,20 @@ def test_the_native_page_yaml_program_runs_as_written(
     assert "Undefined value" not in proj.output_text()
 
 
+def test_outputs_without_a_value_are_known_in_a_preview_of_an_unchanged_stack(
+    maria: EmulatorProcess, project: MakeProject
+) -> None:
+    """No password: the check does not run, its outputs have no value. They are null in
+    state, so a preview of the unchanged stack shows no output change (issue 24 #14)."""
+    outputs = "outputs:\n  privilegesOk: ${admin.privilegesOk}\n"
+    outputs += "  missingPrivileges: ${admin.missingPrivileges}\n"
+    proj = project(ADOPT + '      resetNonce: "1"\n' + outputs)
+    assert proj.up() == {"create": 2}
+    assert proj.outputs() == {"privilegesOk": None, "missingPrivileges": None}
+    text = proj.preview_text()
+    assert "[unknown]" not in text and "privilegesOk" not in text, text
+
+
 TWO_REGIONS = f"""name: native-yaml
 runtime: yaml
 config:
