@@ -29,3 +29,15 @@ def test_examples_readme_lists_every_example() -> None:
     )
     assert examples, "no example found"
     assert [name for name in examples if f"]({name}/)" not in text] == []
+
+
+def test_the_native_page_typescript_program_is_the_tested_example() -> None:
+    """docs/native-provider.md's TypeScript program is examples/native-typescript/index.ts
+    (which tests/e2e/test_native_sdks.py runs) without its leading comment."""
+    page = (REPO / "docs" / "native-provider.md").read_text()
+    marker = "<!-- docs-snippet: native-typescript -->\n```typescript\n"
+    assert marker in page, "the page lost its TypeScript program"
+    shown = page.split(marker, 1)[1].split("```", 1)[0]
+    example = (REPO / "examples" / "native-typescript" / "index.ts").read_text()
+    code = "\n".join(line for line in example.splitlines() if not line.startswith("//"))
+    assert shown.strip() == code.strip()
