@@ -326,17 +326,27 @@ def up(
 
 
 def configured_targets(stack: auto.Stack, namespace: str) -> list[dict[str, Any]]:
-    """Entries of the ``<namespace>:targets`` config (stack or project level); [] when unset."""
-    value = stack.get_all_config().get(f"{namespace}:targets")
+    """Entries of the ``<namespace>:targets`` config (stack or project level); [] when unset.
+
+    Checked by the program's own reader (``dynamic._targets.parse_targets``), so that the
+    command and ``resets_from_config`` never disagree on what a target is: an entry the
+    program would refuse is a usage error here.
+    """
+    # Imported here: the dynamic resource's module loads pulumi (see cli/_engine.py's auto).
+    from ..dynamic._targets import TargetConfigError, parse_targets
+
+    key = f"{namespace}:targets"
+    value = stack.get_all_config().get(key)
     if value is None:
         return []
     try:
         entries = json.loads(value.value)
+        parse_targets(entries, key)
     except json.JSONDecodeError:
-        raise UsageError(f"config {namespace}:targets must be a list of targets") from None
-    if not isinstance(entries, list):
-        raise UsageError(f"config {namespace}:targets must be a list of targets")
-    return [t for t in entries if isinstance(t, dict) and isinstance(t.get("name"), str)]
+        raise UsageError(f"config {key} must be a list of targets") from None
+    except TargetConfigError as exc:
+        raise UsageError(f"config {exc}") from None
+    return list(entries)
 
 
 def planned_targets(
