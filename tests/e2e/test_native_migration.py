@@ -177,7 +177,8 @@ def test_dynamic_stack_with_alicloud_config_and_depends_on_migrates_and_keeps_wo
 
 
 def test_migrate_stops_in_one_line_with_the_state_untouched(tmp_path: Path) -> None:
-    """A checkpoint the CLI cannot read, and no pulumi on PATH: one line, nothing written."""
+    """A checkpoint the CLI cannot read, a stack that does not exist, no pulumi on PATH:
+    one line each, Pulumi's exit codes, nothing written."""
     source = tmp_path / "source"
     source.mkdir()
     (source / "Pulumi.yaml").write_text(PROJECT)
@@ -196,6 +197,17 @@ def test_migrate_stops_in_one_line_with_the_state_untouched(tmp_path: Path) -> N
     assert broken.stderr.count("\n") == 1 and broken.stderr.startswith("error: "), broken.stderr
     assert "`pulumi stack export` failed" in broken.stderr
     assert broken.stderr.endswith("the stack's state was not changed\n")
+
+    unknown = subprocess.run(
+        [*command, "--stack", "nope"],
+        cwd=proj.dir,
+        env=user_env(proj),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert unknown.returncode == 6  # Pulumi's "stack not found", passed on
+    assert unknown.stderr.count("\n") == 1 and "no stack named 'nope'" in unknown.stderr
 
     env = user_env(proj)
     env["PATH"] = "/usr/bin:/bin"

@@ -205,6 +205,7 @@ def test_endpoints_that_are_not_json_stop_the_migration() -> None:
 
 FAKE = """#!/bin/sh
 printf '%s\\n' "$*" >> "$FAKE_LOG"
+if [ -n "$FAKE_FAIL" ]; then echo "error: $FAKE_FAIL" >&2; exit "$FAKE_EXIT"; fi
 case "$1 $2" in
   "stack export") cat "$FAKE_EXPORT" ;;
   "config --json") cat "$FAKE_CONFIG" ;;
@@ -214,7 +215,13 @@ esac
 """
 
 
-def command(tmp_path: Path, exported: str, config: str = "{}", *args: str) -> Any:
+def command(
+    tmp_path: Path,
+    exported: str,
+    config: str = "{}",
+    *args: str,
+    fail: tuple[str, int] | None = None,
+) -> Any:
     """``polardb-reset migrate ARGS`` in a project directory with the stand-in on PATH."""
     bin_dir, project = tmp_path / "bin", tmp_path / "project"
     bin_dir.mkdir()
@@ -231,6 +238,8 @@ def command(tmp_path: Path, exported: str, config: str = "{}", *args: str) -> An
         "FAKE_EXPORT": str(tmp_path / "export.json"),
         "FAKE_CONFIG": str(tmp_path / "config.json"),
     }
+    if fail is not None:
+        env |= {"FAKE_FAIL": fail[0], "FAKE_EXIT": str(fail[1])}
     done = subprocess.run(
         [str(Path(sys.executable).parent / "polardb-reset"), "migrate", *args],
         cwd=project,
@@ -312,6 +321,19 @@ def test_command_fails_in_one_line_before_writing_anything(
     assert done.stderr.startswith("error: the stack's checkpoint is malformed")
     assert calls == ["stack export"]  # no config set, no stack import
     assert "Traceback" not in done.stderr
+
+
+def test_a_failed_pulumi_command_gives_its_own_exit_status(tmp_path: Path) -> None:
+    # Pulumi's exit codes: 6 is "stack not found", as `pulumi stack export` says it.
+    done, calls = command(
+        tmp_path, "{}", "{}", "--stack", "nope", fail=("no stack named 'nope' found", 6)
+    )
+    assert done.returncode == 6
+    assert done.stderr == (
+        "error: `pulumi stack export` failed: no stack named 'nope' found; the stack's state "
+        "was not changed\n"
+    )
+    assert calls == ["stack export --stack nope"]
 
 
 def test_command_without_pulumi_is_a_usage_error_in_one_line(tmp_path: Path) -> None:

@@ -356,8 +356,9 @@ def migrate(stack: str | None, cwd: str, dry_run: bool, pulumi_bin: str | None) 
 
     Rewrites the state (same names, IDs and values; dependencies kept; no API call) and sets
     the polardb-account:* config from the alicloud:* and polardbReset:* keys (secrets stay
-    secret; polardb-account:* keys already set are kept). Exit 0 done, 1 failed, 2 usage
-    error; on failure the state is unchanged.
+    secret; polardb-account:* keys already set are kept). Exit 0 done, 2 usage error, else
+    the failed pulumi command's status (6 no such stack, ...) or 1; on failure the state is
+    unchanged.
     """
     from ..native import migrate as m  # the plugin's modules only for this command
 
@@ -365,7 +366,7 @@ def migrate(stack: str | None, cwd: str, dry_run: bool, pulumi_bin: str | None) 
         m.run(stack=stack, cwd=cwd, dry_run=dry_run, pulumi_bin=pulumi_bin)
     except m.MigrationError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(r.EXIT_USAGE if exc.usage else r.EXIT_FAILED)
+        sys.exit(r.EXIT_USAGE if exc.usage else exc.exit_code or r.EXIT_FAILED)
     sys.exit(r.EXIT_OK)
 
 

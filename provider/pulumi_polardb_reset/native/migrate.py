@@ -61,12 +61,14 @@ class MigrationError(Exception):
     """The migration stopped before writing the state; the message is one line.
 
     ``usage``: the command cannot run as invoked (no ``pulumi``, a bad option), as opposed
-    to a failure of the stack or the CLI.
+    to a failure of the stack or the CLI. ``exit_code``: a failed ``pulumi`` command's own
+    status (Pulumi's exit codes: 6 no such stack, 8 cancelled, ...), else None.
     """
 
-    def __init__(self, message: str, *, usage: bool = False) -> None:
+    def __init__(self, message: str, *, usage: bool = False, exit_code: int | None = None):
         super().__init__(message)
         self.usage = usage
+        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
@@ -293,7 +295,10 @@ class _Pulumi:
             lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
             errors = [line.removeprefix("error:").strip() for line in lines if "error:" in line]
             reason = (errors or lines or [f"exit status {done.returncode}"])[0]
-            raise MigrationError(f"`pulumi {' '.join(args[:2])}` failed: {reason}; {_DONE}")
+            raise MigrationError(
+                f"`pulumi {' '.join(args[:2])}` failed: {reason}; {_DONE}",
+                exit_code=done.returncode if done.returncode > 0 else None,
+            )
         return done.stdout
 
 
@@ -383,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run(stack=args.stack, dry_run=args.dry_run, pulumi_bin=args.pulumi_bin)
     except MigrationError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2 if exc.usage else 1
+        return 2 if exc.usage else exc.exit_code or 1
     return 0
 
 
