@@ -7,8 +7,10 @@ a MariaDB-backed emulator playing PolarDB and KMS, and its request log as witnes
   (drift, one warning) and applied by ``pulumi up --refresh`` with exactly one ResetAccount,
   after which the new value logs in and the old one does not.
 * The same on the native plugin from a Pulumi YAML program (``accountPasswordSecret``).
-* Secret scans: the state, every CLI output and the emulator's log and stderr hold the
-  secret's name and version IDs, never a value.
+* ``polardb-reset``: ``detect`` reports the rotation (exit 7, writing nothing) and
+  ``remediate`` applies it with one ResetAccount.
+* Secret scans: the state, every CLI output, the report and the emulator's log and stderr
+  hold the secret's name and version IDs, never a value.
 
 Skipped when MariaDB is not installed, except with ``CI=true``, where that is a failure.
 """
@@ -29,6 +31,7 @@ from pulumi_harness import (
     assert_one_line_failure,
     emulator_config,
     pulumi_bin,
+    run_cli,
     set_secret_key,
 )
 
@@ -195,6 +198,50 @@ def test_yaml_program_on_the_native_plugin_does_the_same(
     assert outputs["privilegesOk"] is True
     assert proj.outputs()["secretVersion"] == "v1"
     converge_then_rotate(proj, maria, "accountPasswordSecretVersion")
+
+
+def test_polardb_reset_detects_a_rotation_and_remediate_applies_it(
+    maria: EmulatorProcess, tmp_path: Path
+) -> None:
+    proj = root_stack(maria, tmp_path)
+    proj.up()
+    maria.clear_requests()
+    healthy = run_cli(proj, "detect", "--stack", proj.stack_name, "--json")
+    assert healthy.returncode == 0, proj.log[-1]
+    [target] = json.loads(healthy.stdout)["targets"]
+    assert target["verdict"] == "ok"
+
+    maria.rotate_secret(SECRET, SECOND)
+    maria.clear_requests()
+    report = tmp_path / "drift.md"
+    drift = run_cli(proj, "detect", "--stack", proj.stack_name, "--json", "--markdown", str(report))
+    # Drift: 7, Pulumi's "changes found where none were expected" (docs/pipeline.md).
+    assert drift.returncode == 7, drift.stdout + drift.stderr
+    [target] = json.loads(drift.stdout)["targets"]
+    assert ROTATED in target["verdict"], target
+    assert maria.writes() == [] and actions(maria, "GetSecretValue") >= 1
+
+    fixed = run_cli(proj, "remediate", "--stack", proj.stack_name, "--json")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    [target] = json.loads(fixed.stdout)["targets"]
+    assert target["action"] == "reset" and target["status"] == "ok", target
+    assert len(maria.resets()) == 1
+    assert logs_in(maria, SECOND) and not logs_in(maria, FIRST)
+    again = run_cli(proj, "detect", "--stack", proj.stack_name)
+    assert again.returncode == 0, again.stdout + again.stderr
+    written = "\n".join(
+        [
+            healthy.stdout + healthy.stderr,
+            drift.stdout + drift.stderr,
+            fixed.stdout + fixed.stderr,
+            again.stdout + again.stderr,
+            report.read_text(),
+        ]
+    )
+    assert SECRET in written or ROTATED in written
+    for value in (FIRST, SECOND):
+        assert value not in written
+    scan(proj, maria)
 
 
 def test_a_missing_secret_fails_the_up_in_one_line(maria: EmulatorProcess, tmp_path: Path) -> None:
