@@ -324,3 +324,31 @@ def test_seed_errors_name_the_key(tmp_path: Path) -> None:
     seed = parse_seed({**base, "secrets": [{"name": "a", "value": "x"}]})
     assert seed.secrets[0].version_id == "v1"
     assert "x" not in repr(seed.secrets[0])
+
+
+def test_the_state_file_never_holds_a_secret(tmp_path: Path) -> None:
+    """Secrets live in memory: --state keeps clusters, never a secret's value (or name)."""
+    seed = write_seed(tmp_path / "seed.yaml", SEED)
+    state = tmp_path / "state.json"
+    with EmulatorProcess(seed, state_path=state) as process:
+        process.rotate_secret(SEEDED, "Rotated!Value-5")
+        client = Client(
+            Config(
+                **process.sdk_config(
+                    access_key_id=ACCESS_KEY_ID, access_key_secret=ACCESS_KEY_SECRET
+                )
+            )
+        )
+        client.create_secret(
+            kms_models.CreateSecretRequest(
+                secret_name="scan/state", version_id="a", secret_data="Created!Value-3"
+            )
+        )
+        # A restart starts from the seed's secrets.
+        process.restart()
+        assert [s["name"] for s in process.secrets()] == [SEEDED, OTHER]
+    written = state.read_text()
+    assert '"clusters"' in written  # the file was written
+    for value in VALUES:
+        assert value not in written
+    assert "scan/state" not in written
