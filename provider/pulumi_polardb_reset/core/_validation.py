@@ -231,11 +231,16 @@ def validate_sql_endpoint(value: Any) -> str | None:
     return None
 
 
-def validate_check_privileges(value: Any) -> str | None:
-    """Return a reason when ``value`` is not a boolean, else ``None``."""
+def boolean_reason(name: str, value: Any) -> str | None:
+    """Return a reason when the value of property ``name`` is not a boolean, else ``None``."""
     if value is None or isinstance(value, bool):
         return None
-    return f"check_privileges must be true or false (got {type(value).__name__})"
+    return f"{name} must be true or false (got {type(value).__name__})"
+
+
+def validate_check_privileges(value: Any) -> str | None:
+    """Return a reason when ``value`` is not a boolean, else ``None``."""
+    return boolean_reason("check_privileges", value)
 
 
 def validate_check_password(value: Any) -> str | None:
@@ -285,9 +290,7 @@ def validate_account_password_secret_stage(value: Any) -> str | None:
 
 def validate_unlock(value: Any) -> str | None:
     """Return a reason when ``value`` is not a boolean, else ``None``."""
-    if value is None or isinstance(value, bool):
-        return None
-    return f"unlock must be true or false (got {type(value).__name__})"
+    return boolean_reason("unlock", value)
 
 
 def validate_password_expiry_warning_days(value: Any) -> str | None:
