@@ -68,6 +68,10 @@ SEED: dict[str, Any] = {
         ]
     ],
 }
+#: The secrets docs/ram-policy-kms.json names, one per demo cluster's account.
+KMS_SECRETS = {name: f"polardb/{CLUSTERS[name]}/{ACCOUNTS[name]}" for name in CLUSTERS}
+KMS_VALUES = {"main": "Kms!Ram-0001", "second": "Kms!Ram-0002"}
+SEED["secrets"] = [{"name": KMS_SECRETS[n], "value": KMS_VALUES[n]} for n in CLUSTERS]
 MARIADB_SEED = SEED  # the maria fixtures' (tests/conftest.py)
 TARGETS = [
     {"name": name, "dbClusterId": CLUSTERS[name], "accountName": ACCOUNTS[name], "resetNonce": 1}
@@ -262,3 +266,33 @@ def test_each_action_of_the_policy_is_necessary(
     refused = [c for c in emu.requests() if c["status"] == 403]
     assert refused and {c["action"] for c in refused} == {action}, refused
     assert {c["code"] for c in refused} == {"Forbidden.RAM"}
+
+
+def test_the_kms_policy_adds_only_what_a_kms_password_needs(
+    stack: PulumiProject, emu: EmulatorProcess
+) -> None:
+    """docs/ram-policy-kms.json, verbatim, with targets whose password is a KMS secret:
+    without its KMS statement (the plain policy) the first read of a secret fails in one line
+    naming kms:GetSecretValue and the secret's ARN, before any write; with it, the reset and
+    a rotation applied by up --refresh succeed with every call allowed, and GetSecretValue is
+    the only KMS action called."""
+    targets = [
+        {**t, "name": f"kms-{t['name']}", "accountPasswordSecret": KMS_SECRETS[str(t["name"])]}
+        for t in TARGETS
+    ]
+    endpoints = json.dumps([{"polardb": emu.base_url, "kms": emu.base_url}])
+    stack.write_config({"alicloud:endpoints": endpoints, "polardb-reset:targets": targets})
+    emu.set_policy(KEY_ID, POLICY)
+    output = stack.fail("up")
+    assert "kms:GetSecretValue on acs:kms:cn-hangzhou:*:secret/polardb/pc-demo" in output, output
+    assert emu.resets() == []
+
+    emu.set_policy(KEY_ID, KMS_POLICY)
+    emu.clear_requests()
+    stack.up()
+    emu.rotate_secret(KMS_SECRETS["main"], "Kms!Ram-0003")
+    stack.up("--refresh")
+    entries = emu.requests()
+    assert all(e["status"] == 200 for e in entries), [e for e in entries if e["status"] != 200]
+    assert len(emu.resets()) == 3  # two creates, then the rotated one
+    assert {e["action"] for e in entries} - set(ACTIONS) == {"GetSecretValue"}
