@@ -1,0 +1,254 @@
+"""End to end: pipelines without long-lived keys, with the real CLI and the emulator playing STS.
+
+Nothing but an OIDC token file and Alibaba's three variables (``ALIBABA_CLOUD_ROLE_ARN``,
+``ALIBABA_CLOUD_OIDC_PROVIDER_ARN``, ``ALIBABA_CLOUD_OIDC_TOKEN_FILE``) reaches the dynamic
+resource, the native plugin (a YAML program) and ``polardb-reset``; no AccessKey exists in
+the stack config or the environment. The emulator's request log witnesses that every PolarDB
+call was signed with the role's STS credentials, that a preview or a no-op up asks STS for
+nothing, and that a session expiring in the middle of an update is renewed without failing the
+reset. Refused tokens fail in one line naming why; the token is never written anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
+from native_harness import ACCOUNT, CLUSTER, MANAGED_PASSWORD, SEED_PASSWORD, install_plugin, revoke
+from pulumi_harness import REPO, PulumiProject, pulumi_bin, run_cli
+
+from polardb_emulator.testing import OidcIssuer
+
+pytestmark = pytest.mark.e2e
+
+UID = "1234567890123456"
+ROLE = f"acs:ram::{UID}:role/polardb-reset-ci"
+PROVIDER = f"acs:ram::{UID}:oidc-provider/github"
+SUBJECT = "repo:acme/infra:environment:production"
+ISSUER = OidcIssuer()
+DRIFT_CLUSTER = "pc-keyless000001"
+MARIADB_SEED: dict[str, Any] = {
+    # The seed's own key exists only so the emulator starts: nothing below uses it.
+    "access_keys": [{"id": ACCESS_KEY_ID, "secret": ACCESS_KEY_SECRET}],
+    "settings": {"task_seconds": 0.3, "concurrent_tasks_per_cluster": 1},
+    "clusters": [
+        {
+            "id": cluster,
+            "region": "cn-hangzhou",
+            "db_type": "MySQL",
+            "accounts": [{"name": ACCOUNT, "type": "Super", "password": SEED_PASSWORD}],
+        }
+        for cluster in (CLUSTER, DRIFT_CLUSTER)
+    ],
+    "oidc_providers": [
+        {
+            "name": "github",
+            "issuer": ISSUER.issuer,
+            "client_ids": ["sts.aliyuncs.com"],
+            "jwks": ISSUER.jwks(),
+        }
+    ],
+    "roles": [
+        {
+            "name": "polardb-reset-ci",
+            "trust_policy": {
+                "Version": "1",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"Federated": [PROVIDER]},
+                        "Condition": {
+                            "StringEquals": {"oidc:aud": "sts.aliyuncs.com"},
+                            "StringLike": {"oidc:sub": "repo:acme/infra:environment:*"},
+                        },
+                    }
+                ],
+            },
+            "policy": json.loads((REPO / "docs" / "ram-policy.json").read_text()),
+        }
+    ],
+}
+# The shipped least-privilege policy names the demo's clusters: the role gets it for ours.
+for _statement in MARIADB_SEED["roles"][0]["policy"]["Statement"]:
+    if any("dbcluster/" in r for r in _statement.get("Resource", [])):
+        _statement["Resource"] = [
+            f"acs:polardb:*:*:dbcluster/{c}" for c in (CLUSTER, DRIFT_CLUSTER)
+        ]
+
+
+@pytest.fixture(scope="module")
+def bin_dir() -> str:
+    return pulumi_bin()
+
+
+def keyless(proj: PulumiProject, tmp_path: Path, token: str) -> Path:
+    """The pipeline's environment: the token in a file and Alibaba's three variables."""
+    path = tmp_path / "oidc-token"
+    path.write_text(token)
+    proj.env.update(
+        {
+            "ALIBABA_CLOUD_ROLE_ARN": ROLE,
+            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": PROVIDER,
+            "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(path),
+        }
+    )
+    return path
+
+
+def signers(emu: EmulatorProcess) -> set[str]:
+    """Who signed the PolarDB calls of the request log (STS sessions are ``STS.*``)."""
+    return {
+        "STS" if str(r["access_key_id"]).startswith("STS.") else str(r["access_key_id"])
+        for r in emu.requests()
+        if r["action"] != "AssumeRoleWithOIDC"
+    }
+
+
+def assert_token_unwritten(proj: PulumiProject, emu: EmulatorProcess, token: str) -> None:
+    for where, text in {**proj.written(), "emulator stderr": emu.stderr_text()}.items():
+        if where.endswith("oidc-token"):
+            continue
+        assert token not in text, f"the OIDC token was written to {where}"
+    assert token not in json.dumps(emu.requests())
+
+
+@pytest.fixture
+def yaml_project(tmp_path: Path, bin_dir: str, maria: EmulatorProcess) -> PulumiProject:
+    """examples/native-yaml, configured with endpoints only: no AccessKey anywhere."""
+    proj = PulumiProject(REPO / "examples" / "native-yaml", tmp_path, bin_dir=bin_dir)
+    install_plugin(proj)
+    proj.write_config(
+        {
+            "polardb-account:region": "cn-hangzhou",
+            "polardb-account:endpoint": maria.base_url,
+            "polardb-account:stsEndpoint": maria.base_url,
+            "clusterId": CLUSTER,
+            "accountName": ACCOUNT,
+        }
+    )
+    proj.set_secret("accountPassword", MANAGED_PASSWORD)
+    return proj
+
+
+def test_yaml_program_with_only_an_oidc_token(
+    maria: EmulatorProcess, yaml_project: PulumiProject, tmp_path: Path
+) -> None:
+    proj = yaml_project
+    token = ISSUER.token(sub=SUBJECT, expires_in=3600)
+    keyless(proj, tmp_path, token)
+    assert proj.preview() == {"create": 2}
+    assert maria.requests() == []  # a preview asks neither STS nor PolarDB
+    assert proj.up() == {"create": 2}
+    assert len(maria.resets()) == 1
+    assert signers(maria) == {"STS"}
+    assert len(maria.requests("AssumeRoleWithOIDC")) == 1  # one session for the whole run
+    maria.clear_requests()
+    assert proj.up() == {"same": 2}
+    assert maria.requests() == []  # a no-op up: no STS call either
+    assert_token_unwritten(proj, maria, token)
+
+
+def test_a_session_expiring_in_the_middle_of_an_update_is_renewed(
+    maria: EmulatorProcess, yaml_project: PulumiProject, tmp_path: Path
+) -> None:
+    proj = yaml_project
+    keyless(proj, tmp_path, ISSUER.token(sub=SUBJECT, expires_in=3600))
+    proj.up()
+    maria.clear_requests()
+    proj.set_config("resetNonce", "2")
+    with maria.tasks_held():
+        update = subprocess.Popen(
+            ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive"],
+            cwd=proj.dir,
+            env=proj.environ(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        # The reset is accepted and its task held: the provider now polls for its end.
+        maria.wait_for(lambda: bool(maria.resets()), timeout=300, what="the ResetAccount call")
+        assert maria.expire_sts_sessions() >= 1  # this run's (and the first up's)
+    output, _ = update.communicate(timeout=600)
+    assert update.returncode == 0, output
+    assert len(maria.resets()) == 1
+    assert len(maria.requests("AssumeRoleWithOIDC")) >= 2
+    refused = [r for r in maria.requests() if r.get("code") == "InvalidSecurityToken.Expired"]
+    assert refused, "the session never expired under the update"
+    assert signers(maria) == {"STS"}
+
+
+@pytest.mark.parametrize(
+    ("make_token", "why"),
+    [
+        (
+            lambda: ISSUER.token(sub=SUBJECT, expires_in=-300),
+            "AuthenticationFail.OIDCToken.Expired",
+        ),
+        (lambda: ISSUER.token(sub=SUBJECT, aud="another-audience"), "AudienceNotMatch"),
+        (lambda: OidcIssuer().token(sub=SUBJECT), "InvalidSignature"),
+    ],
+    ids=["expired", "audience", "other-key"],
+)
+def test_a_refused_token_fails_the_update_in_one_line(
+    maria: EmulatorProcess,
+    yaml_project: PulumiProject,
+    tmp_path: Path,
+    make_token: Any,
+    why: str,
+) -> None:
+    proj = yaml_project
+    token = make_token()
+    keyless(proj, tmp_path, token)
+    output = proj.fail("up")
+    lines = [line for line in output.splitlines() if why in line]
+    assert lines, output
+    assert f"STS refused AssumeRoleWithOIDC for {ROLE}" in lines[0]
+    assert "Traceback" not in output
+    assert maria.resets() == []
+    assert {r["action"] for r in maria.requests()} == {"AssumeRoleWithOIDC"}
+    assert_token_unwritten(proj, maria, token)
+
+
+def test_dynamic_resource_and_polardb_reset_with_only_an_oidc_token(
+    maria: EmulatorProcess, bin_dir: str, tmp_path: Path
+) -> None:
+    proj = PulumiProject(REPO / "examples" / "drift-remediation", tmp_path, bin_dir=bin_dir)
+    target = {"name": "orders", "dbClusterId": DRIFT_CLUSTER, "accountName": ACCOUNT}
+    proj.write_config(
+        {
+            "alicloud:region": "cn-hangzhou",
+            # pulumi-alicloud's endpoints list: the PolarDB and the STS entry.
+            "alicloud:endpoints": json.dumps([{"polardb": maria.base_url, "sts": maria.base_url}]),
+            "polardb-drift:targets": [target],
+        }
+    )
+    proj.set_secret("polardb-drift:passwords.orders", MANAGED_PASSWORD, path=True)
+    token = ISSUER.token(sub=SUBJECT, expires_in=3600)
+    keyless(proj, tmp_path, token)
+
+    proj.up()
+    assert len(maria.resets()) == 1
+    assert signers(maria) == {"STS"}
+    maria.clear_requests()
+
+    healthy = run_cli(proj, "detect", "--stack", proj.stack_name, "--json")
+    assert healthy.returncode == 0, proj.log[-1]
+    assert [t["verdict"] for t in json.loads(healthy.stdout)["targets"]] == ["ok"]
+    assert maria.writes() == []
+
+    revoke(maria, "RELOAD", DRIFT_CLUSTER)
+    drift = run_cli(proj, "detect", "--stack", proj.stack_name, "--json")
+    assert drift.returncode not in (0, 1, 2), drift.stdout + drift.stderr  # the drift status
+    (found,) = json.loads(drift.stdout)["targets"]
+    assert found["verdict"] == "missing" and "RELOAD" in json.dumps(found)
+
+    fixed = run_cli(proj, "remediate", "--stack", proj.stack_name, "--only-drifted")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert len(maria.resets()) == 1
+    assert signers(maria) == {"STS"}
+    assert_token_unwritten(proj, maria, token)
