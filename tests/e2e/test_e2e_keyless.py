@@ -16,9 +16,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pymysql  # type: ignore[import-untyped]
 import pytest
 from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
-from native_harness import ACCOUNT, CLUSTER, MANAGED_PASSWORD, SEED_PASSWORD, install_plugin, revoke
+from native_harness import ACCOUNT, CLUSTER, MANAGED_PASSWORD, SEED_PASSWORD, install_plugin
 from pulumi_harness import REPO, PulumiProject, pulumi_bin, run_cli
 
 from polardb_emulator.testing import OidcIssuer
@@ -31,10 +32,18 @@ PROVIDER = f"acs:ram::{UID}:oidc-provider/github"
 SUBJECT = "repo:acme/infra:environment:production"
 ISSUER = OidcIssuer()
 DRIFT_CLUSTER = "pc-keyless000001"
+SECRET = f"polardb/{DRIFT_CLUSTER}/{ACCOUNT}"
+FIRST_PASSWORD = "Kms!Managed-First1"
+ROTATED_PASSWORD = "Kms!Managed-Rotated2"
 MARIADB_SEED: dict[str, Any] = {
     # The seed's own key exists only so the emulator starts: nothing below uses it.
     "access_keys": [{"id": ACCESS_KEY_ID, "secret": ACCESS_KEY_SECRET}],
-    "settings": {"task_seconds": 0.3, "concurrent_tasks_per_cluster": 1},
+    "settings": {
+        "task_seconds": 0.3,
+        "concurrent_tasks_per_cluster": 1,
+        "kms_region": "cn-hangzhou",
+    },
+    "secrets": [{"name": SECRET, "value": FIRST_PASSWORD, "version_id": "v1"}],
     "clusters": [
         {
             "id": cluster,
@@ -69,16 +78,19 @@ MARIADB_SEED: dict[str, Any] = {
                     }
                 ],
             },
-            "policy": json.loads((REPO / "docs" / "ram-policy.json").read_text()),
+            "policy": json.loads((REPO / "docs" / "ram-policy-kms.json").read_text()),
         }
     ],
 }
-# The shipped least-privilege policy names the demo's clusters: the role gets it for ours.
+# The shipped least-privilege policy (PolarDB and KMS) names the demo's clusters and secrets:
+# the role gets it for ours.
 for _statement in MARIADB_SEED["roles"][0]["policy"]["Statement"]:
-    if any("dbcluster/" in r for r in _statement.get("Resource", [])):
+    if any("dbcluster/" in r for r in _statement["Resource"]):
         _statement["Resource"] = [
             f"acs:polardb:*:*:dbcluster/{c}" for c in (CLUSTER, DRIFT_CLUSTER)
         ]
+    else:
+        _statement["Resource"] = [f"acs:kms:*:*:secret/{SECRET}"]
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +119,18 @@ def signers(emu: EmulatorProcess) -> set[str]:
         for r in emu.requests()
         if r["action"] != "AssumeRoleWithOIDC"
     }
+
+
+def sql_login_works(emu: EmulatorProcess, password: str) -> bool:
+    """Whether the managed account logs in to the drift cluster with ``password``."""
+    login = emu.sql_login(DRIFT_CLUSTER)
+    try:
+        pymysql.connect(
+            host=login["host"], port=login["port"], user=ACCOUNT, password=password
+        ).close()
+    except pymysql.err.OperationalError:
+        return False
+    return True
 
 
 def assert_token_unwritten(proj: PulumiProject, emu: EmulatorProcess, token: str) -> None:
@@ -214,26 +238,35 @@ def test_a_refused_token_fails_the_update_in_one_line(
     assert_token_unwritten(proj, maria, token)
 
 
-def test_dynamic_resource_and_polardb_reset_with_only_an_oidc_token(
+def test_the_pipeline_with_only_an_oidc_token_and_a_kms_secret(
     maria: EmulatorProcess, bin_dir: str, tmp_path: Path
 ) -> None:
+    """The drift-remediation example as its workflow runs it: OIDC instead of an AccessKey,
+    the password in KMS; a rotation is drift that detect reports and remediate applies."""
     proj = PulumiProject(REPO / "examples" / "drift-remediation", tmp_path, bin_dir=bin_dir)
-    target = {"name": "orders", "dbClusterId": DRIFT_CLUSTER, "accountName": ACCOUNT}
+    target = {
+        "name": "orders",
+        "dbClusterId": DRIFT_CLUSTER,
+        "accountName": ACCOUNT,
+        "accountPasswordSecret": SECRET,
+    }
     proj.write_config(
         {
             "alicloud:region": "cn-hangzhou",
-            # pulumi-alicloud's endpoints list: the PolarDB and the STS entry.
-            "alicloud:endpoints": json.dumps([{"polardb": maria.base_url, "sts": maria.base_url}]),
+            # pulumi-alicloud's endpoints list: PolarDB, STS and KMS all on the emulator.
+            "alicloud:endpoints": json.dumps(
+                [{"polardb": maria.base_url, "sts": maria.base_url, "kms": maria.base_url}]
+            ),
             "polardb-drift:targets": [target],
         }
     )
-    proj.set_secret("polardb-drift:passwords.orders", MANAGED_PASSWORD, path=True)
     token = ISSUER.token(sub=SUBJECT, expires_in=3600)
     keyless(proj, tmp_path, token)
 
     proj.up()
     assert len(maria.resets()) == 1
     assert signers(maria) == {"STS"}
+    assert sql_login_works(maria, FIRST_PASSWORD)
     maria.clear_requests()
 
     healthy = run_cli(proj, "detect", "--stack", proj.stack_name, "--json")
@@ -241,14 +274,22 @@ def test_dynamic_resource_and_polardb_reset_with_only_an_oidc_token(
     assert [t["verdict"] for t in json.loads(healthy.stdout)["targets"]] == ["ok"]
     assert maria.writes() == []
 
-    revoke(maria, "RELOAD", DRIFT_CLUSTER)
+    maria.rotate_secret(SECRET, ROTATED_PASSWORD)
     drift = run_cli(proj, "detect", "--stack", proj.stack_name, "--json")
     assert drift.returncode not in (0, 1, 2), drift.stdout + drift.stderr  # the drift status
     (found,) = json.loads(drift.stdout)["targets"]
-    assert found["verdict"] == "missing" and "RELOAD" in json.dumps(found)
+    assert "rotated" in json.dumps(found), found
+    assert maria.writes() == []
 
     fixed = run_cli(proj, "remediate", "--stack", proj.stack_name, "--only-drifted")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert len(maria.resets()) == 1
+    assert sql_login_works(maria, ROTATED_PASSWORD)
     assert signers(maria) == {"STS"}
+    again = run_cli(proj, "detect", "--stack", proj.stack_name, "--json")
+    assert again.returncode == 0, again.stdout + again.stderr
+
+    for where, text in {**proj.written(), "emulator stderr": maria.stderr_text()}.items():
+        for value in (FIRST_PASSWORD, ROTATED_PASSWORD):
+            assert value not in text, f"a KMS secret value was written to {where}"
     assert_token_unwritten(proj, maria, token)
