@@ -125,10 +125,10 @@ class ConnectionSettings:
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in messages or logs."""
         creds = self.credentials
-        if isinstance(creds, RoleCredentials):
-            creds = creds.base  # type: ignore[assignment]  # the issued ones scrub themselves
-        if isinstance(creds, StaticCredentials):
-            return tuple(s for s in (creds.access_key_secret, creds.security_token) if s)
+        # A role's issued credentials are registered with the scrubber as they arrive (_sts).
+        base = creds.base if isinstance(creds, RoleCredentials) else creds
+        if isinstance(base, StaticCredentials):
+            return tuple(s for s in (base.access_key_secret, base.security_token) if s)
         return ()
 
 
