@@ -156,9 +156,10 @@ class EmulatorAdmin:
         return self.requests(action="ResetAccount")
 
     def writes(self) -> list[dict[str, Any]]:
-        """Calls of every action that may change state (all but Describe* and Get*, such as
-        KMS's GetSecretValue)."""
-        return [r for r in self.requests() if not r["action"].startswith(("Describe", "Get"))]
+        """Calls of every action that may change state: all but Describe* and Get* (such as
+        KMS's GetSecretValue), and STS's AssumeRole* (a session changes no resource)."""
+        reads = ("Describe", "Get", "AssumeRole")
+        return [r for r in self.requests() if not r["action"].startswith(reads)]
 
     def clear_requests(self) -> None:
         """Empty the request log."""
