@@ -9,7 +9,9 @@ Exit status: Pulumi's codes (``pkg/cmd/pulumi/cmd/exit_codes.go``), decided in
 * ``remediate``: 0 every target healthy afterwards, 4 a reset failed or left drift, 1 a
   target the check could not tell about or a Pulumi error;
 * both: 2 usage or configuration error, 3 the API refused the command's own cloud
-  credentials, 6 the stack does not exist, 8 cancelled (Ctrl-C, SIGTERM), 255 a bug.
+  credentials, 6 the stack does not exist, 8 cancelled (Ctrl-C, SIGTERM), 255 a bug;
+* ``migrate`` (a stack from the dynamic resource to the native provider): 0 done, 2 usage,
+  else the failed ``pulumi`` command's own code (6 no such stack, ...) or 1.
 """
 
 from __future__ import annotations
@@ -160,7 +162,8 @@ def cli() -> None:
     """Detect and remediate drift of PolarDB privileged accounts managed by a Pulumi stack.
 
     Works on the stack's PrivilegedAccountReset resources through the Pulumi Automation
-    API, in the project directory (--cwd).
+    API, in the project directory (--cwd). `migrate` moves a stack from the dynamic
+    resource to the native provider.
     """
 
 
