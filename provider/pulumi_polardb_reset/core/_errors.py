@@ -188,12 +188,21 @@ INVALID_RESPONSE_CODE: Final = "InvalidResponse"
 
 @dataclass(frozen=True)
 class _Context:
-    """What a hint may name: the account, its cluster and region, the failed action."""
+    """What a hint may name: the account, its cluster and region, the failed action, and
+    the limit that applied (``timeout_seconds``, or the engine's ``customTimeouts.update``)."""
 
     who: str
     cluster: str
     region: str | None
     action: str | None
+    timeout_setting: str = "timeout_seconds"
+
+    @property
+    def raise_limit(self) -> str:
+        """What to raise for more time, as the user sets it."""
+        if self.timeout_setting == "timeout_seconds":
+            return "raise timeout_seconds"
+        return f"raise the resource option {self.timeout_setting}"
 
 
 def _not_found_cluster(c: _Context) -> str:
@@ -293,8 +302,7 @@ _RULES: Final = (
         ErrorCode.CLUSTER_BUSY,
         lambda c: (
             f"cluster '{c.cluster}' is busy with another task, so {c.who} cannot be reset now. "
-            "Wait for the running task to finish (console: Task Center) or raise "
-            "timeout_seconds."
+            f"Wait for the running task to finish (console: Task Center) or {c.raise_limit}."
         ),
         frozenset({"ConcurrentTaskExceeded"}),
     ),
@@ -306,7 +314,7 @@ _RULES: Final = (
             ErrorCode.CLUSTER_NOT_READY,
             lambda c: (
                 f"cluster '{c.cluster}' is not in a state that allows account changes (it must "
-                "be Running). Wait for maintenance to finish or raise timeout_seconds."
+                f"be Running). Wait for maintenance to finish or {c.raise_limit}."
             ),
             codes,
             prefixes,
@@ -373,8 +381,7 @@ _RULES: Final = (
         True,
         ErrorCode.THROTTLED,
         lambda c: (
-            f"the PolarDB API throttled the requests for {c.who}. Retry later or raise "
-            "timeout_seconds."
+            f"the PolarDB API throttled the requests for {c.who}. Retry later or {c.raise_limit}."
         ),
         contains="Throttling",
     ),
@@ -442,12 +449,14 @@ def classify(
     account: str,
     region: str | None,
     action: str | None = None,
+    timeout_setting: str = "timeout_seconds",
 ) -> tuple[ErrorCode, str]:
     """The stable code of an API failure and the sentence saying what to do.
 
-    ``action`` is the API action that failed (it names the RAM permission to grant).
+    ``action`` is the API action that failed (it names the RAM permission to grant);
+    ``timeout_setting`` the limit that applied, which a hint to wait longer names.
     """
-    context = _Context(where(cluster, account), cluster, region, action)
+    context = _Context(where(cluster, account), cluster, region, action, timeout_setting)
     rule = _rule(failure.code)
     if rule is not None and rule.error is not None and rule.hint is not None:
         return rule.error, rule.hint(context)
@@ -482,9 +491,14 @@ def describe_failure(
     ``timeout_setting`` names the limit that applied (``customTimeouts.update`` under the
     engine's custom timeouts), in place of ``timeout_seconds`` in what to raise.
     """
-    code, hint = classify(failure, cluster=cluster, account=account, region=region, action=action)
-    if timeout_setting != "timeout_seconds":
-        hint = hint.replace("raise timeout_seconds", f"raise the resource option {timeout_setting}")
+    code, hint = classify(
+        failure,
+        cluster=cluster,
+        account=account,
+        region=region,
+        action=action,
+        timeout_setting=timeout_setting,
+    )
     if gave_up and failure.retryable and timeout_seconds is not None:
         spent = f" ({elapsed_seconds:.1f} s elapsed)" if elapsed_seconds is not None else ""
         hint += f" Gave up after {timeout_setting}={timeout_seconds:g}{spent}."
