@@ -138,6 +138,18 @@ def test_the_native_page_yaml_program_runs_as_written(
     assert "Undefined value" not in proj.output_text()
 
 
+def test_a_yaml_infinity_is_a_check_failure_naming_the_property(
+    maria: EmulatorProcess, project: MakeProject
+) -> None:
+    """YAML's ``.inf`` reaches the plugin as a non-finite number (issue 24 #1): a check
+    failure naming timeoutSeconds, not an internal error; nothing is called."""
+    proj = project(ADOPT + "      timeoutSeconds: .inf\n")
+    output = proj.fail("preview")
+    assert "timeoutSeconds must be a whole number of seconds (got inf)" in output, output
+    assert "unexpected" not in output and "bug" not in output, output
+    assert maria.requests() == []
+
+
 def test_outputs_without_a_value_are_known_in_a_preview_of_an_unchanged_stack(
     maria: EmulatorProcess, project: MakeProject
 ) -> None:
