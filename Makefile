@@ -53,11 +53,13 @@ check: $(STAMP) lint
 docs: $(STAMP)
 	$(VENV)/bin/mkdocs serve
 
-# The release files: sdist and wheel in dist/, checked as PyPI will render them.
+# The release files in $(DIST): the package's sdist and wheel (checked as PyPI will render
+# them), the plugin's release tarball for this machine (PyInstaller one-folder bundle), the
+# source plugin directory for `pulumi package add`, and the native provider's SDKs: Python
+# (wheel, sdist), npm (.tgz), Go module (sdk/go). What each is: scripts/dist.
+DIST ?= dist
 dist: $(STAMP)
-	rm -rf dist
-	$(PY) -m build --outdir dist .
-	$(PY) -m twine check --strict dist/*
+	PYTHON=$(PY) scripts/dist $(DIST)
 
 unit: $(STAMP)
 	$(PY) -m pytest -ra -m "not e2e" $(PYTEST_ARGS)

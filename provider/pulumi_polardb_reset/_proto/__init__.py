@@ -7,9 +7,10 @@ generated modules whose imports of each other are relative, so this package take
 directory as its own (``__path__``): ``from ._proto import provider_pb2`` loads the SDK's
 file itself, the installed and pinned one, never a copy. Both names register the same
 serialized descriptors, so a process that also imports ``pulumi.runtime.proto`` gets the
-same message classes (``tests/unit/test_lazy_root.py``). A frozen application (PyInstaller
-keeps modules in an archive, not as files in that directory) falls back to the SDK's own
-import path.
+same message classes (``tests/unit/test_lazy_root.py``). The release binary
+(scripts/build_plugin.py: PyInstaller, modules as ``.pyc`` files, no archive) has only the
+compiled files there, which Python imports as well; a bundle that keeps modules in an archive
+falls back to the SDK's own import path.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def _stubs_directory() -> str | None:
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("the pulumi package is not installed (pip install pulumi)")
     directory = os.path.join(next(iter(spec.submodule_search_locations)), "runtime", "proto")
-    return directory if os.path.isfile(os.path.join(directory, "provider_pb2.py")) else None
+    stubs = (os.path.join(directory, "provider_pb2" + suffix) for suffix in (".py", ".pyc"))
+    return directory if any(os.path.isfile(stub) for stub in stubs) else None
 
 
 _directory = _stubs_directory()
