@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -207,3 +209,15 @@ def test_reset_state_agrees_with_the_table() -> None:
     props = {f.name: sample[f.kind] for f in p.OUTPUT_FIELDS}
     back = c.state_to_props(c.state_from_props(props))
     assert {k: c.plain(x) for k, x in back.items()} == props
+
+
+def test_the_documented_target_keys_follow_the_table() -> None:
+    """Step 5 of the recipe: the root program and docs/resource.md list every targets key."""
+    root = Path(__file__).resolve().parents[2]
+    expected = ["name", *TARGET_KEYS]
+    program = (root / "__main__.py").read_text()
+    listed = program.split("Target keys:", 1)[1].split('"""', 1)[0]
+    assert [k.strip(" .\n") for k in listed.split(",")] == expected
+    resource = (root / "docs" / "resource.md").read_text()
+    keys = resource.split("(a non-empty list; keys ", 1)[1].split(")", 1)[0]
+    assert re.findall(r"`([A-Za-z]+)`", keys) == expected
