@@ -67,6 +67,34 @@ def test_typescript_program_with_the_generated_sdk(
     assert "[unknown]" not in text and "Undefined value" not in proj.output_text(), text
 
 
+def test_typescript_outputs_without_a_value_are_null_not_undefined(
+    maria: EmulatorProcess, sdk_dir: Path, tmp_path: Path, bin_dir: str
+) -> None:
+    """The example without a password: the check cannot log in, so privilegesOk and
+    missingPrivileges have no value. They are null: `pulumi up` does not warn "Undefined
+    value (privilegesOk)" and a preview of the unchanged stack knows them (issue 24 #14)."""
+    require_tool("npm", "the TypeScript SDK test")
+    proj = _project("native-typescript", tmp_path, bin_dir, maria)
+    index = proj.dir / "index.ts"
+    password = '    accountPassword: config.requireSecret("accountPassword"),\n'
+    assert password in index.read_text()
+    index.write_text(index.read_text().replace(password, ""))
+    (tarball,) = sdk_dir.glob("*.tgz")
+    subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", str(tarball)],
+        cwd=proj.dir,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    assert proj.up() == {"create": 2}
+    assert "Undefined value" not in proj.output_text(), proj.output_text()
+    outputs = proj.outputs()
+    assert outputs["privilegesOk"] is None and outputs["missingPrivileges"] is None, outputs
+    text = proj.preview_text()
+    assert "[unknown]" not in text, text
+
+
 def test_python_program_with_the_generated_sdk(
     maria: EmulatorProcess, sdk_dir: Path, tmp_path: Path, bin_dir: str
 ) -> None:
