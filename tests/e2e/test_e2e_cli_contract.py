@@ -149,7 +149,11 @@ def test_a_held_api_endpoint_ends_detect_at_its_timeout_with_exit_9(
     assert junit.read_text().count("<error") == 2  # the target, and the run's error
 
 
-def test_ctrl_c_cancels_detect_with_exit_8(deployed: PulumiProject, held: HeldEndpoint) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_cancels_detect_with_exit_8(
+    deployed: PulumiProject, held: HeldEndpoint, signum: signal.Signals
+) -> None:
+    """Ctrl-C at a terminal, or a CI's cancel (SIGTERM): pulumi is stopped, exit 8."""
     command = [str(Path(sys.executable).parent / "polardb-reset")]
     process = subprocess.Popen(
         [*command, "detect", "--stack", deployed.stack_name],
@@ -163,7 +167,7 @@ def test_ctrl_c_cancels_detect_with_exit_8(deployed: PulumiProject, held: HeldEn
     try:
         # The check is under way (the provider waits on the held endpoint): interrupt it.
         assert held.connected.wait(300), "the check never reached the API endpoint"
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         out, err = process.communicate()
     finally:
         if process.poll() is None:
