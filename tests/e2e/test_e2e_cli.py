@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
+from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess, refusing_port
 from pulumi_harness import REPO, PulumiProject, emulator_config, run_cli, set_secret_key
 from test_e2e_drift import (
     CLUSTERS,
@@ -243,15 +243,12 @@ def test_detect_revoke_remediate_detect(
 def test_unreachable_sql_endpoint_is_exit_1(
     maria: EmulatorProcess, project: MakeProject, tmp_path: Path
 ) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = f"127.0.0.1:{s.getsockname()[1]}"
-    proj = project([TARGETS[0], {**TARGETS[1], "sqlEndpoint": closed}])
-    proj.up()
-    junit = tmp_path / "junit.xml"
-    done = run_cli(proj, "detect", "--stack", proj.stack_name, "--junit-xml", str(junit))
+    with refusing_port() as port:  # held: refused throughout, nobody else's meanwhile
+        closed = f"127.0.0.1:{port}"
+        proj = project([TARGETS[0], {**TARGETS[1], "sqlEndpoint": closed}])
+        proj.up()
+        junit = tmp_path / "junit.xml"
+        done = run_cli(proj, "detect", "--stack", proj.stack_name, "--junit-xml", str(junit))
     assert done.returncode == 1, proj.log[-1]
     (line,) = [x for x in done.stdout.splitlines() if x.startswith("billing ")]
     assert f"unknown: the SQL endpoint {closed} refused the connection" in line, line

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_harness import EmulatorProcess
+from emulator_harness import EmulatorProcess, refusing_port
 from pulumi_harness import REPO, PulumiProject, emulator_config, pulumi_bin, set_secret_key
 from test_e2e_drift import MANAGED, NAMESPACE, SEED, TARGETS
 
@@ -37,11 +37,11 @@ def bin_dir() -> str:
     return pulumi_bin()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port refusing connections for the whole test (held, so nobody else's meanwhile)."""
+    with refusing_port() as port:
+        yield port
 
 
 def diagnostics(output: str) -> list[dict[str, list[str]]]:
@@ -86,9 +86,9 @@ def once_each(said: Counter[tuple[str, str]], needle: str, name: str, times: int
 
 
 def test_each_warning_and_diff_line_once_per_resource_and_phase(
-    maria: EmulatorProcess, tmp_path: Path, bin_dir: str
+    maria: EmulatorProcess, tmp_path: Path, bin_dir: str, closed_port: int
 ) -> None:
-    endpoint = f"127.0.0.1:{_closed_port()}"
+    endpoint = f"127.0.0.1:{closed_port}"
     targets: list[dict[str, Any]] = [TARGETS[0], {**TARGETS[1], "sqlEndpoint": endpoint}]
     proj = PulumiProject(REPO / "examples" / "drift-remediation", tmp_path, bin_dir=bin_dir)
     proj.write_config(emulator_config(maria, targets, namespace=NAMESPACE))
