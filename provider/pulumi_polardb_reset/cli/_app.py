@@ -196,7 +196,7 @@ def detect(timeout: float, **kwargs: Any) -> None:
         stack = _open(options, deadline=deadline, read_only=True)
         _, targets = _scope(stack, options, shard)
         with _progress(out, len(targets), "checking") as advance:
-            result = e.check(stack, targets, on_resource=advance)
+            result = e.check(stack, targets, on_resource=advance, deadline=deadline)
         reports = [
             r.TargetReport.of(t.name, t.account, t.cluster, result.verdicts[t.name])
             for t in targets.values()

@@ -23,7 +23,7 @@ from ..core import _convert
 from ..core import _props as p
 from ..core import _verdicts as v
 from ..core._errors import AUTH_CODES, WHERE_PATTERN, codes_in
-from ._pulumi import DeadlineExceeded
+from ._pulumi import Deadline, DeadlineExceeded
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
@@ -182,8 +182,13 @@ def _snake(outputs: Mapping[str, Any] | None) -> dict[str, Any]:
 class _Events:
     """Collects a refresh's or an update's engine events: outputs, errors and warnings."""
 
-    def __init__(self, on_resource: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_resource: Callable[[str], None] | None = None,
+        deadline: Deadline | None = None,
+    ) -> None:
         self.outputs: dict[str, dict[str, Any] | None] = {}
+        self.deadline = deadline
         self.errors_by_urn: dict[str, list[str]] = {}
         self.errors: list[str] = []
         self.warnings: list[str] = []
@@ -206,6 +211,10 @@ class _Events:
             self.on_resource(failed.metadata.urn)
         diag = event.diagnostic_event
         if diag is None or diag.severity not in ("error", "warning"):
+            return
+        if diag.severity == "error" and self.deadline is not None and self.deadline.stopping:
+            # What pulumi says while the deadline stops it ("the client connection is
+            # closing") is about the stop, not the targets: the timeout says it.
             return
         text = one_line(diag.message)
         if not text:
@@ -241,6 +250,7 @@ def check(
     *,
     on_resource: Callable[[str], None] | None = None,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    deadline: Deadline | None = None,
 ) -> CheckResult:
     """Refresh preview of ``targets``; classify each. Writes nothing.
 
@@ -248,7 +258,7 @@ def check(
     ``unknown`` with the error; a failed refresh is also in :attr:`CheckResult.errors`.
     """
     deployed = [t.urn for t in targets.values() if t.deployed]
-    events = _Events(on_resource)
+    events = _Events(on_resource, deadline)
     failure: list[str] = []
     timed_out: DeadlineExceeded | None = None
     try:

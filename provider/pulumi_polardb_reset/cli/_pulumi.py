@@ -35,6 +35,9 @@ class Deadline:
         self.seconds = seconds
         self._clock = clock
         self._end = None if seconds is None else clock() + seconds
+        #: Set when the deadline passed and pulumi is being stopped: what it says from then
+        #: on is about the stop.
+        self.stopping = False
 
     def remaining(self) -> float | None:
         """Seconds left (never negative); None without a deadline."""

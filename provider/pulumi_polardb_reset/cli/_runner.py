@@ -96,6 +96,7 @@ class PulumiCLI(auto.PulumiCommand):
             try:
                 process.wait(timeout=self.deadline.remaining())
             except subprocess.TimeoutExpired:
+                self.deadline.stopping = True
                 _stop(process)
                 return "deadline"
             except KeyboardInterrupt:
