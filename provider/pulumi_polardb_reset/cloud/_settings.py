@@ -294,19 +294,30 @@ def _oidc_role(config: Mapping[str, Any], env: Mapping[str, str]) -> RoleCredent
 
 def sts_endpoint(config: Mapping[str, Any], env: Mapping[str, str]) -> StsEndpoint:
     """Where STS answers: configured, else Alibaba's public (or regional) endpoint."""
-    found = _first(
-        ("config polardbReset:stsEndpoint", config.get("polardbReset:stsEndpoint")),
-        ("env ALIBABA_CLOUD_ENDPOINT_STS", env.get("ALIBABA_CLOUD_ENDPOINT_STS")),
-        (
-            "config alicloud:endpoints",
-            _endpoint_from_config(config.get("alicloud:endpoints"), "sts"),
-        ),
-    )
+    found = _configured_endpoint("sts", config, env)
     if found is None:
         region = _str(env.get("ALIBABA_CLOUD_STS_REGION"))
         return StsEndpoint(f"sts.{region}.aliyuncs.com" if region else "sts.aliyuncs.com")
-    protocol, host = _checked_endpoint(found, config, env)
+    protocol, host = found
     return StsEndpoint(host, protocol)
+
+
+def _configured_endpoint(
+    service: str, config: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """``(protocol, host[:port])`` of another service's endpoint (``sts``, ``kms``) as
+    configured: config ``polardbReset:<service>Endpoint``, ``ALIBABA_CLOUD_ENDPOINT_<SERVICE>``,
+    the ``<service>`` entry of ``alicloud:endpoints``; None when none is set."""
+    key, variable = f"polardbReset:{service}Endpoint", f"ALIBABA_CLOUD_ENDPOINT_{service.upper()}"
+    found = _first(
+        (f"config {key}", config.get(key)),
+        (f"env {variable}", env.get(variable)),
+        (
+            "config alicloud:endpoints",
+            _endpoint_from_config(config.get("alicloud:endpoints"), service),
+        ),
+    )
+    return None if found is None else _checked_endpoint(found, config, env)
 
 
 def _checked_endpoint(
@@ -458,17 +469,10 @@ def resolve_kms(
     ``polardbReset:kmsEndpoint``, ``ALIBABA_CLOUD_ENDPOINT_KMS``, the ``kms`` entry of
     ``alicloud:endpoints``, else
     the SDK's mapping for the region (``kms.<region>.aliyuncs.com``)."""
-    found = _first(
-        ("config polardbReset:kmsEndpoint", config.get("polardbReset:kmsEndpoint")),
-        ("env ALIBABA_CLOUD_ENDPOINT_KMS", env.get("ALIBABA_CLOUD_ENDPOINT_KMS")),
-        (
-            "config alicloud:endpoints",
-            _endpoint_from_config(config.get("alicloud:endpoints"), "kms"),
-        ),
-    )
+    found = _configured_endpoint("kms", config, env)
     if found is None:
         return replace(settings, endpoint=None, protocol="https")
-    protocol, endpoint = _checked_endpoint(found, config, env)
+    protocol, endpoint = found
     return replace(settings, endpoint=endpoint, protocol=protocol)
 
 
