@@ -196,3 +196,46 @@ def test_credentials_the_api_refuses_are_exit_3(
         assert target["status"] == "unknown"
         assert "the AccessKey ID is unknown or disabled" in target["verdict"]
     assert len(emu.resets()) == resets
+
+
+def test_ctrl_c_lets_remediate_finish_the_reset_it_started_with_exit_8(
+    deployed: PulumiProject, emu: EmulatorProcess
+) -> None:
+    """The first Ctrl-C reaches `pulumi up` once: it finishes the reset and saves the state."""
+    emu.clear_requests()
+    emu.hold_tasks()  # the reset's task will not finish until released
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "polardb-reset"),
+            "remediate",
+            "--stack",
+            deployed.stack_name,
+            "--all",
+            "--run-id",
+            "interrupted-1",
+        ],
+        cwd=deployed.dir,
+        env=cli_environ(deployed),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        emu.wait_for(lambda: len(emu.resets()) == 1, timeout=300, what="the ResetAccount call")
+        process.send_signal(signal.SIGINT)
+        emu.release_tasks()
+        out, err = process.communicate()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        emu.release_tasks()
+    assert process.returncode == 8, out + err
+    assert "error: cancelled (interrupted)" in err and "Traceback" not in err
+    (call,) = emu.resets()
+    # Finished and saved: the state records this reset, with no operation left pending.
+    state = deployed.export()
+    assert state.get("pending_operations") in (None, [])
+    (resource,) = deployed.resources()
+    assert resource["outputs"]["last_reset_request_id"] == call["request_id"]
