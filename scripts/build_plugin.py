@@ -25,6 +25,8 @@ import sys
 import tarfile
 import tempfile
 import venv
+import zipfile
+from email.parser import Parser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +65,27 @@ def wheel_version(wheel: Path) -> str:
     return version
 
 
+def alibaba_sdk_modules(wheel: Path) -> list[str]:
+    """The import names of the Alibaba Cloud SDKs the wheel requires (``Requires-Dist``).
+
+    The cloud layer loads each service's client by name (``importlib``), which PyInstaller's
+    import scan cannot see: every SDK the package depends on is collected whole.
+    """
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = Parser().parsestr(archive.read(name).decode())
+    modules = []
+    for requirement in metadata.get_all("Requires-Dist") or []:
+        if ";" in requirement and "extra ==" in requirement:
+            continue
+        project = requirement.split(";")[0].strip().split()[0]
+        for sep in "<>=!~[(":
+            project = project.split(sep)[0]
+        if project.lower().startswith("alibabacloud-"):
+            modules.append(project.lower().replace("-", "_"))
+    return sorted(modules)
+
+
 def build_env(work: Path, wheel: Path) -> Path:
     """A fresh virtualenv with the wheel and PyInstaller (constraints.txt's versions); its Python."""
     venv.EnvBuilder(with_pip=True).create(work / "venv")
@@ -72,7 +95,7 @@ def build_env(work: Path, wheel: Path) -> Path:
     return python
 
 
-def bundle(python: Path, work: Path, onefile: bool, archive: bool) -> Path:
+def bundle(python: Path, work: Path, onefile: bool, archive: bool, sdks: list[str]) -> Path:
     """Run PyInstaller; the directory (one-folder) or file (one-file) it wrote."""
     mode = "--onefile" if onefile else "--onedir"
     command = [
@@ -101,6 +124,8 @@ def bundle(python: Path, work: Path, onefile: bool, archive: bool) -> Path:
         "--collect-submodules",
         "pulumi.runtime.proto",
     ]
+    for module in sdks:
+        command += ["--collect-submodules", module]
     if not archive:
         # Modules as .pyc files in _internal/, imported by Python's own path finder, instead
         # of a compressed archive read by PyInstaller's importer (see the start-up benchmark).
@@ -140,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             name = name.replace(".tar.gz", f"-{flag}.tar.gz")
     with tempfile.TemporaryDirectory(prefix="build-plugin-") as tmp:
         python = build_env(Path(tmp), args.wheel.resolve())
-        built = bundle(python, Path(tmp), args.onefile, args.archive)
+        sdks = alibaba_sdk_modules(args.wheel)
+        built = bundle(python, Path(tmp), args.onefile, args.archive, sdks)
         path = args.out.resolve() / name
         write_tarball(built, path)
     print(path)

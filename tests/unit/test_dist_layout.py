@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import tomllib
+import zipfile
 from pathlib import Path
 from types import ModuleType
 
@@ -95,3 +97,38 @@ def test_the_package_tells_pulumi_it_has_no_plugin_of_its_own() -> None:
         "package-data"
     ]
     assert "pulumi-plugin.json" in package_data["pulumi_polardb_reset"]
+
+
+def test_alibaba_sdks_are_read_from_the_wheels_requirements(tmp_path: Path) -> None:
+    wheel = tmp_path / "pulumi_polardb_reset-9.9.9-py3-none-any.whl"
+    metadata = (
+        "Metadata-Version: 2.4\nName: pulumi-polardb-reset\nVersion: 9.9.9\n"
+        "Requires-Dist: pulumi<4,>=3.260.0\n"
+        "Requires-Dist: alibabacloud-polardb20170801<10,>=9.2.1\n"
+        "Requires-Dist: alibabacloud-kms20160120>=3.3.1\n"
+        'Requires-Dist: alibabacloud-sts20150401; extra == "emulator"\n'
+    )
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("pulumi_polardb_reset-9.9.9.dist-info/METADATA", metadata)
+    modules = build_plugin().alibaba_sdk_modules(wheel)
+    assert modules == ["alibabacloud_kms20160120", "alibabacloud_polardb20170801"]
+
+
+def test_every_client_loaded_by_name_is_a_declared_alibaba_sdk() -> None:
+    # The cloud layer imports "<module>.client:Client" by name; the release binary bundles
+    # the Alibaba SDKs the package requires (build_plugin.alibaba_sdk_modules), so each such
+    # module must be one of them.
+    declared = {
+        re.split(r"[<>=!~\[ ;]", requirement)[0].lower().replace("-", "_")
+        for requirement in tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+            "dependencies"
+        ]
+    }
+    sources = "\n".join(
+        path.read_text()
+        for path in (REPO / "provider").rglob("*.py")
+        if "__pycache__" not in str(path)
+    )
+    clients = set(re.findall(r'"(alibabacloud_\w+)\.client:Client"', sources))
+    assert clients, "no client loaded by name found: update this test"
+    assert clients <= declared, clients - declared
