@@ -185,19 +185,24 @@ def test_a_session_expiring_in_the_middle_of_an_update_is_renewed(
     proj.up()
     maria.clear_requests()
     proj.set_config("resetNonce", "2")
-    with maria.tasks_held():
-        update = subprocess.Popen(
-            ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive"],
-            cwd=proj.dir,
-            env=proj.environ(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        # The reset is accepted and its task held: the provider now polls for its end.
-        maria.wait_for(lambda: bool(maria.resets()), timeout=300, what="the ResetAccount call")
-        assert maria.expire_sts_sessions() >= 1  # this run's (and the first up's)
-    output, _ = update.communicate(timeout=600)
+    update: subprocess.Popen[str] | None = None
+    try:
+        with maria.tasks_held():
+            update = subprocess.Popen(
+                ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive"],
+                cwd=proj.dir,
+                env=proj.environ(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            # The reset is accepted and its task held: the provider now polls for its end.
+            maria.wait_for(lambda: bool(maria.resets()), timeout=300, what="the ResetAccount call")
+            assert maria.expire_sts_sessions() >= 1  # this run's (and the first up's)
+    finally:
+        # Tasks released: the update ends by itself and stops its plugin, pass or fail.
+        output = update.communicate(timeout=600)[0] if update is not None else ""
+    assert update is not None
     assert update.returncode == 0, output
     assert len(maria.resets()) == 1
     assert len(maria.requests("AssumeRoleWithOIDC")) >= 2
