@@ -86,6 +86,60 @@ SdkClientFactory = Callable[..., Any]
 SEED_PASSWORDS = ("Adm1n!pass", "Bb2@bbbbb", "Sup3r!pass", "Pg4dmin!pass")
 
 
+#: The account (UID) of the emulator's ARNs, and the CI role and GitHub OIDC provider of the
+#: keyless tests.
+ACCOUNT_ID = "1234567890123456"
+CI_ROLE = f"acs:ram::{ACCOUNT_ID}:role/polardb-reset-ci"
+GITHUB_PROVIDER = f"acs:ram::{ACCOUNT_ID}:oidc-provider/github"
+#: The subject of the deploying environment (what GitHub writes as ``sub``).
+CI_SUBJECT = "repo:acme/infra:environment:production"
+
+
+def keyless_seed(
+    issuer: Any, policy: dict[str, Any], *, trust_account: bool = False
+) -> dict[str, Any]:
+    """The seed's STS part for keyless tests: ``issuer`` (a ``testing.OidcIssuer``) as the
+    GitHub OIDC provider, and the CI role (its permission ``policy``) trusting its tokens for
+    the ``repo:acme/infra:environment:*`` subjects (and the account's AccessKeys with
+    ``trust_account``)."""
+    trust: list[dict[str, Any]] = [
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"Federated": [GITHUB_PROVIDER]},
+            "Condition": {
+                "StringEquals": {"oidc:aud": "sts.aliyuncs.com"},
+                "StringLike": {"oidc:sub": "repo:acme/infra:environment:*"},
+            },
+        }
+    ]
+    if trust_account:
+        trust.append(
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"RAM": [f"acs:ram::{ACCOUNT_ID}:root"]},
+            }
+        )
+    return {
+        "oidc_providers": [
+            {
+                "name": "github",
+                "issuer": issuer.issuer,
+                "client_ids": ["sts.aliyuncs.com"],
+                "jwks": issuer.jwks(),
+            }
+        ],
+        "roles": [
+            {
+                "name": "polardb-reset-ci",
+                "trust_policy": {"Version": "1", "Statement": trust},
+                "policy": policy,
+            }
+        ],
+    }
+
+
 def write_seed(path: Path, data: dict[str, Any] | None = None) -> Path:
     """Write ``data`` (default: DEFAULT_SEED) as YAML to ``path``; return the path."""
     return testing.write_seed(path, data if data is not None else DEFAULT_SEED)

@@ -15,18 +15,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, DEFAULT_SEED, write_seed
+from emulator_harness import (
+    ACCESS_KEY_ID,
+    ACCESS_KEY_SECRET,
+    ACCOUNT_ID,
+    CI_ROLE,
+    CI_SUBJECT,
+    DEFAULT_SEED,
+    GITHUB_PROVIDER,
+    keyless_seed,
+    write_seed,
+)
 
 from polardb_emulator.testing import EmulatorProcess, OidcIssuer
 from pulumi_polardb_reset.cloud import _settings
 from pulumi_polardb_reset.cloud._client import PolarDBClient
 from pulumi_polardb_reset.core._errors import ApiError, ConfigurationError
 
-ACCOUNT = "1234567890123456"
+ACCOUNT = ACCOUNT_ID
 CLUSTER = "pc-mysql00000001"
-ROLE = f"acs:ram::{ACCOUNT}:role/polardb-reset-ci"
-PROVIDER = f"acs:ram::{ACCOUNT}:oidc-provider/github"
-SUBJECT = "repo:acme/infra:environment:production"
+ROLE = CI_ROLE
+PROVIDER = GITHUB_PROVIDER
+SUBJECT = CI_SUBJECT
 ASSUMER_ID, ASSUMER_SECRET = "LTAI5tRoleAssumer01", "role-assumer-secret"
 ISSUER = OidcIssuer()
 READ_ONLY = {
@@ -46,39 +56,7 @@ SEED: dict[str, Any] = {
             },
         },
     ],
-    "oidc_providers": [
-        {
-            "name": "github",
-            "issuer": ISSUER.issuer,
-            "client_ids": ["sts.aliyuncs.com"],
-            "jwks": ISSUER.jwks(),
-        }
-    ],
-    "roles": [
-        {
-            "name": "polardb-reset-ci",
-            "trust_policy": {
-                "Version": "1",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Action": "sts:AssumeRole",
-                        "Principal": {"Federated": [PROVIDER]},
-                        "Condition": {
-                            "StringEquals": {"oidc:aud": "sts.aliyuncs.com"},
-                            "StringLike": {"oidc:sub": "repo:acme/infra:environment:*"},
-                        },
-                    },
-                    {
-                        "Effect": "Allow",
-                        "Action": "sts:AssumeRole",
-                        "Principal": {"RAM": [f"acs:ram::{ACCOUNT}:root"]},
-                    },
-                ],
-            },
-            "policy": READ_ONLY,
-        }
-    ],
+    **keyless_seed(ISSUER, READ_ONLY, trust_account=True),
 }
 
 

@@ -18,7 +18,15 @@ from typing import Any
 
 import pymysql  # type: ignore[import-untyped]
 import pytest
-from emulator_harness import ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess
+from emulator_harness import (
+    ACCESS_KEY_ID,
+    ACCESS_KEY_SECRET,
+    CI_ROLE,
+    CI_SUBJECT,
+    GITHUB_PROVIDER,
+    EmulatorProcess,
+    keyless_seed,
+)
 from native_harness import ACCOUNT, CLUSTER, MANAGED_PASSWORD, SEED_PASSWORD, install_plugin
 from pulumi_harness import REPO, PulumiProject, pulumi_bin, run_cli
 
@@ -26,10 +34,9 @@ from polardb_emulator.testing import OidcIssuer
 
 pytestmark = pytest.mark.e2e
 
-UID = "1234567890123456"
-ROLE = f"acs:ram::{UID}:role/polardb-reset-ci"
-PROVIDER = f"acs:ram::{UID}:oidc-provider/github"
-SUBJECT = "repo:acme/infra:environment:production"
+ROLE = CI_ROLE
+PROVIDER = GITHUB_PROVIDER
+SUBJECT = CI_SUBJECT
 ISSUER = OidcIssuer()
 DRIFT_CLUSTER = "pc-keyless000001"
 SECRET = f"polardb/{DRIFT_CLUSTER}/{ACCOUNT}"
@@ -53,34 +60,7 @@ MARIADB_SEED: dict[str, Any] = {
         }
         for cluster in (CLUSTER, DRIFT_CLUSTER)
     ],
-    "oidc_providers": [
-        {
-            "name": "github",
-            "issuer": ISSUER.issuer,
-            "client_ids": ["sts.aliyuncs.com"],
-            "jwks": ISSUER.jwks(),
-        }
-    ],
-    "roles": [
-        {
-            "name": "polardb-reset-ci",
-            "trust_policy": {
-                "Version": "1",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Action": "sts:AssumeRole",
-                        "Principal": {"Federated": [PROVIDER]},
-                        "Condition": {
-                            "StringEquals": {"oidc:aud": "sts.aliyuncs.com"},
-                            "StringLike": {"oidc:sub": "repo:acme/infra:environment:*"},
-                        },
-                    }
-                ],
-            },
-            "policy": json.loads((REPO / "docs" / "ram-policy-kms.json").read_text()),
-        }
-    ],
+    **keyless_seed(ISSUER, json.loads((REPO / "docs" / "ram-policy-kms.json").read_text())),
 }
 # The shipped least-privilege policy (PolarDB and KMS) names the demo's clusters and secrets:
 # the role gets it for ours.
