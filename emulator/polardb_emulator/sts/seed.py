@@ -18,7 +18,7 @@ Problems raise ``ValueError(path, problem)`` pairs through ``fail`` (the seed lo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -45,20 +45,29 @@ def _strings(value: object, path: str, fail: Fail) -> tuple[str, ...]:
     return tuple(items)
 
 
-def parse_oidc_providers(raw: object, account_id: str, fail: Fail) -> dict[str, OidcProvider]:
-    """The ``oidc_providers`` list, by ARN."""
+def _named_entries(
+    raw: object, section: str, keys: str, fail: Fail
+) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+    """Each entry of the list ``section`` (None: none) as ``(path, mapping, name)``."""
     if raw is None:
-        return {}
+        return
     if not isinstance(raw, list):
-        fail("oidc_providers", "must be a list")
-    found: dict[str, OidcProvider] = {}
+        fail(section, "must be a list")
     for i, item in enumerate(raw):
-        path = f"oidc_providers[{i}]"
+        path = f"{section}[{i}]"
         if not isinstance(item, Mapping):
-            fail(path, "must be a mapping with name, issuer, client_ids and jwks")
+            fail(path, f"must be a mapping with {keys}")
         name = item.get("name")
         if not isinstance(name, str) or not name:
             fail(f"{path}.name", "is required")
+        yield path, item, name
+
+
+def parse_oidc_providers(raw: object, account_id: str, fail: Fail) -> dict[str, OidcProvider]:
+    """The ``oidc_providers`` list, by ARN."""
+    found: dict[str, OidcProvider] = {}
+    keys = "name, issuer, client_ids and jwks"
+    for path, item, name in _named_entries(raw, "oidc_providers", keys, fail):
         issuer = item.get("issuer")
         if not isinstance(issuer, str) or not issuer.startswith("https://"):
             fail(f"{path}.issuer", "must be the issuer's https:// URL")
@@ -123,18 +132,9 @@ def _trust_statement(item: object, path: str, fail: Fail) -> TrustStatement | No
 
 def parse_roles(raw: object, account_id: str, fail: Fail) -> dict[str, Role]:
     """The ``roles`` list, by ARN (lower case)."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, list):
-        fail("roles", "must be a list")
     found: dict[str, Role] = {}
-    for i, item in enumerate(raw):
-        path = f"roles[{i}]"
-        if not isinstance(item, Mapping):
-            fail(path, "must be a mapping with name, trust_policy and policy")
-        name = item.get("name")
-        if not isinstance(name, str) or not name:
-            fail(f"{path}.name", "is required")
+    keys = "name, trust_policy and policy"
+    for path, item, name in _named_entries(raw, "roles", keys, fail):
         trust_doc = item.get("trust_policy")
         if not isinstance(trust_doc, Mapping) or not isinstance(trust_doc.get("Statement"), list):
             fail(f"{path}.trust_policy", "must be a policy document with a Statement list")
