@@ -128,6 +128,21 @@ def emu(emulator: EmulatorProcess) -> EmulatorProcess:
 
 
 @pytest.fixture(scope="module")
+def seeded_emulator(request: pytest.FixtureRequest) -> Iterator[EmulatorProcess]:
+    """One in-memory emulator for the module, started from the module's ``SEED`` (services,
+    keys and policies of its own, such as the KMS and STS tests')."""
+    with EmulatorProcess(request.module.SEED) as process:
+        yield process
+
+
+@pytest.fixture
+def seeded(seeded_emulator: EmulatorProcess) -> EmulatorProcess:
+    """The module's seeded emulator, back to its seed."""
+    seeded_emulator.reset()
+    return seeded_emulator
+
+
+@pytest.fixture(scope="module")
 def maria_emulator(request: pytest.FixtureRequest) -> Iterator[EmulatorProcess]:
     """One MariaDB-backed emulator for the module: ``MARIADB_SEED`` of the test module
     (else DEFAULT_SEED), one throwaway mariadbd per MySQL cluster. Skips (fails under

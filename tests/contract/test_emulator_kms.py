@@ -5,7 +5,7 @@ secret's ARN, the request log without values, seeding and admin rotation."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,30 +56,17 @@ SEED: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
-def kms_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    seed = write_seed(tmp_path_factory.mktemp("kms") / "seed.yaml", SEED)
-    with EmulatorProcess(seed) as process:
-        yield process
-
-
-@pytest.fixture
-def kms_emu(kms_emulator: EmulatorProcess) -> EmulatorProcess:
-    kms_emulator.reset()
-    return kms_emulator
-
-
 KmsFactory = Callable[..., Any]
 
 
 @pytest.fixture
-def kms(kms_emu: EmulatorProcess) -> KmsFactory:
+def kms(seeded: EmulatorProcess) -> KmsFactory:
     """Real KMS SDK clients pointed at the emulator (V3 signatures)."""
 
     def make(key_id: str = ACCESS_KEY_ID, secret: str = ACCESS_KEY_SECRET, **extra: Any) -> Any:
         return Client(
             Config(
-                **kms_emu.sdk_config(
+                **seeded.sdk_config(
                     access_key_id=key_id, access_key_secret=secret, region_id=REGION, **extra
                 )
             )
@@ -247,7 +234,7 @@ def test_secret_named_by_arn(kms: KmsFactory) -> None:
     assert _value(kms(), arn).secret_name == SEEDED
 
 
-def test_ram_allows_only_the_granted_secret(kms: KmsFactory, kms_emu: EmulatorProcess) -> None:
+def test_ram_allows_only_the_granted_secret(kms: KmsFactory, seeded: EmulatorProcess) -> None:
     reader = kms(READER_ID, READER_SECRET)
     assert _value(reader, SEEDED).secret_data == SEEDED_VALUE
     err = _error(lambda: _value(reader, OTHER))
@@ -260,30 +247,30 @@ def test_ram_allows_only_the_granted_secret(kms: KmsFactory, kms_emu: EmulatorPr
     assert (err.code, err.status_code) == ("Forbidden.RAM", 403)
     assert "kms:DescribeSecret" in err.message
     # A refused request reaches no secret: the log says 403 and nothing else changed.
-    refused = kms_emu.requests("DescribeSecret")[-1]
+    refused = seeded.requests("DescribeSecret")[-1]
     assert (refused["status"], refused["code"]) == (403, "Forbidden.RAM")
 
 
 def test_admin_rotation_makes_a_new_current_version(
-    kms: KmsFactory, kms_emu: EmulatorProcess
+    kms: KmsFactory, seeded: EmulatorProcess
 ) -> None:
-    version_id = kms_emu.rotate_secret(SEEDED, "Rotated!Value-5")
+    version_id = seeded.rotate_secret(SEEDED, "Rotated!Value-5")
     body = _value(kms(), SEEDED)
     assert (body.version_id, body.secret_data) == (version_id, "Rotated!Value-5")
     assert _value(kms(), SEEDED, version_stage="ACSPrevious").version_id == "v1"
-    assert kms_emu.rotate_secret(SEEDED, "Rotated!Value-5", version_id="chosen") == "chosen"
-    (listed,) = [s for s in kms_emu.secrets() if s["name"] == SEEDED]
+    assert seeded.rotate_secret(SEEDED, "Rotated!Value-5", version_id="chosen") == "chosen"
+    (listed,) = [s for s in seeded.secrets() if s["name"] == SEEDED]
     stages = {v["version_id"]: v["stages"] for v in listed["versions"]}
     assert stages == {"v1": [], version_id: ["ACSPrevious"], "chosen": ["ACSCurrent"]}
     with pytest.raises(EmulatorError, match="404"):
-        kms_emu.rotate_secret("no/such", "x")
+        seeded.rotate_secret("no/such", "x")
     # Reset: back to the seed's one version.
-    kms_emu.reset()
+    seeded.reset()
     assert _value(kms(), SEEDED).version_id == "v1"
 
 
 def test_no_value_in_the_log_the_admin_api_or_stderr(
-    kms: KmsFactory, kms_emu: EmulatorProcess
+    kms: KmsFactory, seeded: EmulatorProcess
 ) -> None:
     client = kms()
     client.create_secret(
@@ -296,15 +283,15 @@ def test_no_value_in_the_log_the_admin_api_or_stderr(
             secret_name="scan/me", version_id="b", secret_data="Put!Value-4"
         )
     )
-    kms_emu.rotate_secret("scan/me", "Rotated!Value-5")
+    seeded.rotate_secret("scan/me", "Rotated!Value-5")
     _value(client, "scan/me")
     _value(client, SEEDED)
-    entries = kms_emu.requests()
+    entries = seeded.requests()
     put = [e for e in entries if e["action"] == "PutSecretValue"][-1]
     assert put["params"]["SecretName"] == "scan/me"  # names are kept
     assert put["params"]["SecretData"] == "***REDACTED***"
-    written = json.dumps(entries) + json.dumps(kms_emu.state()) + json.dumps(kms_emu.secrets())
-    written += kms_emu.stderr_text()
+    written = json.dumps(entries) + json.dumps(seeded.state()) + json.dumps(seeded.secrets())
+    written += seeded.stderr_text()
     for value in VALUES:
         assert value not in written
 

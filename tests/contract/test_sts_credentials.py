@@ -10,7 +10,6 @@ request log.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from emulator_harness import (
     DEFAULT_SEED,
     GITHUB_PROVIDER,
     keyless_seed,
-    write_seed,
 )
 
 from polardb_emulator.testing import EmulatorProcess, OidcIssuer
@@ -60,26 +58,13 @@ SEED: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
-def sts_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    seed = write_seed(tmp_path_factory.mktemp("sts") / "seed.yaml", SEED)
-    with EmulatorProcess(seed) as process:
-        yield process
-
-
-@pytest.fixture
-def emu(sts_emulator: EmulatorProcess) -> EmulatorProcess:
-    sts_emulator.reset()
-    return sts_emulator
-
-
 def token_file(tmp_path: Path, token: str) -> Path:
     path = tmp_path / "oidc-token"
     path.write_text(token)
     return path
 
 
-def oidc_client(emu: EmulatorProcess, token_path: Path) -> PolarDBClient:
+def oidc_client(seeded: EmulatorProcess, token_path: Path) -> PolarDBClient:
     """A client configured as a keyless pipeline is: nothing but the OIDC variables (and the
     emulator's endpoints, where Alibaba's chain would go to the internet)."""
     env = {
@@ -87,30 +72,30 @@ def oidc_client(emu: EmulatorProcess, token_path: Path) -> PolarDBClient:
         "ALIBABA_CLOUD_ROLE_ARN": ROLE,
         "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": PROVIDER,
         "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(token_path),
-        "ALIBABA_CLOUD_ENDPOINT_POLARDB": f"{emu.protocol}://{emu.endpoint}",
-        "ALIBABA_CLOUD_ENDPOINT_STS": f"{emu.protocol}://{emu.endpoint}",
+        "ALIBABA_CLOUD_ENDPOINT_POLARDB": f"{seeded.protocol}://{seeded.endpoint}",
+        "ALIBABA_CLOUD_ENDPOINT_STS": f"{seeded.protocol}://{seeded.endpoint}",
     }
     return PolarDBClient(_settings.resolve({}, {}, env))
 
 
 def test_an_oidc_token_alone_reads_the_cluster_with_the_roles_credentials(
-    emu: EmulatorProcess, tmp_path: Path
+    seeded: EmulatorProcess, tmp_path: Path
 ) -> None:
     token = ISSUER.token(sub=SUBJECT)
-    client = oidc_client(emu, token_file(tmp_path, token))
+    client = oidc_client(seeded, token_file(tmp_path, token))
     accounts = client.describe_accounts(CLUSTER)
     assert {a.name for a in accounts} == {"dbadmin", "app_rw"}
-    (assumed,) = emu.requests("AssumeRoleWithOIDC")
+    (assumed,) = seeded.requests("AssumeRoleWithOIDC")
     assert assumed["status"] == 200
     assert assumed["params"]["OIDCToken"] == "***REDACTED***"
-    (described,) = emu.requests("DescribeAccounts")
+    (described,) = seeded.requests("DescribeAccounts")
     assert described["access_key_id"].startswith("STS.")
-    output = emu.stderr_text() + str(emu.requests())
+    output = seeded.stderr_text() + str(seeded.requests())
     assert token not in output
 
 
-def test_the_role_policy_is_what_ram_enforces(emu: EmulatorProcess, tmp_path: Path) -> None:
-    client = oidc_client(emu, token_file(tmp_path, ISSUER.token(sub=SUBJECT)))
+def test_the_role_policy_is_what_ram_enforces(seeded: EmulatorProcess, tmp_path: Path) -> None:
+    client = oidc_client(seeded, token_file(tmp_path, ISSUER.token(sub=SUBJECT)))
     with pytest.raises(ApiError) as caught:
         client.reset_account(CLUSTER, "dbadmin", None)
     assert caught.value.failure.code == "Forbidden.RAM"
@@ -118,13 +103,13 @@ def test_the_role_policy_is_what_ram_enforces(emu: EmulatorProcess, tmp_path: Pa
 
 
 def test_expired_sessions_are_renewed_in_the_middle_of_a_run(
-    emu: EmulatorProcess, tmp_path: Path
+    seeded: EmulatorProcess, tmp_path: Path
 ) -> None:
-    client = oidc_client(emu, token_file(tmp_path, ISSUER.token(sub=SUBJECT)))
+    client = oidc_client(seeded, token_file(tmp_path, ISSUER.token(sub=SUBJECT)))
     client.describe_cluster(CLUSTER)
-    assert emu.expire_sts_sessions() == 1
+    assert seeded.expire_sts_sessions() == 1
     assert client.describe_cluster(CLUSTER).cluster_id == CLUSTER
-    statuses = [(r["action"], r["status"], r.get("code")) for r in emu.requests()]
+    statuses = [(r["action"], r["status"], r.get("code")) for r in seeded.requests()]
     assert statuses == [
         ("AssumeRoleWithOIDC", 200, None),
         ("DescribeDBClusterAttribute", 200, None),
@@ -149,9 +134,9 @@ OTHER_ISSUER = OidcIssuer()
     ids=["expired", "audience", "other-key", "issuer", "subject"],
 )
 def test_a_bad_token_is_refused_in_one_line_naming_why(
-    emu: EmulatorProcess, tmp_path: Path, token: str, why: str
+    seeded: EmulatorProcess, tmp_path: Path, token: str, why: str
 ) -> None:
-    client = oidc_client(emu, token_file(tmp_path, token))
+    client = oidc_client(seeded, token_file(tmp_path, token))
     with pytest.raises(ConfigurationError) as caught:
         client.describe_cluster(CLUSTER)
     message = str(caught.value)
@@ -159,35 +144,35 @@ def test_a_bad_token_is_refused_in_one_line_naming_why(
     assert f"STS refused AssumeRoleWithOIDC for {ROLE}" in message
     assert "\n" not in message
     assert token not in message
-    assert [r["action"] for r in emu.requests()] == ["AssumeRoleWithOIDC"]
+    assert [r["action"] for r in seeded.requests()] == ["AssumeRoleWithOIDC"]
 
 
-def test_an_access_key_assumes_a_role_on_top(emu: EmulatorProcess) -> None:
+def test_an_access_key_assumes_a_role_on_top(seeded: EmulatorProcess) -> None:
     env = {
         "ALIBABA_CLOUD_REGION": "cn-hangzhou",
         "ALIBABA_CLOUD_ACCESS_KEY_ID": ASSUMER_ID,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ASSUMER_SECRET,
         "ALIBABA_CLOUD_ROLE_ARN": ROLE,
-        "ALIBABA_CLOUD_ENDPOINT_POLARDB": f"{emu.protocol}://{emu.endpoint}",
-        "ALIBABA_CLOUD_ENDPOINT_STS": f"{emu.protocol}://{emu.endpoint}",
+        "ALIBABA_CLOUD_ENDPOINT_POLARDB": f"{seeded.protocol}://{seeded.endpoint}",
+        "ALIBABA_CLOUD_ENDPOINT_STS": f"{seeded.protocol}://{seeded.endpoint}",
     }
     client = PolarDBClient(_settings.resolve({}, {}, env))
     # The assumer's own key may do nothing but assume the role; the role may describe.
     assert client.describe_cluster(CLUSTER).cluster_id == CLUSTER
-    (assumed,) = emu.requests("AssumeRole")
+    (assumed,) = seeded.requests("AssumeRole")
     assert (assumed["access_key_id"], assumed["status"]) == (ASSUMER_ID, 200)
-    (described,) = emu.requests("DescribeDBClusterAttribute")
+    (described,) = seeded.requests("DescribeDBClusterAttribute")
     assert described["access_key_id"].startswith("STS.")
 
 
-def test_a_caller_without_sts_permission_is_refused(emu: EmulatorProcess) -> None:
+def test_a_caller_without_sts_permission_is_refused(seeded: EmulatorProcess) -> None:
     env = {
         "ALIBABA_CLOUD_REGION": "cn-hangzhou",
         "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
         "ALIBABA_CLOUD_ROLE_ARN": f"acs:ram::{ACCOUNT}:role/no-such-role",
-        "ALIBABA_CLOUD_ENDPOINT_POLARDB": f"{emu.protocol}://{emu.endpoint}",
-        "ALIBABA_CLOUD_ENDPOINT_STS": f"{emu.protocol}://{emu.endpoint}",
+        "ALIBABA_CLOUD_ENDPOINT_POLARDB": f"{seeded.protocol}://{seeded.endpoint}",
+        "ALIBABA_CLOUD_ENDPOINT_STS": f"{seeded.protocol}://{seeded.endpoint}",
     }
     client = PolarDBClient(_settings.resolve({}, {}, env))
     with pytest.raises(ConfigurationError, match=r"EntityNotExist\.Role"):
