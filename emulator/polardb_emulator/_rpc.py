@@ -113,17 +113,16 @@ def _pairs(text: str, limit: int = MAX_PARAMS) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Route:
-    """Where a request goes: the service (RAM code) and its action's handler."""
+    """Where a request goes: the service (RAM code), the action and its handler."""
 
     service: str
     handler: responses.Handler | kms.Handler | sts.Handler
+    action: str
 
     @property
     def anonymous(self) -> bool:
         """Whether the action takes no signature (its parameters carry the credential)."""
         return self.service == sts.SERVICE and self.action in sts.ANONYMOUS_ACTIONS
-
-    action: str = ""
 
 
 #: The API versions the endpoint serves, and which service each one is.
